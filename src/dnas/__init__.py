@@ -1,0 +1,53 @@
+"""dnas: differentiable neural architecture search (DARTS and its family) for PyTorch.
+
+The three axes: *what* may be searched (:class:`LayerChoice`, :class:`InputChoice`), *how* a choice
+becomes differentiable (``method=``: :func:`methods`), and *how* α and w are optimised
+(:func:`search`, :func:`architecture_gradient`). The result is an :class:`Architecture`, and
+:func:`fix` builds the discrete model from it.
+"""
+
+from dnas.arch import Architecture, derive, fix
+from dnas.optim import architecture_gradient
+from dnas.relax import Relaxation, methods, relax
+from dnas.search import Callback, SearchConfig, SearchResult, search
+from dnas.space import (
+    InputChoice,
+    LayerChoice,
+    arch_parameters,
+    resample,
+    summary,
+    weight_parameters,
+)
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # the estimator pulls in scikit-learn and SymPy: import it only when asked for
+    if name == "DARTSRegressor":
+        from dnas.estimators import DARTSRegressor
+
+        return DARTSRegressor
+    raise AttributeError(f"module 'dnas' has no attribute {name!r}")
+
+
+__all__ = [
+    "Architecture",
+    "Callback",
+    "DARTSRegressor",
+    "InputChoice",
+    "LayerChoice",
+    "Relaxation",
+    "SearchConfig",
+    "SearchResult",
+    "arch_parameters",
+    "architecture_gradient",
+    "derive",
+    "fix",
+    "methods",
+    "relax",
+    "resample",
+    "search",
+    "summary",
+    "weight_parameters",
+]

@@ -1,0 +1,161 @@
+"""The discrete architecture: label -> chosen candidates, as versioned JSON.
+
+Schema (version 1)::
+
+    {"format": "dnas.architecture", "version": 1,
+     "choices": {"<label>": ["<candidate name>", ...], ...},
+     "meta": {...}}                      # free-form, JSON-serialisable (method, α, space, ...)
+
+For an InputChoice the chosen "names" are the input indices as strings (``"0"``, ``"2"``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+FORMAT = "dnas.architecture"
+VERSION = 1
+
+
+class Architecture(Mapping[str, tuple[str, ...]]):
+    """An immutable mapping ``label -> tuple of chosen candidate names``.
+
+    Parameters
+    ----------
+    choices : mapping of str to str or sequence of str
+        The chosen candidate(s) per label; a single name is accepted for one choice.
+    meta : dict, optional
+        Free-form, JSON-serialisable information (method, final probabilities, ...).
+    """
+
+    def __init__(
+        self, choices: Mapping[str, str | Sequence[str]], meta: Mapping[str, Any] | None = None
+    ) -> None:
+        if not isinstance(choices, Mapping):
+            raise ValueError(f"choices must be a mapping of label -> names, got {type(choices).__name__}")
+        data: dict[str, tuple[str, ...]] = {}
+        for label, chosen in choices.items():
+            if not isinstance(label, str) or not label:
+                raise ValueError(f"architecture label {label!r} must be a non-empty string")
+            names = (chosen,) if isinstance(chosen, str) else chosen
+            if not isinstance(names, Sequence) or not names:
+                raise ValueError(
+                    f"label {label!r}: chosen must be a name or a non-empty list of names, "
+                    f"got {chosen!r}"
+                )
+            names = tuple(names)
+            for n in names:
+                if not isinstance(n, str) or not n:
+                    raise ValueError(f"label {label!r}: candidate name {n!r} must be a non-empty string")
+            if len(set(names)) != len(names):
+                raise ValueError(f"label {label!r}: chosen names repeat: {list(names)}")
+            data[label] = names
+        self._choices = data
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    # Mapping protocol
+    def __getitem__(self, label: str) -> tuple[str, ...]:
+        return self._choices[label]
+
+    def __iter__(self):
+        return iter(self._choices)
+
+    def __len__(self) -> int:
+        return len(self._choices)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Architecture):
+            return self._choices == other._choices
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._choices.items())))
+
+    def __repr__(self) -> str:
+        body = ", ".join(
+            f"{k!r}: {v[0]!r}" if len(v) == 1 else f"{k!r}: {list(v)!r}" for k, v in self.items()
+        )
+        return f"Architecture({{{body}}})"
+
+    # JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "choices": {k: list(v) for k, v in self._choices.items()},
+            "meta": self.meta,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise to JSON text (schema version 1)."""
+        try:
+            return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+        except TypeError as err:
+            raise ValueError(f"architecture meta is not JSON-serialisable: {err}") from None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Architecture:
+        if not isinstance(data, dict):
+            raise ValueError(f"architecture JSON must be an object, got {type(data).__name__}")
+        if data.get("format") != FORMAT:
+            raise ValueError(
+                f"not a dnas architecture: format={data.get('format')!r}, expected {FORMAT!r}"
+            )
+        version = data.get("version")
+        if version != VERSION:
+            raise ValueError(
+                f"unsupported architecture schema version {version!r}; this dnas reads version {VERSION}"
+            )
+        unknown = set(data) - {"format", "version", "choices", "meta"}
+        if unknown:
+            raise ValueError(f"architecture JSON has unknown keys {sorted(unknown)}")
+        if "choices" not in data:
+            raise ValueError("architecture JSON has no 'choices'")
+        meta = data.get("meta", {})
+        if not isinstance(meta, dict):
+            raise ValueError(f"architecture 'meta' must be an object, got {type(meta).__name__}")
+        return cls(data["choices"], meta)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Architecture:
+        """Parse and validate JSON text; ``ValueError`` naming the problem otherwise."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"malformed architecture JSON: {err}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write JSON atomically (temporary file in the same folder, then rename)."""
+        path = Path(path)
+        text = self.to_json()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Architecture:
+        """Read and validate an architecture file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"architecture file {str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"cannot read architecture file {str(path)!r}: {err}") from None
+        try:
+            return cls.from_json(text)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None

@@ -1,0 +1,270 @@
+"""Architecture gradients of the bilevel problem (Liu et al., 2019, DARTS eqs. 6-8).
+
+    min_α L_val(w*(α), α)   s.t.   w*(α) = argmin_w L_train(w, α)
+
+First order (ξ = 0):           ∇_α L_val(w, α)
+Second order, eq. 6:           ∇_α L_val(w', α),   w' = w - ξ ∇_w L_train(w, α)   (one SGD step)
+eq. 7 (chain rule):            ∇_α L_val(w', α) - ξ ∇²_{α,w} L_train(w, α) · ∇_w' L_val(w', α)
+eq. 8 (finite differences):    ∇²_{α,w} L_train(w, α) · v ≈ (∇_α L_train(w⁺, α) - ∇_α L_train(w⁻, α)) / 2ε,
+                               w± = w ± ε v,  ε = 0.01 / ‖v‖        (evaluated at w, not at w')
+
+The virtual step is the weight optimiser's own step: its per-group learning rate, momentum buffer,
+dampening, Nesterov flag and weight decay (torch.optim.SGD semantics). Everything is functional
+(``torch.func.functional_call`` over dicts of tensors): the model is never copied, no ``.data`` is
+edited, and buffers (BatchNorm running statistics) are passed as clones, so no pass made here
+changes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from dnas.space.binding import arch_groups, named_arch_parameters, named_weight_parameters
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+MODES = ("finite-difference", "exact")
+
+
+@dataclass(frozen=True)
+class _StepRule:
+    """How one parameter moves in the optimiser's next step: ``w' = w - lr·(k·g + c)``.
+
+    ``k`` is the coefficient on the fresh gradient (so ∂w'/∂α = -lr·k·∂g/∂α) and ``c`` collects the
+    terms that do not depend on α (momentum history, weight decay).
+    """
+
+    lr: float
+    momentum: float
+    dampening: float
+    weight_decay: float
+    nesterov: bool
+
+
+def _step_rules(optimizer: torch.optim.Optimizer) -> dict[int, _StepRule]:
+    if not isinstance(optimizer, torch.optim.SGD):
+        raise ValueError(
+            f"w_optimizer is a {type(optimizer).__name__}; the second-order virtual step follows "
+            "torch.optim.SGD (lr, momentum, dampening, nesterov, weight_decay); use SGD or order=1"
+        )
+    rules: dict[int, _StepRule] = {}
+    for group in optimizer.param_groups:
+        if group.get("maximize", False):
+            raise ValueError("w_optimizer has maximize=True, which the virtual step does not model")
+        lr = group["lr"]
+        rule = _StepRule(
+            lr=float(lr.item() if torch.is_tensor(lr) else lr),
+            momentum=float(group.get("momentum", 0.0)),
+            dampening=float(group.get("dampening", 0.0)),
+            weight_decay=float(group.get("weight_decay", 0.0)),
+            nesterov=bool(group.get("nesterov", False)),
+        )
+        for p in group["params"]:
+            rules[id(p)] = rule
+    return rules
+
+
+def virtual_step(
+    w: dict[str, torch.Tensor],
+    grads: dict[str, torch.Tensor | None],
+    optimizer: torch.optim.Optimizer,
+    params: dict[str, nn.Parameter],
+) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """One step of ``optimizer`` (SGD) applied functionally: returns ``w'`` and ``lr·k`` per name.
+
+    ``grads`` may carry a graph (exact mode), in which case ``w'`` is differentiable in α. A
+    parameter with no gradient or outside the optimiser does not move, as in ``optimizer.step()``.
+    """
+    rules = _step_rules(optimizer)
+    new_w: dict[str, torch.Tensor] = {}
+    scale: dict[str, float] = {}
+    for name, value in w.items():
+        g = grads.get(name)
+        rule = rules.get(id(params[name]))
+        if g is None or rule is None:
+            new_w[name], scale[name] = value, 0.0
+            continue
+        d = g + rule.weight_decay * value if rule.weight_decay else g
+        k = 1.0
+        if rule.momentum:
+            buf = optimizer.state.get(params[name], {}).get("momentum_buffer")
+            if buf is None:  # torch's first step: buf = d (no dampening)
+                buf_new = d
+            else:
+                buf_new = rule.momentum * buf + (1.0 - rule.dampening) * d
+                k = 1.0 - rule.dampening
+            if rule.nesterov:
+                d = d + rule.momentum * buf_new
+                k = 1.0 + rule.momentum * k
+            else:
+                d = buf_new
+        new_w[name] = value - rule.lr * d
+        scale[name] = rule.lr * k
+    return new_w, scale
+
+
+class _Objective:
+    """L(w, α) on one batch, as a pure function of dicts of tensors."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn) -> None:
+        self.model = model
+        self.loss_fn = loss_fn
+        self.groups = arch_groups(model)
+        named_alpha = named_arch_parameters(model)
+        self.labels = list(named_alpha)
+        self.alpha_names = {label: named_alpha[label][0] for label in self.labels}
+        self.alphas = {label: named_alpha[label][1] for label in self.labels}
+        self.w_params = {n: p for n, p in named_weight_parameters(model).items() if p.requires_grad}
+        self.last_valid: tuple[torch.Tensor, torch.Tensor] | None = None  # (loss, output), detached
+
+    def loss(self, w: dict, alpha: dict, batch: Batch, regularize: bool = False) -> torch.Tensor:
+        x, y = batch
+        state: dict[str, torch.Tensor] = {n: b.clone() for n, b in self.model.named_buffers()}
+        state.update(w)
+        state.update({self.alpha_names[k]: a for k, a in alpha.items()})
+        out = functional_call(self.model, state, (x,))
+        loss = self.loss_fn(out, y)
+        if regularize:
+            self.last_valid = (loss.detach(), _detach_output(out))
+            for label, a in alpha.items():
+                group = self.groups[label]
+                r = group.relaxation.regularizer(a, group)
+                if r is not None:
+                    loss = loss + r
+        return loss
+
+
+def _detach_output(out):
+    if isinstance(out, torch.Tensor):
+        return out.detach()
+    return type(out)(_detach_output(o) for o in out) if isinstance(out, (tuple, list)) else out
+
+
+def _grad(loss, inputs: dict, create_graph: bool = False) -> dict[str, torch.Tensor | None]:
+    keys = list(inputs)
+    gs = torch.autograd.grad(
+        loss, [inputs[k] for k in keys], allow_unused=True, create_graph=create_graph
+    )
+    return dict(zip(keys, gs))
+
+
+def _zeros_for_none(grads: dict, like: dict) -> dict[str, torch.Tensor]:
+    return {k: (g if g is not None else torch.zeros_like(like[k])) for k, g in grads.items()}
+
+
+def architecture_gradient(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train_batch: Batch,
+    valid_batch: Batch,
+    w_optimizer: torch.optim.Optimizer | None = None,
+    order: int = 1,
+    *,
+    mode: str = "finite-difference",
+    r: float = 0.01,
+) -> dict[str, torch.Tensor]:
+    """The gradient of the architecture objective with respect to every label's α.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The search model (choices already relaxed; sampling relaxations already resampled).
+    loss_fn : callable
+        ``loss_fn(model_output, target) -> scalar``.
+    train_batch, valid_batch : (x, y)
+        One batch of each split.
+    w_optimizer : torch.optim.SGD, optional
+        The weight optimiser whose next step is unrolled (required for ``order=2``).
+    order : {1, 2}
+        First order (ξ = 0) or second order (unrolled virtual step).
+    mode : {"finite-difference", "exact"}
+        Second order only: the paper's finite-difference Hessian-vector product, or exact
+        differentiation through the virtual step (double backward; for testing and small models).
+    r : float, default 0.01
+        ε = r / ‖v‖ for the finite difference.
+
+    Returns
+    -------
+    dict[str, torch.Tensor]
+        ``{label: ∂L_val/∂α}``; includes the relaxation's regulariser (e.g. Fair DARTS' zero-one
+        loss). Labels unused by the forward pass get zeros.
+    """
+    grads, _ = hypergradient(model, loss_fn, train_batch, valid_batch, w_optimizer, order,
+                             mode=mode, r=r)
+    return grads
+
+
+def hypergradient(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train_batch: Batch,
+    valid_batch: Batch,
+    w_optimizer: torch.optim.Optimizer | None = None,
+    order: int = 1,
+    *,
+    mode: str = "finite-difference",
+    r: float = 0.01,
+) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
+    """:func:`architecture_gradient`, plus the validation ``(loss, output)`` it computed."""
+    if order not in (1, 2):
+        raise ValueError(f"order={order!r} is not allowed; use 1 (first order) or 2 (second order)")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not one of {MODES}")
+    f = _Objective(model, loss_fn)
+    alpha = {k: a.detach().requires_grad_(True) for k, a in f.alphas.items()}
+    w = {n: p.detach().requires_grad_(True) for n, p in f.w_params.items()}
+
+    if order == 1:
+        loss = f.loss({n: p.detach() for n, p in f.w_params.items()}, alpha, valid_batch, True)
+        return _zeros_for_none(_grad(loss, alpha), alpha), f.last_valid
+
+    if w_optimizer is None:
+        raise ValueError("order=2 needs w_optimizer (the virtual step uses its lr and momentum)")
+    exact = mode == "exact"
+    if exact:
+        bad = [g.label for g in f.groups.values() if not g.relaxation.twice_differentiable]
+        if bad:
+            raise ValueError(
+                f"mode='exact' needs twice-differentiable relaxations; labels {bad} use "
+                f"{f.groups[bad[0]].relaxation.name!r}; use mode='finite-difference'"
+            )
+
+    # eq. 6: the virtual step w' = w - ξ ∇_w L_train(w, α)
+    train_loss = f.loss(w, alpha if exact else _detached(alpha), train_batch)
+    g_train = _grad(train_loss, w, create_graph=exact)
+    w_prime, scale = virtual_step(w if exact else _detached(w), g_train, w_optimizer, f.w_params)
+
+    if exact:
+        val_loss = f.loss(w_prime, alpha, valid_batch, True)
+        return _zeros_for_none(_grad(val_loss, alpha), alpha), f.last_valid
+
+    # ∇_α L_val(w', α) and ∇_w' L_val(w', α)
+    w_prime = {n: t.detach().requires_grad_(True) for n, t in w_prime.items()}
+    val_loss = f.loss(w_prime, alpha, valid_batch, True)
+    grads = _grad(val_loss, {**alpha, **{("w", n): t for n, t in w_prime.items()}})
+    d_alpha = _zeros_for_none({k: grads[k] for k in alpha}, alpha)
+    # v = ξ·k·∇_w' L_val (per parameter), so eq. 7's correction is ∇²_{α,w} L_train · v
+    v = {n: grads[("w", n)] * scale[n] for n in w if grads[("w", n)] is not None and scale[n]}
+    if not v:
+        return d_alpha, f.last_valid
+    norm = torch.sqrt(sum(t.pow(2).sum() for t in v.values()))
+    eps = r / norm.clamp_min(torch.finfo(norm.dtype).tiny)
+
+    # eq. 8: central difference at w (not w')
+    def alpha_grad_at(sign: float) -> dict[str, torch.Tensor]:
+        w_shift = {n: (p.detach() + sign * eps * v[n]) if n in v else p.detach() for n, p in w.items()}
+        a = {k: t.detach().requires_grad_(True) for k, t in alpha.items()}
+        return _zeros_for_none(_grad(f.loss(w_shift, a, train_batch), a), a)
+
+    g_plus, g_minus = alpha_grad_at(1.0), alpha_grad_at(-1.0)
+    return {k: d_alpha[k] - (g_plus[k] - g_minus[k]) / (2 * eps) for k in alpha}, f.last_valid
+
+
+def _detached(d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: t.detach() for k, t in d.items()}

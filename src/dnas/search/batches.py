@@ -1,0 +1,194 @@
+"""Persistent batch streams over the two splits of the bilevel search.
+
+The search draws one batch from each split per step from a stream that lives for the whole search
+(never a fresh iterator per step, which would restart a DataLoader's workers and reshuffle). A
+stream knows its position, so a checkpoint can put it back where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+
+class TensorBatches:
+    """Mini-batches of in-memory ``(X, y)`` tensors, reshuffled each pass with a generator.
+
+    Parameters
+    ----------
+    X, y : torch.Tensor
+        Inputs and targets with equal first dimension.
+    batch_size : int
+        Batch size; the last incomplete batch of a pass is dropped when ``drop_last`` (default),
+        which keeps every step's shapes fixed (good for ``torch.compile`` and BatchNorm).
+    generator : torch.Generator
+        Drives the shuffling; its state is part of :meth:`state_dict`.
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        generator: torch.Generator,
+        shuffle: bool = True,
+        drop_last: bool = True,
+    ) -> None:
+        n = X.shape[0]
+        self.X, self.y = X, y
+        self.batch_size = min(batch_size, n)
+        self.generator = generator
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.n_batches = n // self.batch_size if drop_last else -(-n // self.batch_size)
+        self.pass_index = 0
+        self.position = 0
+        self._order: torch.Tensor | None = None
+        self._order_state: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def _new_order(self) -> None:
+        self._order_state = self.generator.get_state()
+        n = self.X.shape[0]
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        self._order = order.to(self.X.device)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._order is None:
+            self._new_order()
+        if self.position >= self.n_batches:
+            self.pass_index += 1
+            self.position = 0
+            self._new_order()
+        start = self.position * self.batch_size
+        idx = self._order[start : start + self.batch_size]
+        self.position += 1
+        return self.X[idx], self.y[idx]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "pass_index": self.pass_index,
+            "position": self.position,
+            "order_state": self._order_state,
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pass_index = state["pass_index"]
+        self.position = state["position"]
+        if state["order_state"] is not None:
+            self.generator.set_state(state["order_state"])
+            self._new_order()
+        self.generator.set_state(state["generator"])
+
+
+class IterableBatches:
+    """A persistent cycle over any iterable of ``(x, y)`` batches (e.g. a DataLoader).
+
+    When the iterable is exhausted a new pass starts (``iter(data)`` once per pass). Restoring a
+    position replays the pass up to it, which is exact when the iterable's order is a function of
+    the global RNG (a DataLoader with ``shuffle=True`` and no explicit generator) or fixed.
+    """
+
+    def __init__(self, data: Iterable) -> None:
+        self.data = data
+        self.pass_index = 0
+        self.position = 0
+        self._it: Iterator | None = None
+        try:
+            self.n_batches: int | None = len(data)  # type: ignore[arg-type]
+        except TypeError:
+            self.n_batches = None
+
+    def __len__(self) -> int:
+        if self.n_batches is None:
+            raise TypeError("this data has no length; pass steps_per_epoch")
+        return self.n_batches
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._it is None:
+            self._it = iter(self.data)
+        try:
+            batch = next(self._it)
+        except StopIteration:
+            if self.position == 0:
+                raise ValueError("the data yields no batches") from None
+            self.pass_index += 1
+            self.position = 0
+            self._it = iter(self.data)
+            batch = next(self._it)
+        self.position += 1
+        return _as_pair(batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pass_index": self.pass_index, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        # callers restore the global RNG to the state it had at the start of this pass first
+        self.pass_index = state["pass_index"]
+        self._it = iter(self.data)
+        self.position = 0
+        for _ in range(state["position"]):
+            next(self._it)
+            self.position += 1
+
+
+def _as_pair(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(batch, dict):
+        raise ValueError("batches must be (x, y) pairs, got a dict")
+    try:
+        x, y = batch
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"batches must be (x, y) pairs, got {type(batch).__name__}"
+        ) from None
+    return _as_tensor(x, "x"), _as_tensor(y, "y")
+
+
+def _as_tensor(v: Any, what: str) -> torch.Tensor:
+    if isinstance(v, torch.Tensor):
+        return v
+    if isinstance(v, np.ndarray):
+        t = torch.from_numpy(v)
+        return t.float() if t.is_floating_point() and what == "x" else t
+    raise ValueError(f"{what} must be a torch.Tensor or numpy array, got {type(v).__name__}")
+
+
+def is_tensor_pair(data: Any) -> bool:
+    return (
+        isinstance(data, (tuple, list))
+        and len(data) == 2
+        and all(isinstance(v, (torch.Tensor, np.ndarray)) for v in data)
+    )
+
+
+def make_batches(
+    data: Any, name: str, batch_size: int, generator: torch.Generator, shuffle: bool = True
+) -> TensorBatches | IterableBatches:
+    """Wrap ``data`` (``(X, y)`` tensors, a DataLoader or an iterable of batches) as a stream."""
+    if is_tensor_pair(data):
+        X, y = (_as_tensor(v, w) for v, w in zip(data, ("x", "y")))
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} is empty: X has 0 rows")
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"{name}: X has {X.shape[0]} rows but y has {y.shape[0]}; they must match"
+            )
+        return TensorBatches(X, y, batch_size, generator, shuffle=shuffle)
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise ValueError(
+            f"{name} must be a DataLoader, an iterable of (x, y) batches or an (X, y) pair of "
+            f"tensors, got {type(data).__name__}"
+        )
+    stream = IterableBatches(data)
+    if stream.n_batches == 0:
+        raise ValueError(f"{name} is empty: it yields no batches")
+    return stream

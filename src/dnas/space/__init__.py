@@ -1,0 +1,29 @@
+"""Search-space API: labelled choices and their architecture parameters."""
+
+from dnas.space.binding import (
+    arch_groups,
+    arch_parameters,
+    bind,
+    choices,
+    named_arch_parameters,
+    named_weight_parameters,
+    resample,
+    summary,
+    weight_parameters,
+)
+from dnas.space.choices import ArchParams, InputChoice, LayerChoice
+
+__all__ = [
+    "ArchParams",
+    "InputChoice",
+    "LayerChoice",
+    "arch_groups",
+    "arch_parameters",
+    "bind",
+    "choices",
+    "named_arch_parameters",
+    "named_weight_parameters",
+    "resample",
+    "summary",
+    "weight_parameters",
+]
