@@ -1,0 +1,23 @@
+"""Built-in search spaces: plain modules holding labelled choices.
+
+* :mod:`dnas.spaces.darts`: the DARTS cell space (search and retraining networks, 1-D and 2-D);
+* :mod:`dnas.spaces.expression`: the symbolic expression space behind ``DARTSRegressor``.
+
+Submodules are imported on first access (the expression space pulls in SymPy).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+_SUBMODULES = ("darts", "expression")
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"dnas.spaces.{name}")
+    raise AttributeError(f"module 'dnas.spaces' has no attribute {name!r}")
+
+
+__all__ = list(_SUBMODULES)
