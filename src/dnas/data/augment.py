@@ -1,0 +1,121 @@
+"""Batch augmentation on the batch's own device: random crop with zero padding, flip, cutout.
+
+The DARTS training recipe for CIFAR-10 (Liu et al., 2019, appendix A.2): pad 4, random 32x32 crop,
+random horizontal flip, and for the final training cutout of length 16 (DeVries & Taylor, 2017:
+one square, centred uniformly in the image and clipped at its border, set to zero). Here every
+step is one vectorised tensor expression over the whole batch, so it runs on the GPU next to the
+model instead of in a per-image CPU loop. Padding and cutout write zeros into the tensor as given;
+on normalised images zero is the mean colour (DARTS pads before normalising, i.e. with black).
+For sequences (``dim=1``) the crop is a random shift by up to ``crop_padding`` and cutout blanks
+one segment; there is no flip, since reversing a signal changes its class.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _draw_int(
+    high: int, n: int, x: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``n`` integers uniform in [0, high), drawn on the generator's device, returned on x's."""
+    device = x.device if generator is None else generator.device
+    return torch.randint(0, high, (n,), generator=generator, device=device).to(x.device)
+
+
+def _draw_coin(n: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    device = x.device if generator is None else generator.device
+    return (torch.rand((n,), generator=generator, device=device) < 0.5).to(x.device)
+
+
+class Augment(nn.Module):
+    """Random crop (zero padding), horizontal flip and cutout, applied per sample, batch at once.
+
+    Parameters
+    ----------
+    crop_padding : int
+        Zero padding on each side before a random crop back to the input size; 0 disables.
+    flip : bool, optional
+        Flip left-right with probability 1/2 (images only). Default: True for ``dim=2``, False
+        for ``dim=1``.
+    cutout : int
+        Side of the zeroed square (``dim=2``) or length of the zeroed segment (``dim=1``);
+        0 disables.
+    dim : int
+        Spatial dimensions of the inputs: 2 for ``(B, C, H, W)``, 1 for ``(B, C, L)``.
+
+    Call as ``augment(x, generator=None)``; the randomness comes from ``generator`` when given (it
+    may live on another device than ``x``), else from torch's default generator of ``x``'s device.
+    Works on any dtype; the output has ``x``'s shape, dtype and device. Call it on training batches
+    only: it augments regardless of ``train()``/``eval()``.
+    """
+
+    def __init__(
+        self, crop_padding: int = 4, flip: bool | None = None, cutout: int = 0, dim: int = 2
+    ) -> None:
+        super().__init__()
+        if dim not in (1, 2) or isinstance(dim, bool):
+            raise ValueError(f"dim must be 1 (sequences) or 2 (images), got {dim!r}")
+        for name, value in (("crop_padding", crop_padding), ("cutout", cutout)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if flip is None:
+            flip = dim == 2
+        if not isinstance(flip, bool):
+            raise TypeError(f"flip must be a bool or None, got {flip!r}")
+        if flip and dim == 1:
+            raise ValueError("flip=True is for images (dim=2); reversing a sequence changes it")
+        self.crop_padding, self.flip, self.cutout, self.dim = crop_padding, flip, cutout, dim
+
+    def extra_repr(self) -> str:
+        return (
+            f"crop_padding={self.crop_padding}, flip={self.flip}, cutout={self.cutout}, "
+            f"dim={self.dim}"
+        )
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != self.dim + 2:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            layout = "(B, C, H, W)" if self.dim == 2 else "(B, C, L)"
+            raise ValueError(f"Augment(dim={self.dim}) expects a {layout} tensor, got {shape}")
+        if self.crop_padding:
+            x = self._crop(x, generator)
+        if self.flip:
+            flipped = _draw_coin(x.shape[0], x, generator)
+            x = torch.where(flipped.view(-1, 1, 1, 1), x.flip(-1), x)
+        if self.cutout:
+            x = self._cutout(x, generator)
+        return x
+
+    def _crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Pad by p with zeros, then gather a window at a random offset in [0, 2p] per sample."""
+        p, b = self.crop_padding, x.shape[0]
+        padded = F.pad(x, (p, p) * self.dim)
+        spatial = x.shape[2:]
+        # all offsets are drawn before any gathering: one fixed order of random draws
+        offsets = [_draw_int(2 * p + 1, b, x, generator) for _ in spatial]
+        out = padded
+        for axis, (size, offset) in enumerate(zip(spatial, offsets, strict=True), start=2):
+            idx = offset.view(-1, 1) + torch.arange(size, device=x.device)  # (B, size)
+            view = [b] + [1] * (out.dim() - 1)
+            view[axis] = size
+            idx = idx.view(view).expand(*out.shape[:axis], size, *out.shape[axis + 1 :])
+            out = out.gather(axis, idx)
+        return out
+
+    def _cutout(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Zero a cutout-long window per spatial axis around a uniformly drawn centre."""
+        length, b = self.cutout, x.shape[0]
+        spatial = x.shape[2:]
+        centres = [_draw_int(size, b, x, generator) for size in spatial]
+        mask = torch.ones((b, *spatial), dtype=torch.bool, device=x.device)
+        for axis, (size, centre) in enumerate(zip(spatial, centres, strict=True), start=1):
+            pos = torch.arange(size, device=x.device)
+            lo = (centre - length // 2).view(-1, 1)
+            inside = (pos >= lo) & (pos < lo + length)  # (B, size); clipped by the range of pos
+            view = [b] + [1] * len(spatial)
+            view[axis] = size
+            mask = mask & inside.view(view)
+        return x.masked_fill(mask.unsqueeze(1), 0)
