@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from dnas.relax.base import Relaxation, one_hot_straight_through
+from dnas.relax.gates import outside_graph
 from dnas.relax.registry import register
 
 
@@ -60,12 +61,16 @@ class HardGumbel(Relaxation):
         soft = torch.softmax((alpha + gumbel.to(alpha.dtype)) / self.tau, dim=-1)
         return one_hot_straight_through(soft, index)
 
+    # under torch.compile the sampled index must not become a guard (a recompile per index):
+    # the dispatch runs outside the graph
+    @outside_graph
     def mix(self, choice, args, kwargs):
         _, k = self._sample(choice.arch.alpha, choice.arch)
         w = choice.arch.weights()
         op = choice.candidates[choice.arch.names[k]]
         return w[k] * op(*args, **kwargs)
 
+    @outside_graph
     def mix_inputs(self, choice, inputs):
         _, k = self._sample(choice.arch.alpha, choice.arch)
         return choice.arch.weights()[k] * inputs[k]

@@ -187,6 +187,10 @@ class Searcher:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self._stop = False
+        # multi-process hook: a dnas.search.distributed.DataParallel set by the caller under
+        # torchrun shards each global batch and averages gradients; None in a single process
+        self.data_parallel: Any = None
+        self._resumed_rng: tuple[Any, Any] | None = None
         self._reset_meters()
 
     # ------------------------------------------------------------------ helpers
@@ -226,10 +230,14 @@ class Searcher:
         """One α update (first or second order) on a training and a validation batch."""
         cfg = self.config
         resample(self.model, self.sample_generator)
+        dp = self.data_parallel
+        reduce = dp.average_dict if dp is not None else None  # multi-process: global gradients
         grads, last_valid = hypergradient(
             self.model, self.loss_fn, train_batch, valid_batch, self.w_optimizer,
-            cfg.order, mode=cfg.hypergradient,
+            cfg.order, mode=cfg.hypergradient, reduce=reduce,
         )
+        if reduce is not None:
+            grads = reduce(grads)
         for i, (label, alpha) in enumerate(zip(self.labels, self.alphas)):
             g = grads[label]
             if self._size_decay is not None:
@@ -252,10 +260,13 @@ class Searcher:
             self.w_optimizer.zero_grad(set_to_none=True)
             out = self.model(x)
             loss = self.loss_fn(out, y)
-            loss.backward()
-            if self.config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(self.w_params, self.config.grad_clip)
-            self.w_optimizer.step()
+            if loss.requires_grad:  # a sampled path with no weights (e.g. `none`) trains nothing
+                loss.backward()
+                if self.data_parallel is not None:  # multi-process: average before clipping
+                    self.data_parallel.average_grads(self.w_params)
+                if self.config.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(self.w_params, self.config.grad_clip)
+                self.w_optimizer.step()
         finally:
             for a in self.alphas:
                 a.requires_grad_(True)
@@ -273,6 +284,11 @@ class Searcher:
                 devices = [self.device.index or 0] if self.device.type == "cuda" else []
                 stack.enter_context(torch.random.fork_rng(devices=devices))
                 torch.manual_seed(cfg.seed)
+            if self._resumed_rng is not None:  # resumed: the global RNG as it was at the checkpoint
+                torch.set_rng_state(self._resumed_rng[0])
+                if self._resumed_rng[1] is not None:
+                    torch.cuda.set_rng_state_all(self._resumed_rng[1])
+                self._resumed_rng = None
             bar = stack.enter_context(
                 tqdm(total=total, initial=self.epoch * self.steps_per_epoch + self.step,
                      disable=not show, desc="search", leave=False, dynamic_ncols=True)
@@ -282,8 +298,12 @@ class Searcher:
                     r.set_progress(self.epoch / max(cfg.epochs, 1))
                 searching = self.epoch >= cfg.warmup_epochs
                 while self.step < self.steps_per_epoch and not self._stop:
-                    train_batch = self._to_device(self.train.next())
-                    valid_batch = self._to_device(self.valid.next())
+                    train_batch, valid_batch = self.train.next(), self.valid.next()
+                    if self.data_parallel is not None:  # multi-process: this rank's slice
+                        train_batch = self.data_parallel.shard(train_batch)
+                        valid_batch = self.data_parallel.shard(valid_batch)
+                    train_batch = self._to_device(train_batch)
+                    valid_batch = self._to_device(valid_batch)
                     if searching and self.step % cfg.arch_every == 0:
                         self.arch_step(train_batch, valid_batch)
                     self.weight_step(train_batch)
@@ -299,6 +319,9 @@ class Searcher:
         return SearchResult(architecture, self.history, self.model, cfg)
 
     def _end_epoch(self, bar) -> None:
+        if self.data_parallel is not None:  # multi-process: totals over ranks, one BN state
+            self.data_parallel.sum_(self._meters.values())
+            self.data_parallel.average_buffers(self.model)
         m = {k: float(v) for k, v in self._meters.items()}  # the epoch's one host sync
 
         def ratio(a: float, b: float) -> float:
@@ -358,9 +381,8 @@ class Searcher:
         self.valid.load_state_dict(state["valid_stream"])
         for r, saved in zip(relaxations(self.model), state["relaxations"]):
             vars(r).update(saved)
-        torch.set_rng_state(state["global_rng"])
-        if state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        # applied by run() after its own seeding, which would otherwise overwrite it
+        self._resumed_rng = (state["global_rng"], state.get("cuda_rng"))
 
 
 def search(
