@@ -109,8 +109,12 @@ def virtual_step(
     return new_w, scale
 
 
-class _Objective:
-    """L(w, α) on one batch, as a pure function of dicts of tensors."""
+class Objective:
+    """L(w, α) on one batch, as a pure function of dicts of tensors.
+
+    Built once per model (the search loop keeps one): it resolves parameter names, labels and
+    buffers up front so that a step does no module-tree walks.
+    """
 
     def __init__(self, model: nn.Module, loss_fn: LossFn) -> None:
         self.model = model
@@ -121,11 +125,13 @@ class _Objective:
         self.alpha_names = {label: named_alpha[label][0] for label in self.labels}
         self.alphas = {label: named_alpha[label][1] for label in self.labels}
         self.w_params = {n: p for n, p in named_weight_parameters(model).items() if p.requires_grad}
+        self.buffers = dict(model.named_buffers())
         self.last_valid: tuple[torch.Tensor, torch.Tensor] | None = None  # (loss, output), detached
 
     def loss(self, w: dict, alpha: dict, batch: Batch, regularize: bool = False) -> torch.Tensor:
         x, y = batch
-        state: dict[str, torch.Tensor] = {n: b.clone() for n, b in self.model.named_buffers()}
+        # buffers go in as clones: BatchNorm updates its running statistics in the clones only
+        state: dict[str, torch.Tensor] = {n: b.clone() for n, b in self.buffers.items()}
         state.update(w)
         state.update({self.alpha_names[k]: a for k, a in alpha.items()})
         out = functional_call(self.model, state, (x,))
@@ -210,13 +216,22 @@ def hypergradient(
     *,
     mode: str = "finite-difference",
     r: float = 0.01,
+    reduce: Callable[[dict], dict] | None = None,
+    objective: Objective | None = None,
 ) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
-    """:func:`architecture_gradient`, plus the validation ``(loss, output)`` it computed."""
+    """:func:`architecture_gradient`, plus the validation ``(loss, output)`` it computed.
+
+    ``reduce`` (multi-process search, :mod:`dnas.search.distributed`) averages a dict of local
+    gradients over processes; it is applied where the second-order path forms a global quantity
+    (``∇_w L_train`` of the virtual step, ``v = ∇_w' L_val``). The returned α gradient is still
+    local: the caller averages it. ``objective`` reuses a prebuilt :class:`Objective` of ``model``.
+    """
     if order not in (1, 2):
         raise ValueError(f"order={order!r} is not allowed; use 1 (first order) or 2 (second order)")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not one of {MODES}")
-    f = _Objective(model, loss_fn)
+    f = objective if objective is not None else Objective(model, loss_fn)
+    f.last_valid = None
     alpha = {k: a.detach().requires_grad_(True) for k, a in f.alphas.items()}
     w = {n: p.detach().requires_grad_(True) for n, p in f.w_params.items()}
 
@@ -227,6 +242,8 @@ def hypergradient(
     if w_optimizer is None:
         raise ValueError("order=2 needs w_optimizer (the virtual step uses its lr and momentum)")
     exact = mode == "exact"
+    if exact and reduce is not None:
+        raise ValueError("mode='exact' is single-process only; use mode='finite-difference'")
     if exact:
         bad = [g.label for g in f.groups.values() if not g.relaxation.twice_differentiable]
         if bad:
@@ -238,6 +255,8 @@ def hypergradient(
     # eq. 6: the virtual step w' = w - ξ ∇_w L_train(w, α)
     train_loss = f.loss(w, alpha if exact else _detached(alpha), train_batch)
     g_train = _grad(train_loss, w, create_graph=exact)
+    if reduce is not None:
+        g_train = reduce(g_train)
     w_prime, scale = virtual_step(w if exact else _detached(w), g_train, w_optimizer, f.w_params)
 
     if exact:
@@ -248,6 +267,8 @@ def hypergradient(
     w_prime = {n: t.detach().requires_grad_(True) for n, t in w_prime.items()}
     val_loss = f.loss(w_prime, alpha, valid_batch, True)
     grads = _grad(val_loss, {**alpha, **{("w", n): t for n, t in w_prime.items()}})
+    if reduce is not None:  # v (and so ε) must be the same on every process
+        grads.update(reduce({k: g for k, g in grads.items() if isinstance(k, tuple)}))
     d_alpha = _zeros_for_none({k: grads[k] for k in alpha}, alpha)
     # v = ξ·k·∇_w' L_val (per parameter), so eq. 7's correction is ∇²_{α,w} L_train · v
     v = {n: grads[("w", n)] * scale[n] for n in w if grads[("w", n)] is not None and scale[n]}

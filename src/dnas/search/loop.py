@@ -27,12 +27,12 @@ from tqdm.auto import tqdm
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derive import derive
-from dnas.optim.hypergradient import hypergradient
+from dnas.optim.hypergradient import Objective, hypergradient
 from dnas.relax import Relaxation, relax, relaxations
 from dnas.relax.base import Relaxation as _Base
 from dnas.search.batches import make_batches
 from dnas.search.config import SearchConfig
-from dnas.space.binding import arch_groups, resample, weight_parameters
+from dnas.space.binding import arch_groups, weight_parameters
 
 LossFn = Callable[[Any, torch.Tensor], torch.Tensor]
 
@@ -153,6 +153,7 @@ class Searcher:
         self.labels = list(self.groups)
         self.alphas = [g.alpha for g in self.groups.values()]
         self.w_params = [p for p in weight_parameters(self.model) if p.requires_grad]
+        self._objective = Objective(self.model, self.loss_fn)
         self.w_optimizer = torch.optim.SGD(
             self.w_params, lr=config.w_lr, momentum=config.w_momentum,
             weight_decay=config.w_weight_decay,
@@ -202,6 +203,11 @@ class Searcher:
                 "train/valid have no length (plain iterables): pass steps_per_epoch"
             ) from None
 
+    def _resample(self) -> None:
+        # one sample per label per step, shared by every choice bound to the label
+        for group in self.groups.values():
+            group.resample(self.sample_generator)
+
     def _reset_meters(self) -> None:
         zero = torch.zeros((), device=self.device, dtype=torch.float64)
         self._meters = {k: zero.clone() for k in ("tl", "tc", "ta", "tn", "vl", "vc", "va", "vn")}
@@ -229,12 +235,12 @@ class Searcher:
     def arch_step(self, train_batch, valid_batch) -> None:
         """One α update (first or second order) on a training and a validation batch."""
         cfg = self.config
-        resample(self.model, self.sample_generator)
+        self._resample()
         dp = self.data_parallel
         reduce = dp.average_dict if dp is not None else None  # multi-process: global gradients
         grads, last_valid = hypergradient(
             self.model, self.loss_fn, train_batch, valid_batch, self.w_optimizer,
-            cfg.order, mode=cfg.hypergradient, reduce=reduce,
+            cfg.order, mode=cfg.hypergradient, reduce=reduce, objective=self._objective,
         )
         if reduce is not None:
             grads = reduce(grads)
@@ -252,7 +258,7 @@ class Searcher:
 
     def weight_step(self, train_batch) -> None:
         """One w update: SGD on the training loss, α frozen, gradient norm clipped."""
-        resample(self.model, self.sample_generator)
+        self._resample()
         x, y = train_batch
         for a in self.alphas:
             a.requires_grad_(False)  # also tells binary gates not to compute gate gradients
