@@ -132,3 +132,19 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"expects a \(B, C, H, W\) tensor, got \(3, 8, 8\)"):
         Augment()(torch.zeros(3, 8, 8))
     assert Augment(dim=1).flip is False and Augment().flip is True
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_cuda_matches_cpu_draws():
+    x = torch.randn(64, 3, 16, 16, generator=_gen(8))
+    aug = Augment(crop_padding=4, cutout=6)
+    on_cpu = aug(x, generator=_gen(11))
+    # a CPU generator drives a CUDA batch: same draws, so the very same pixels move
+    on_cuda = aug(x.cuda(), generator=_gen(11))
+    assert on_cuda.device.type == "cuda"
+    assert torch.equal(on_cuda.cpu(), on_cpu)
+    # a CUDA generator: reproducible on its own stream
+    g1 = torch.Generator(device="cuda").manual_seed(3)
+    g2 = torch.Generator(device="cuda").manual_seed(3)
+    assert torch.equal(aug(x.cuda(), generator=g1), aug(x.cuda(), generator=g2))
+    assert aug(x.double().cuda()).dtype == torch.float64

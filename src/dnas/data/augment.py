@@ -93,17 +93,20 @@ class Augment(nn.Module):
         """Pad by p with zeros, then gather a window at a random offset in [0, 2p] per sample."""
         p, b = self.crop_padding, x.shape[0]
         padded = F.pad(x, (p, p) * self.dim)
-        spatial = x.shape[2:]
-        # all offsets are drawn before any gathering: one fixed order of random draws
+        spatial, padded_spatial = x.shape[2:], padded.shape[2:]
         offsets = [_draw_int(2 * p + 1, b, x, generator) for _ in spatial]
-        out = padded
-        for axis, (size, offset) in enumerate(zip(spatial, offsets, strict=True), start=2):
-            idx = offset.view(-1, 1) + torch.arange(size, device=x.device)  # (B, size)
-            view = [b] + [1] * (out.dim() - 1)
-            view[axis] = size
-            idx = idx.view(view).expand(*out.shape[:axis], size, *out.shape[axis + 1 :])
-            out = out.gather(axis, idx)
-        return out
+        # one flat index per output pixel into the padded plane: a single gather over all axes
+        # (two gathers, one per axis, were several times slower on CPU)
+        index = torch.zeros((b,) + (1,) * len(spatial), dtype=torch.long, device=x.device)
+        stride = 1
+        for axis in reversed(range(len(spatial))):
+            coord = offsets[axis].view(-1, 1) + torch.arange(spatial[axis], device=x.device)
+            view = [b] + [1] * len(spatial)
+            view[axis + 1] = spatial[axis]
+            index = index + coord.view(view) * stride
+            stride *= padded_spatial[axis]
+        index = index.reshape(b, 1, -1).expand(b, x.shape[1], -1)
+        return padded.flatten(2).gather(2, index).view(x.shape)
 
     def _cutout(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Zero a cutout-long window per spatial axis around a uniformly drawn centre."""
