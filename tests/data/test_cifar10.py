@@ -158,3 +158,13 @@ def test_wrong_contents(cifar_folder, py2_pickle, batch, message):
     (folder / "data_batch_4").write_bytes(py2_pickle(batch))
     with pytest.raises(ValueError, match=f"data_batch_4.*{message}"):
         load_cifar10(folder)
+
+
+def test_broken_meta_file(cifar_folder, py2_pickle):
+    folder, _ = cifar_folder
+    (folder / "batches.meta").write_bytes(py2_pickle({"label_names": ["cat", "dog"]}))
+    with pytest.raises(ValueError, match=r"batches\.meta does not list 10 label names"):
+        load_cifar10(folder)
+    (folder / "batches.meta").write_bytes(b"\x80\x02}q")
+    with pytest.raises(ValueError, match=r"batches\.meta is corrupt or truncated"):
+        load_cifar10(folder)
