@@ -49,6 +49,11 @@ def test_empty_and_malformed_data():
         dnas.search(net, 42, valid, epochs=1)
     with pytest.raises(ValueError, match="no length"):
         dnas.search(net, iter([train]), valid, epochs=1)
+    with pytest.raises(ValueError, match=r"loss_fn cannot compare the model output \(16,\)"):
+        dnas.search(BiasedChoice(), (train[0][:64], train[1][:64, None].repeat(1, 3)), valid,
+                    epochs=1, batch_size=16)
+    with pytest.raises(ValueError, match=r"model cannot take the training inputs \(x: \(16, 3\)"):
+        dnas.search(BiasedChoice(), (train[0][:, :3], train[1]), valid, epochs=1, batch_size=16)
     with pytest.raises(ValueError, match="model has no LayerChoice"):
         dnas.search(torch.nn.Linear(4, 1), train, valid, epochs=1)
 

@@ -46,7 +46,12 @@ def default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
         output = output[0]
     if not target.is_floating_point():
         return F.cross_entropy(output, target)
-    if output.shape != target.shape and output.numel() == target.numel():
+    if output.shape != target.shape:
+        if output.numel() != target.numel():  # mse_loss would broadcast silently
+            raise ValueError(
+                f"output shape {tuple(output.shape)} does not match target shape "
+                f"{tuple(target.shape)} for the mean squared error"
+            )
         output = output.reshape(target.shape)
     return F.mse_loss(output, target)
 
@@ -188,6 +193,7 @@ class Searcher:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self._stop = False
+        self._first_batch_checked = False
         # multi-process hook: a dnas.search.distributed.DataParallel set by the caller under
         # torchrun shards each global batch and averages gradients; None in a single process
         self.data_parallel: Any = None
@@ -202,6 +208,30 @@ class Searcher:
             raise ValueError(
                 "train/valid have no length (plain iterables): pass steps_per_epoch"
             ) from None
+
+    def _forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        if self._first_batch_checked:
+            out = self.model(x)
+            return out, self.loss_fn(out, y)
+        # the first batch turns shape/dtype mismatches into one clear error instead of a torch trace
+        try:
+            out = self.model(x)
+        except (RuntimeError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"the model cannot take the training inputs (x: {tuple(x.shape)}, {x.dtype}): {err}"
+            ) from err
+        try:
+            loss = self.loss_fn(out, y)
+        except (RuntimeError, TypeError, ValueError, IndexError) as err:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(
+                f"loss_fn cannot compare the model output {shape} with the targets "
+                f"(y: {tuple(y.shape)}, {y.dtype}): {err}"
+            ) from err
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar tensor, got {loss!r:.80}")
+        self._first_batch_checked = True
+        return out, loss
 
     def _resample(self) -> None:
         # one sample per label per step, shared by every choice bound to the label
@@ -264,8 +294,7 @@ class Searcher:
             a.requires_grad_(False)  # also tells binary gates not to compute gate gradients
         try:
             self.w_optimizer.zero_grad(set_to_none=True)
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
+            out, loss = self._forward_loss(x, y)
             if loss.requires_grad:  # a sampled path with no weights (e.g. `none`) trains nothing
                 loss.backward()
                 if self.data_parallel is not None:  # multi-process: average before clipping
