@@ -52,8 +52,16 @@ def test_empty_and_malformed_data():
     with pytest.raises(ValueError, match=r"loss_fn cannot compare the model output \(16,\)"):
         dnas.search(BiasedChoice(), (train[0][:64], train[1][:64, None].repeat(1, 3)), valid,
                     epochs=1, batch_size=16)
+    class Lin(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = dnas.LayerChoice([torch.nn.Linear(4, 1), torch.nn.Linear(4, 1)], label="c")
+
+        def forward(self, x):
+            return self.c(x)[:, 0]
+
     with pytest.raises(ValueError, match=r"model cannot take the training inputs \(x: \(16, 3\)"):
-        dnas.search(BiasedChoice(), (train[0][:, :3], train[1]), valid, epochs=1, batch_size=16)
+        dnas.search(Lin(), (train[0][:, :3], train[1]), valid, epochs=1, batch_size=16)
     with pytest.raises(ValueError, match="model has no LayerChoice"):
         dnas.search(torch.nn.Linear(4, 1), train, valid, epochs=1)
 
