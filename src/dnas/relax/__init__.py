@@ -7,10 +7,10 @@ from typing import Any
 
 from torch import nn
 
-from dnas.relax import darts, drnas, fair, gdas, proxyless  # noqa: F401  (fill the registry)
+from dnas.relax import binary, darts, drnas, fair, gdas, masked, moving_average, pc_darts, proxyless  # noqa: F401  (fill the registry)  # noqa: F401,I001
 from dnas.relax.base import Relaxation
 from dnas.relax.registry import create, methods, register
-from dnas.space.binding import bind
+from dnas.space.binding import bind, choices
 
 
 def relax(
@@ -50,6 +50,8 @@ def relax(
         r = per_label.get(label, default)
         group.relaxation = r if isinstance(r, Relaxation) else create(r)
         group.sample = None
+    for _, choice in choices(model):  # per-choice state of the relaxation (moving averages)
+        choice.arch.relaxation.attach(choice)
     return default
 
 

@@ -61,6 +61,13 @@ class Relaxation:
         w = choice.arch.weights()
         return sum(w[j] * x for j, x in enumerate(inputs))
 
+    def attach(self, choice: LayerChoice | InputChoice) -> None:
+        """Called by :func:`dnas.relax` for every choice this relaxation is installed on.
+
+        Relaxations with per-choice state (e.g. moving averages of candidate outputs) register it
+        on the choice here, so that it exists before a checkpoint is loaded into the model.
+        """
+
     def regularizer(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor | None:
         """Extra term of the architecture objective for this label (``None`` when there is none)."""
         return None
