@@ -42,6 +42,23 @@ def test_tiny_search_runs_and_its_result_retrains(order):
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_pc_darts_search_on_the_partial_channel_network():
+    torch.manual_seed(0)
+    net = search_network(C=8, layers=3, dim=1, in_channels=1, num_classes=3,
+                         partial_channels=2, edge_normalization=True)
+    train, valid = _data((1, 16), 4, 0), _data((1, 16), 4, 1)
+    result = dnas.search(net, train, valid, method="pc-darts",
+                         method_options={"partial_channels": 2}, epochs=1, steps_per_epoch=1,
+                         batch_size=4, device="cpu", progress=False, seed=0)
+    arch = result.architecture
+    assert {label for label in arch if "/node_" in label} == {
+        f"{c}/node_{k}" for c in ("normal", "reduce") for k in range(2, 6)}
+    model = eval_network(arch, C=4, layers=3, num_classes=3, dim=1, auxiliary=False)
+    assert model(train[0]).shape == (4, 3)
+    with pytest.raises(ValueError, match="eval_network"):
+        dnas.fix(net, arch)(train[0])
+
+
 def test_fix_like_flow_in_two_dimensions():
     torch.manual_seed(0)
     net = search_network(C=4, layers=2, dim=2, in_channels=1, num_classes=3)

@@ -105,10 +105,14 @@ def test_partial_channels_builds_candidates_on_a_share_of_channels(paper_net):
     assert _count(dnas.arch_parameters(net)) == DARTS_SEARCH_ALPHAS
 
 
-def test_partial_channels_needs_the_pc_darts_relaxation():
+def test_partial_channels_must_agree_with_the_relaxation():
     net = search_network(C=8, layers=3, dim=1, partial_channels=2)
-    with pytest.raises(ValueError, match="pc-darts"):
+    with pytest.raises(ValueError, match=r"partial_channels=2 .*method='darts'.*pc-darts"):
         net(torch.randn(2, 1, 16))
+    plain = search_network(C=8, layers=3, dim=1)
+    dnas.relax(plain, "pc-darts", partial_channels=4)
+    with pytest.raises(ValueError, match=r"partial_channels=1 .*method='pc-darts'"):
+        plain(torch.randn(2, 1, 16))
 
 
 def test_edge_normalization_adds_one_input_choice_per_node():

@@ -177,21 +177,32 @@ class SearchNetwork(nn.Module):
                 f"input of shape {tuple(x.shape)} does not fit this dim={self.dim} network: "
                 f"expected {want} with C={self.in_channels}"
             )
-        if self.partial_channels > 1:
-            self._check_partial_channels()
+        self._check_partial_channels()
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1)
         return self.classifier(self.global_pooling(s1).flatten(1))
 
     def _check_partial_channels(self) -> None:
+        # the candidates were built for C // K channels: the relaxation must feed them exactly that
         edge = next(iter(self.cells[0].edges.values()))
-        method = edge.arch.relaxation.name
-        if method != "pc-darts":
+        if not isinstance(edge, LayerChoice):  # fixed by dnas.fix: the edges are plain ops
+            if self.partial_channels > 1:
+                raise ValueError(
+                    f"a fixed copy of a partial_channels={self.partial_channels} search network "
+                    "cannot run (its operations expect C // K channels); retrain the architecture "
+                    "with eval_network(architecture) instead"
+                )
+            return
+        relaxation = edge.arch.relaxation
+        fed = getattr(relaxation, "partial_channels", 1)
+        if fed != self.partial_channels:
             raise ValueError(
-                f"partial_channels={self.partial_channels} builds every candidate with "
-                f"C // {self.partial_channels} channels, which only fits method='pc-darts' "
-                f"(it splits the channels); these edges use method={method!r}"
+                f"this network was built with partial_channels={self.partial_channels} (candidates "
+                f"see C // {self.partial_channels} channels) but its edges use "
+                f"method={relaxation.name!r} with partial_channels={fed}; they must agree: build "
+                f"the network with partial_channels={fed}, or search with method='pc-darts' and "
+                f"method_options={{'partial_channels': {self.partial_channels}}}"
             )
 
     def derive_architecture(self) -> Architecture:
