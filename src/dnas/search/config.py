@@ -26,6 +26,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gdas": {"method_options": {"tau_max": 10.0, "tau_min": 0.1}},
     # ProxylessNAS (Cai et al. 2019): Adam(1e-3, betas (0, 0.999)) for α, no α weight decay
     "proxyless": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    # binary gates family: ProxylessNAS' α optimiser (Cai et al. 2019)
+    "binary": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    "binary-masked": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0,
+                      "method_options": {"num_on": 1, "num_eval": 2}},
+    "moving-average": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    # PC-DARTS (Xu et al. 2020): K=4, w lr 0.1, batch 256, arch lr 6e-4, 15 warm-up epochs
+    "pc-darts": {"w_lr": 0.1, "batch_size": 256, "arch_lr": 6e-4, "warmup_epochs": 15,
+                 "method_options": {"partial_channels": 4}},
 }
 
 
