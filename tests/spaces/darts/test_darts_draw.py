@@ -63,6 +63,15 @@ def test_matplotlib_fallback_writes_png(tmp_path, no_dot):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cells_normal.png", "cells_reduce.png"]
 
 
+def test_both_draws_the_cell_types_present(tmp_path, no_dot):
+    reduce_only = dnas.Architecture(
+        {k: v for k, v in genotype("DARTS_V2").items() if k.startswith("reduce")}
+    )
+    paths = draw_cell(reduce_only, tmp_path / "cell.png", cell="both")
+    assert [p.name for p in paths] == ["cell_reduce.png"]
+    assert paths[0].read_bytes().startswith(PNG)
+
+
 def test_matplotlib_fallback_svg(tmp_path, no_dot):
     (path,) = draw_cell(genotype("GDAS"), tmp_path / "gdas.svg", cell="reduce")
     assert path.name == "gdas.svg"

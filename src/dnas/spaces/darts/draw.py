@@ -140,7 +140,8 @@ def draw_cell(
         Output file. With ``cell="both"`` it names the stem: ``<stem>_normal.<fmt>`` and
         ``<stem>_reduce.<fmt>`` are written beside it.
     cell : {"normal", "reduce", "both"}
-        Which cell(s) to draw.
+        Which cell(s) to draw; ``"both"`` draws every cell type the architecture has (a network
+        of one or two cells has reduction cells only).
     format : {"png", "svg"}, optional
         Default: the suffix of ``path`` when it is one of those, else ``"png"``.
 
@@ -156,7 +157,7 @@ def draw_cell(
     if format not in FORMATS:
         raise ValueError(f"format={format!r} is not one of {list(FORMATS)}")
     if cell == "both":
-        wanted = list(CELL_TYPES)
+        wanted = list(parse_architecture(architecture))
         stem = path.with_suffix("") if path.suffix.lower().lstrip(".") in FORMATS else path
         targets = [stem.with_name(f"{stem.name}_{c}.{format}") for c in wanted]
     elif cell in CELL_TYPES:
