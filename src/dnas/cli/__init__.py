@@ -1,0 +1,1 @@
+"""The ``dnas`` command line (``dnas.cli.main.main``)."""

@@ -1,0 +1,51 @@
+"""Small pieces shared by the subcommands: loading data by name, subsets, notes on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+
+def note(message: str) -> None:
+    """One informational line on stderr (stdout stays for results)."""
+    print(f"dnas: note: {message}", file=sys.stderr)
+
+
+def check_data(resolved: Mapping[str, Any]) -> None:
+    """A known dataset name, with the root folder it needs."""
+    from dnas.data import DATASETS
+
+    name = resolved.get("data")
+    if name not in DATASETS:
+        raise ValueError(f"unknown data={name!r}; valid data: {', '.join(DATASETS)}")
+    if name == "cifar10" and resolved.get("data_root") is None:
+        raise ValueError("data='cifar10' needs --data-root: the folder holding cifar-10-batches-py")
+
+
+def load_data(resolved: Mapping[str, Any]):
+    """``dnas.data.load`` with the command's ``data``, ``data_root``, ``cache_dir`` and ``seed``."""
+    from dnas.data import load
+
+    check_data(resolved)
+    name = resolved["data"]
+    return load(name, root=resolved.get("data_root"), cache_dir=resolved.get("cache_dir"),
+                seed=resolved.get("seed") or 0)
+
+
+def subset(X: torch.Tensor, y: torch.Tensor, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` samples (all when ``n`` is None or larger than the set)."""
+    if n is None or n >= X.shape[0]:
+        return X, y
+    return X[:n], y[:n]
+
+
+def set_threads(n: int | None) -> None:
+    """``torch.set_num_threads(n)`` when ``n`` is given (checked first)."""
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads={n!r} must be an integer >= 1")
+    torch.set_num_threads(n)

@@ -1,0 +1,189 @@
+"""The ``dnas`` command line: ``main(argv) -> exit status``; ``dnas <command> --help`` for each.
+
+    dnas search   [--config FILE] [--data mnist1d|digits|cifar10|synthetic] [--method ...] ...
+    dnas retrain  --arch architecture.json|GENOTYPE [--epochs N] ...
+    dnas draw     architecture.json|GENOTYPE [--out PATH] [--format png|svg]
+    dnas methods  |  dnas genotypes [NAME]
+
+Bad input (a missing file or folder, a corrupt data file, a malformed architecture, an unknown
+name, a bad number) ends with one line on stderr and exit status 2; ``--traceback`` shows the
+traceback instead. Nothing is parsed or configured at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+S = argparse.SUPPRESS
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
+def _search_parser(sub) -> None:
+    p = sub.add_parser(
+        "search", help="search a cell architecture (default: MNIST-1D, 1-D DARTS cells)",
+        description="Search a DARTS cell architecture. Options resolve as: built-in defaults < "
+        "per-dataset defaults < run folder's config.yaml (--resume) < --config FILE < flags. "
+        "With no options: MNIST-1D, 1-D cells, C=8, 5 cells, 10 epochs, batch 64.",
+        argument_default=S,
+    )
+    p.add_argument("--config", help="YAML file of options (keys as the long flags, '_' or '-')")
+    p.add_argument("--space", help="search space (darts)")
+    p.add_argument("--dim", type=int, help="1 (sequences) or 2 (images); default: the data's")
+    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic (default mnist1d)")
+    p.add_argument("--data-root", help="folder holding cifar-10-batches-py (cifar10)")
+    p.add_argument("--cache-dir", help="where generated data (MNIST-1D) is cached")
+    p.add_argument("--n-train", type=int, help="use only the first N training samples")
+    p.add_argument("--method", help="relaxation (see `dnas methods`; default darts)")
+    p.add_argument("--order", type=int, help="1 (first order) or 2 (second order)")
+    p.add_argument("--hypergradient", help="finite-difference | exact (second order)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", "--batch", type=int, dest="batch_size")
+    p.add_argument("--steps-per-epoch", type=int)
+    p.add_argument("--channels", "-C", type=int, help="initial channels C")
+    p.add_argument("--layers", type=int, help="number of cells")
+    p.add_argument("--w-lr", type=float, help="weight learning rate (0.025)")
+    p.add_argument("--arch-lr", type=float, help="α learning rate (method preset)")
+    p.add_argument("--warmup-epochs", type=int, help="epochs before α moves")
+    p.add_argument("--grad-clip", type=float, help="weight gradient-norm clip; 0: off")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--out", help="run folder (default runs/search-<data>-<method>-<time>)")
+    p.add_argument("--resume", nargs="?", const=True,
+                   help="continue the run in --out, or in the given run folder / checkpoint")
+    p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (20; 0: "
+                   "epoch ends only)")
+    _accel_flags(p)
+    p.set_defaults(command="search")
+
+
+def _retrain_parser(sub) -> None:
+    p = sub.add_parser(
+        "retrain", help="train an architecture from scratch and report test accuracy",
+        description="Retrain a cell architecture with the DARTS recipe (SGD 0.025 cosine, "
+        "momentum 0.9, weight decay 3e-4, cutout, drop path 0.2 ramped, auxiliary weight 0.4, "
+        "grad clip 5); the data defaults to the one the architecture was searched on.",
+        argument_default=S,
+    )
+    p.add_argument("--arch", help="architecture.json, or a genotype name (`dnas genotypes`)")
+    p.add_argument("--config", help="YAML file of options")
+    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic")
+    p.add_argument("--data-root", help="folder holding cifar-10-batches-py (cifar10)")
+    p.add_argument("--cache-dir", help="where generated data (MNIST-1D) is cached")
+    p.add_argument("--n-train", type=int, help="use only the first N training samples")
+    p.add_argument("--dim", type=int)
+    p.add_argument("--channels", "-C", type=int, help="initial channels (36 on CIFAR-10)")
+    p.add_argument("--layers", type=int, help="number of cells (20 on CIFAR-10)")
+    p.add_argument("--no-auxiliary", dest="auxiliary", action="store_false")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", "--batch", type=int, dest="batch_size")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--lr-min", type=float)
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--grad-clip", type=float, help="gradient-norm clip; 0: off")
+    p.add_argument("--drop-path", type=float, dest="drop_path_prob")
+    p.add_argument("--auxiliary-weight", type=float)
+    p.add_argument("--cutout", type=int)
+    p.add_argument("--crop-padding", type=int)
+    p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--eval-batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device")
+    p.add_argument("--out", help="run folder (default runs/retrain-<data>-<time>)")
+    p.add_argument("--resume", nargs="?", const=True)
+    _accel_flags(p)
+    p.set_defaults(command="retrain")
+
+
+def _accel_flags(p) -> None:
+    p.add_argument("--amp", help="auto (bf16 on CUDA) | bf16 | off")
+    p.add_argument("--channels-last", action="store_true", help="channels-last 2-D activations")
+    p.add_argument("--compile", action="store_true", help="torch.compile the forward pass")
+    p.add_argument("--progress", action="store_true", help="progress bar even when not a terminal")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice; "
+                   "1 is often fastest for small models)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dnas`` argument parser (built on demand, never at import)."""
+    parser = _Parser(prog="dnas", description="Differentiable neural architecture search.")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the traceback of an error instead of one line")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _search_parser(sub)
+    _retrain_parser(sub)
+    d = sub.add_parser("draw", help="draw the cells of an architecture (PNG/SVG)")
+    d.add_argument("architecture", help="architecture.json, or a genotype name")
+    d.add_argument("--out", help="output stem (default: cell, beside the file)")
+    d.add_argument("--cell", default="both", help="normal | reduce | both")
+    d.add_argument("--format", default="png", help="png | svg")
+    sub.add_parser("methods", help="list the relaxations and their paper presets")
+    g = sub.add_parser("genotypes", help="list published genotypes, or print one as JSON")
+    g.add_argument("name", nargs="?")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dnas.cli import info_cmd
+
+    flags: dict[str, Any] = {
+        k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "traceback")
+    }
+    if flags.get("grad_clip") == 0:
+        flags["grad_clip"] = None
+    if args.command == "search":
+        from dnas.cli.search_cmd import run_search
+
+        return run_search(flags, getattr(args, "config", None), getattr(args, "resume", None))
+    if args.command == "retrain":
+        from dnas.cli.retrain_cmd import run_retrain
+
+        return run_retrain(flags, getattr(args, "config", None), getattr(args, "resume", None))
+    if args.command == "draw":
+        return info_cmd.draw(args.architecture, args.out, args.cell, args.format)
+    if args.command == "methods":
+        return info_cmd.list_methods()
+    if args.command == "genotypes":
+        return info_cmd.genotypes(args.name)
+    build_parser().print_help()
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dnas`` command line on ``argv`` (default ``sys.argv[1:]``); returns the status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except _UsageError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except SystemExit as err:  # --help
+        return err.code if isinstance(err.code, int) else 0
+    except (ValueError, TypeError, OSError) as err:
+        if show_traceback:
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"dnas: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dnas: interrupted", file=sys.stderr)
+        return 130
+
+
+def console_entry() -> None:
+    """Entry point of the ``dnas`` script."""
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Resolving a command's options, one layer over the next:
+
+    built-in defaults  <  per-dataset defaults  <  the run folder's config.yaml (on --resume)
+                       <  the --config YAML file  <  command-line flags
+
+The result is a flat dict whose keys are the command's own options plus the fields of the config
+dataclass it builds (:class:`dnas.SearchConfig` or :class:`dnas.train.RetrainConfig`); the resolved
+dict is what a run folder's ``config.yaml`` holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dnas.search.config import SearchConfig
+from dnas.train.config import RetrainConfig
+
+#: Command-level search options (not SearchConfig fields) and their defaults.
+SEARCH_OPTIONS: dict[str, Any] = {
+    "space": "darts", "dim": None, "data": "mnist1d", "data_root": None, "cache_dir": None,
+    "channels": None, "layers": None, "n_train": None, "out": None, "checkpoint_every": 20,
+    "amp": "auto", "channels_last": False, "compile": False, "threads": None,
+}
+#: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
+SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}
+#: Per-dataset search defaults: demo-sized on MNIST-1D (1-D cells), DARTS' own on CIFAR-10.
+SEARCH_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mnist1d": {"channels": 8, "layers": 5, "epochs": 10},
+    "digits": {"channels": 8, "layers": 5, "epochs": 10},
+    "cifar10": {"channels": 16, "layers": 8, "epochs": 50},
+    "synthetic": {"channels": 16, "layers": 8, "epochs": 1},
+}
+
+#: Command-level retrain options (not RetrainConfig fields) and their defaults.
+RETRAIN_OPTIONS: dict[str, Any] = {
+    "arch": None, "data": None, "data_root": None, "cache_dir": None, "dim": None,
+    "channels": None, "layers": None, "auxiliary": True, "n_train": None, "out": None,
+    "threads": None,
+}
+#: Per-dataset retrain defaults: DARTS' recipe on CIFAR-10, scaled to the data elsewhere.
+RETRAIN_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mnist1d": {"channels": 16, "layers": 8, "epochs": 30, "batch_size": 64, "cutout": 0,
+                "crop_padding": 4, "flip": False},
+    # 8x8 images are 2x2 after two reductions: too small for the auxiliary head
+    "digits": {"channels": 16, "layers": 8, "epochs": 30, "batch_size": 64, "cutout": 0,
+               "crop_padding": 1, "flip": False, "auxiliary": False},
+    "cifar10": {"channels": 36, "layers": 20, "epochs": 600, "batch_size": 96, "cutout": 16,
+                "crop_padding": 4, "flip": True},
+    "synthetic": {"channels": 36, "layers": 20, "epochs": 1, "batch_size": 96, "cutout": 16,
+                  "crop_padding": 4, "flip": True},
+}
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """A YAML mapping from ``path``; ``ValueError`` naming the problem otherwise."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"config file {str(p)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read config file {str(p)!r}: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        first = str(err).replace("\n", " ")
+        raise ValueError(f"config file {str(p)!r} is not valid YAML: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {str(p)!r} must hold a mapping of option: value")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def write_yaml(data: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write ``data`` as YAML atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(_plain(dict(data)), sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _check_known(layer: Mapping[str, Any], known: set[str], where: str) -> None:
+    bad = sorted(set(layer) - known)
+    if bad:
+        raise ValueError(f"unknown option(s) {bad} in {where}; valid options: {sorted(known)}")
+
+
+def resolve(
+    command: str,
+    flags: Mapping[str, Any],
+    config_file: str | os.PathLike | None = None,
+    saved: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The resolved options of ``command`` ("search" or "retrain") as a flat dict.
+
+    Parameters
+    ----------
+    flags : mapping
+        Options given on the command line (only those given).
+    config_file : path, optional
+        The ``--config`` YAML file.
+    saved : mapping, optional
+        A run folder's resolved config (when resuming), below the YAML file and the flags.
+    base : mapping, optional
+        Defaults read from the inputs (e.g. the data an architecture was searched on), just above
+        the built-in ones.
+    """
+    if command == "search":
+        options, overrides, per_data, cls = (SEARCH_OPTIONS, SEARCH_OVERRIDES,
+                                             SEARCH_DATA_DEFAULTS, SearchConfig)
+    else:
+        options, overrides, per_data, cls = (RETRAIN_OPTIONS, {}, RETRAIN_DATA_DEFAULTS,
+                                             RetrainConfig)
+    known = set(options) | _fields(cls)
+    from_file = read_yaml(config_file) if config_file is not None else {}
+    _check_known(from_file, known, f"config file {str(config_file)!r}")
+    saved = dict(saved or {})
+    _check_known(saved, known, "the run folder's config.yaml")
+    given = {**saved, **from_file, **flags}
+    resolved: dict[str, Any] = {**options, **overrides, **(base or {})}
+    data = given.get("data", resolved.get("data"))
+    if data is not None:
+        resolved.update(per_data.get(data, {}))
+    resolved.update(given)
+    return resolved
+
+
+def search_config(resolved: Mapping[str, Any]) -> SearchConfig:
+    """The :class:`SearchConfig` of a resolved search: DARTS defaults < method preset < options."""
+    fields = _fields(SearchConfig)
+    values = {k: v for k, v in resolved.items() if k in fields and v is not None}
+    if "grad_clip" in resolved and resolved["grad_clip"] is None:
+        values["grad_clip"] = None  # explicitly off
+    method = values.pop("method", "darts")
+    if isinstance(values.get("arch_betas"), list):
+        values["arch_betas"] = tuple(values["arch_betas"])
+    if "method_options" in values and not isinstance(values["method_options"], Mapping):
+        raise ValueError(f"method_options={values['method_options']!r} must be a mapping")
+    if not isinstance(method, str):
+        raise ValueError(f"method={method!r} must be a method name")
+    return SearchConfig.for_method(method, **values)
+
+
+def retrain_config(resolved: Mapping[str, Any]) -> RetrainConfig:
+    """The :class:`RetrainConfig` of a resolved retrain command."""
+    fields = _fields(RetrainConfig)
+    values = {k: v for k, v in resolved.items() if k in fields and v is not None}
+    if "grad_clip" in resolved and resolved["grad_clip"] is None:
+        values["grad_clip"] = None
+    return RetrainConfig(**values)
+
+
+def positive_int(name: str, value: Any, low: int = 1) -> int:
+    """``value`` as an int ``>= low``, else ``ValueError`` naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+    return value

@@ -1,0 +1,141 @@
+"""``dnas retrain``: train a found (or published) cell architecture from scratch; test accuracy.
+
+Run folder: ``config.yaml``, ``history.csv``, ``loss.png``, ``results.json`` (test accuracy and
+loss, parameter count, wall time), ``model.pt`` (final weights), ``checkpoints/last.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dnas.arch.architecture import Architecture
+from dnas.cli import options as opts
+from dnas.cli.common import check_data, load_data, set_threads, subset
+from dnas.cli.report import plot_losses, write_history_csv
+from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.train.retrain import Trainer
+
+
+def load_architecture(ref: Any) -> Architecture:
+    """An architecture from a JSON file, or a published genotype by name (``DARTS_V2``)."""
+    if not isinstance(ref, (str, os.PathLike)):
+        raise ValueError("retrain needs --arch: an architecture.json file or a genotype name")
+    path = Path(ref)
+    if not path.exists():
+        from dnas.spaces.darts import GENOTYPES, genotype
+
+        if str(ref) in GENOTYPES:
+            return genotype(str(ref))
+        raise ValueError(
+            f"architecture {str(ref)!r} is neither a file nor a known genotype "
+            f"({', '.join(GENOTYPES)})"
+        )
+    return Architecture.load(path)
+
+
+class _HistoryFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        write_history_csv(trainer.history, self.path)
+
+
+def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bool | None) -> int:
+    """Run ``dnas retrain``; returns the exit status."""
+    checkpoint = None
+    saved = None
+    if resume:
+        if resume is True:
+            if flags.get("out") is None:
+                raise ValueError("--resume without a path needs --out (the run folder to continue)")
+            resume = flags["out"]
+        checkpoint = resolve_checkpoint(resume)
+        run = checkpoint.parent
+        if run.name == "checkpoints":
+            run = run.parent
+        if (run / "config.yaml").is_file():
+            saved = opts.read_yaml(run / "config.yaml")
+        flags.setdefault("out", str(run))
+
+    first = opts.resolve("retrain", flags, config_file, saved)
+    arch = load_architecture(first["arch"])
+    from dnas.spaces.darts import eval_network, validate_architecture
+
+    validate_architecture(arch)
+    base = {k: arch.meta[k] for k in ("data", "dim") if k in arch.meta}
+    base.setdefault("data", "cifar10")
+    resolved = opts.resolve("retrain", flags, config_file, saved, base=base)
+    check_data(resolved)
+    for name in ("channels", "layers"):
+        opts.positive_int(name, resolved[name])
+    if resolved["n_train"] is not None:
+        opts.positive_int("n_train", resolved["n_train"])
+    config = opts.retrain_config(resolved)
+    set_threads(resolved["threads"])
+
+    data = load_data(resolved)
+    dim = resolved["dim"] if resolved["dim"] is not None else data.dim
+    if dim != data.dim:
+        raise ValueError(
+            f"dim={dim} does not fit data={resolved['data']!r}, whose inputs are {data.dim}-D"
+        )
+    resolved["dim"] = dim
+    if resolved["out"] is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        resolved["out"] = str(Path("runs") / f"retrain-{resolved['data']}-{stamp}")
+    out = Path(resolved["out"])
+
+    torch.manual_seed(config.seed)  # initial weights (the CLI owns the global RNG)
+    model = eval_network(
+        arch, C=resolved["channels"], layers=resolved["layers"], num_classes=data.num_classes,
+        auxiliary=bool(resolved["auxiliary"]), dim=dim, in_channels=data.in_channels,
+    )
+    augment = None
+    if config.crop_padding or config.cutout or (config.flip and dim == 2):
+        from dnas.data import Augment
+
+        augment = Augment(crop_padding=config.crop_padding, flip=config.flip and dim == 2,
+                          cutout=config.cutout, dim=dim)
+    trainer = Trainer(
+        model, subset(data.X_train, data.y_train, resolved["n_train"]),
+        (data.X_test, data.y_test), config, augment=augment, dim=dim,
+        callbacks=[Checkpoint(out / "checkpoints"), _HistoryFile(out / "history.csv")],
+    )
+    if checkpoint is not None:
+        try:
+            trainer.load_state_dict(load_checkpoint(checkpoint, map_location=trainer.device))
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise ValueError(
+                f"checkpoint {str(checkpoint)!r} does not fit this retraining: "
+                f"{str(err).strip().splitlines()[0]}"
+            ) from None
+    opts.write_yaml({**resolved, **config.to_dict()}, out / "config.yaml")
+    start = time.perf_counter()
+    result = trainer.run()
+    params = sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n)
+    results = {
+        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+        "parameters": params, "epochs": config.epochs, "data": resolved["data"],
+        "seconds": time.perf_counter() - start,
+    }
+    tmp = out / ".results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "results.json")
+    save_checkpoint({"model": model.state_dict()}, out / "model.pt")
+    if result.history:
+        write_history_csv(result.history, out / "history.csv")
+        plot_losses(result.history, out / "loss.png")
+    print(f"retrain finished: {config.epochs} epochs, {params:,} parameters")
+    print(f"test accuracy: {result.test_accuracy:.4f}")
+    print(f"results: {out / 'results.json'}")
+    return 0

@@ -1,0 +1,204 @@
+"""``dnas search``: load data, build the search space, run the bilevel search, write the run folder.
+
+Run folder: ``config.yaml`` (resolved options), ``architecture.json``, ``history.csv``,
+``alpha.png``, ``loss.png``, ``cell_normal.png`` / ``cell_reduce.png``, ``checkpoints/last.pt``.
+Under ``torchrun`` every rank searches its shard of each batch and rank 0 alone writes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dnas.cli import options as opts
+from dnas.cli.common import check_data, load_data, note, set_threads, subset
+from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
+from dnas.search import distributed
+from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
+from dnas.search.config import SearchConfig
+from dnas.search.loop import Callback, Searcher, resolve_device
+from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
+
+
+def _darts_space(resolved: Mapping[str, Any], data, config: SearchConfig) -> nn.Module:
+    from dnas.spaces.darts import search_network
+
+    kwargs: dict[str, Any] = {}
+    if config.method == "pc-darts":  # PC-DARTS splits channels and normalises edges (β)
+        kwargs = {"partial_channels": int(config.method_options.get("partial_channels", 4)),
+                  "edge_normalization": True}
+    return search_network(
+        C=resolved["channels"], layers=resolved["layers"], num_classes=data.num_classes,
+        dim=resolved["dim"], in_channels=data.in_channels, **kwargs,
+    )
+
+
+#: Search spaces the command line can build, by ``--space`` name.
+SPACES = {"darts": _darts_space}
+
+
+class _HistoryFile(Callback):
+    """Rewrite ``history.csv`` after every epoch, so a killed run keeps its curves."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, searcher: Searcher) -> None:
+        write_history_csv(searcher.history, self.path)
+
+
+def _resume_source(resume: str | bool | None, out: str | None) -> tuple[Path, Path] | None:
+    """(run folder, checkpoint file) to resume from, or None for a fresh run."""
+    if not resume:
+        return None
+    if resume is True:
+        if out is None:
+            raise ValueError("--resume without a path needs --out (the run folder to continue)")
+        resume = out
+    ckpt = resolve_checkpoint(resume)
+    run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+    return run, ckpt
+
+
+def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
+    if resolved["space"] not in SPACES:
+        raise ValueError(f"unknown space={resolved['space']!r}; valid spaces: {', '.join(SPACES)}")
+    check_data(resolved)
+    for name in ("channels", "layers"):
+        opts.positive_int(name, resolved[name])
+    opts.positive_int("checkpoint_every", resolved["checkpoint_every"], 0)
+    if resolved["n_train"] is not None:
+        opts.positive_int("n_train", resolved["n_train"], 2)
+    if resolved["dim"] is not None and resolved["dim"] not in (1, 2):
+        raise ValueError(f"dim={resolved['dim']!r} must be 1 (sequences) or 2 (images)")
+    if resolved["amp"] not in AMP_CHOICES:
+        raise ValueError(f"amp={resolved['amp']!r} is not one of {AMP_CHOICES}")
+
+
+def run_search(flags: dict[str, Any], config_file: str | None, resume: str | bool | None) -> int:
+    """Run ``dnas search``; returns the exit status."""
+    source = _resume_source(resume, flags.get("out"))
+    saved = None
+    if source is not None and (source[0] / "config.yaml").is_file():
+        saved = opts.read_yaml(source[0] / "config.yaml")
+    resolved = opts.resolve("search", flags, config_file, saved)
+    _check(resolved)
+    config = opts.search_config(resolved)
+    set_threads(resolved["threads"])
+
+    device = resolve_device(config.device)
+    dp = None
+    if distributed.launched_by_torchrun():
+        dp, device = distributed.init_from_env(device)
+    try:
+        return _search(resolved, config, device, dp, source)
+    finally:
+        if dp is not None:
+            distributed.shutdown()
+
+
+def _search(resolved, config: SearchConfig, device: torch.device, dp, source) -> int:
+    main = dp is None or dp.is_main
+    if resolved["out"] is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        resolved["out"] = str(Path("runs") / f"search-{resolved['data']}-{config.method}-{stamp}")
+    out = Path(resolved["out"])
+    if source is None and main and (out / "checkpoints" / "last.pt").exists():
+        note(f"{out} holds an earlier run; starting afresh (use --resume to continue it)")
+
+    data = load_data(resolved)
+    if resolved["dim"] is None:
+        resolved["dim"] = data.dim
+    elif resolved["dim"] != data.dim:
+        raise ValueError(
+            f"dim={resolved['dim']} does not fit data={resolved['data']!r}, whose inputs are "
+            f"{data.dim}-D (shape {tuple(data.X_train.shape[1:])})"
+        )
+    from dnas.data import search_split
+
+    X, y = subset(data.X_train, data.y_train, resolved["n_train"])
+    train, valid = search_split(X, y, 0.5, seed=config.seed or 0)
+    if device.type != "cpu":  # the whole split lives on the device: no copies per step
+        train = tuple(t.to(device) for t in train)
+        valid = tuple(t.to(device) for t in valid)
+    if dp is not None and config.batch_size % dp.world_size:
+        raise ValueError(
+            f"batch_size={config.batch_size} must be divisible by the {dp.world_size} processes"
+        )
+
+    config = config.replace(device=str(device), progress=config.progress if main else False)
+    if config.seed is not None:
+        torch.manual_seed(config.seed)  # the model's initial weights (the CLI owns the globals)
+    model = SPACES[resolved["space"]](resolved, data, config)
+    if dp is not None:
+        dp.broadcast_module(model)
+    amp_dtype = resolve_amp(resolved["amp"], device, order=config.order)
+    callbacks: list[Callback] = [
+        Checkpoint(out / "checkpoints", every_steps=resolved["checkpoint_every"], enabled=main)
+    ]
+    if main:
+        callbacks.append(_HistoryFile(out / "history.csv"))
+    searcher = Searcher(model, train, valid, config, callbacks=callbacks)
+    if resolved["channels_last"]:
+        to_channels_last(searcher.model, resolved["dim"])
+    if resolved["compile"]:
+        compile_forward(searcher.model)
+    searcher.data_parallel = dp
+    if source is not None:
+        state = load_checkpoint(source[1], map_location=device)
+        try:
+            searcher.load_state_dict(state)
+        except (RuntimeError, KeyError, ValueError) as err:
+            first = str(err).strip().splitlines()[0]
+            raise ValueError(
+                f"checkpoint {str(source[1])!r} does not fit this search (other channels, layers, "
+                f"data or method?): {first}"
+            ) from None
+    if main:
+        opts.write_yaml({**resolved, **config.to_dict(), "device": str(device)},
+                        out / "config.yaml")
+
+    with autocast(device, amp_dtype):
+        result = searcher.run()
+
+    if not main:
+        return 0
+    arch = result.architecture
+    arch.meta.update({
+        "space": resolved["space"], "dim": resolved["dim"], "data": resolved["data"],
+        "in_channels": data.in_channels, "num_classes": data.num_classes,
+        "channels": resolved["channels"], "layers": resolved["layers"],
+        "method": config.method, "order": config.order, "seed": config.seed,
+        "epochs": config.epochs,
+        "alpha": {label: g.alpha.detach().cpu().tolist() for label, g in searcher.groups.items()},
+    })
+    arch.save(out / "architecture.json")
+    if result.history:
+        write_history_csv(result.history, out / "history.csv")
+        names = {label: list(g.names) for label, g in searcher.groups.items()}
+        plot_alpha(result.history, out / "alpha.png", names)
+        plot_losses(result.history, out / "loss.png")
+    drawn = _draw(arch, out)
+    last = result.history[-1] if result.history else {}
+    valid_acc = last.get("valid_acc", float("nan"))
+    print(f"search finished: {len(result.history)} epochs, valid_acc={valid_acc:.4f}")
+    print(f"architecture: {out / 'architecture.json'}")
+    for path in drawn:
+        print(f"cell diagram: {path}")
+    return 0
+
+
+def _draw(arch, out: Path) -> list[Path]:
+    from dnas.spaces.darts import draw_cell
+
+    try:
+        return draw_cell(arch, out / "cell", cell="both", format="png")
+    except (OSError, RuntimeError) as err:  # a diagram is a convenience: never fail the run on it
+        print(f"dnas: note: could not draw the cells: {err}", file=sys.stderr)
+        return []

@@ -1,0 +1,171 @@
+"""Checkpoints: atomic writes, safe reads, and exact (bitwise) resume of a search in process."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import dnas
+from dnas.search import SearchConfig, Searcher
+from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.search.loop import Callback
+
+
+class Toy(nn.Module):
+    """Linear -> choice of activation -> choice of mixing layer -> linear (no BatchNorm)."""
+
+    def __init__(self, d: int = 6, h: int = 8, classes: int = 3) -> None:
+        super().__init__()
+        self.inp = nn.Linear(d, h)
+        self.act = dnas.LayerChoice(
+            {"relu": nn.ReLU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}, label="act"
+        )
+        self.mix = dnas.LayerChoice({"lin": nn.Linear(h, h), "skip": nn.Identity()}, label="mix")
+        self.out = nn.Linear(h, classes)
+
+    def forward(self, x):
+        return self.out(self.mix(self.act(self.inp(x))))
+
+
+def toy_data(n: int = 96, d: int = 6, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    return (X[: n // 2], y[: n // 2]), (X[n // 2 :], y[n // 2 :])
+
+
+class StopAt(Callback):
+    def __init__(self, epoch: int, step: int) -> None:
+        self.at = (epoch, step)
+
+    def on_step_end(self, searcher):
+        if (searcher.epoch, searcher.step) == self.at:
+            searcher.stop()
+
+
+def _searcher(config, callbacks=(), init_seed=0):
+    torch.manual_seed(init_seed)
+    train, valid = toy_data()
+    return Searcher(Toy(), train, valid, config, callbacks=callbacks)
+
+
+def _state(searcher):
+    return {n: p.detach().clone() for n, p in searcher.model.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "method, order",
+    [("darts", 1), ("darts", 2), ("gdas", 1), ("drnas", 1), ("fair-darts", 2)],
+)
+def test_resume_mid_epoch_is_bitwise_exact(tmp_path, method, order):
+    config = SearchConfig.for_method(method, order=order, epochs=3, batch_size=16, device="cpu")
+    full = _searcher(config)
+    full.run()
+
+    first = _searcher(config, callbacks=[StopAt(1, 2)])
+    first.run()
+    assert (first.epoch, first.step) == (1, 2)  # really stopped mid-epoch
+    save_checkpoint(first.state_dict(), tmp_path / "last.pt")
+
+    # a fresh process would rebuild the model from other random weights: the checkpoint decides
+    resumed = _searcher(config, init_seed=123)
+    resumed.load_state_dict(load_checkpoint(tmp_path))
+    result = resumed.run()
+
+    a, b = _state(full), _state(resumed)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert result.architecture == dnas.derive(full.model)
+    assert [r["alpha"] for r in result.history] == [r["alpha"] for r in full.history]
+    assert [r["train_loss"] for r in result.history] == [r["train_loss"] for r in full.history]
+
+
+def test_resume_does_not_touch_callers_global_rng(tmp_path):
+    config = SearchConfig(epochs=1, batch_size=16, device="cpu")
+    s = _searcher(config, callbacks=[StopAt(0, 1)])
+    s.run()
+    state = s.state_dict()
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    other = _searcher(config, init_seed=3)
+    torch.set_rng_state(before)
+    other.load_state_dict(state)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_checkpoint_callback_saves_every_n_steps_and_each_epoch(tmp_path):
+    config = SearchConfig(epochs=2, batch_size=16, device="cpu")  # 3 steps per epoch
+    cb = Checkpoint(tmp_path / "ck", every_steps=2)
+    _searcher(config, callbacks=[cb]).run()
+    # steps 2 of each epoch (mid-epoch) + 2 epoch ends
+    assert cb.saved == 4
+    state = load_checkpoint(tmp_path / "ck")
+    assert (state["epoch"], state["step"]) == (2, 0)
+    assert [p.name for p in (tmp_path / "ck").iterdir()] == ["last.pt"]  # no temporary files left
+
+
+def test_checkpoint_keep_epochs_and_disabled(tmp_path):
+    config = SearchConfig(epochs=2, batch_size=16, device="cpu")
+    _searcher(config, callbacks=[Checkpoint(tmp_path / "a", keep_epochs=True)]).run()
+    kept = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert kept == ["epoch_1.pt", "epoch_2.pt", "last.pt"]
+    _searcher(config, callbacks=[Checkpoint(tmp_path / "b", enabled=False)]).run()
+    assert not (tmp_path / "b").exists()
+
+
+def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
+    path = save_checkpoint({"model": {"w": torch.ones(2)}}, tmp_path / "last.pt")
+
+    def broken_save(obj, fh):
+        fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint({"model": {"w": torch.zeros(2)}}, path)
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint(path)["model"]["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_load_rejects_damaged_foreign_and_missing_files(tmp_path):
+    good = save_checkpoint({"model": {"w": torch.ones(3)}}, tmp_path / "good.pt")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:40])
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        load_checkpoint(truncated)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.ones(1)}, foreign)
+    with pytest.raises(ValueError, match="not a dnas checkpoint"):
+        load_checkpoint(foreign)
+    with pytest.raises(ValueError, match="no checkpoint at"):
+        resolve_checkpoint(tmp_path / "nowhere")
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_load_refuses_to_run_pickled_code(tmp_path, capsys):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"model": _Evil()}, fh, protocol=2)
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        load_checkpoint(path)
+    assert "code ran" not in capsys.readouterr().out
+
+
+def test_resolve_finds_run_folder_checkpoint(tmp_path):
+    save_checkpoint({"model": {}}, tmp_path / "run" / "checkpoints" / "last.pt")
+    assert resolve_checkpoint(tmp_path / "run") == tmp_path / "run" / "checkpoints" / "last.pt"
+    assert resolve_checkpoint(tmp_path / "run" / "checkpoints").name == "last.pt"
+
+
+def test_every_steps_is_checked():
+    with pytest.raises(ValueError, match="every_steps"):
+        Checkpoint("x", every_steps=-1)

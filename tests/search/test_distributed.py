@@ -1,0 +1,124 @@
+"""Data-parallel search over 2 CPU processes (gloo): both ranks hold the same α, and it agrees with
+a single-process search over the same global batches (first and second order)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+import dnas
+from dnas.optim.hypergradient import hypergradient
+from dnas.search import SearchConfig, Searcher, distributed
+
+WORLD = 2
+CASES = [("darts", 1), ("darts", 2), ("gdas", 1)]
+
+
+class Toy(nn.Module):
+    """No BatchNorm: the mean of per-shard mean losses is then exactly the global batch's loss."""
+
+    def __init__(self, d: int = 6, h: int = 8, classes: int = 3) -> None:
+        super().__init__()
+        self.inp = nn.Linear(d, h)
+        self.act = dnas.LayerChoice(
+            {"relu": nn.ReLU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}, label="act"
+        )
+        self.mix = dnas.LayerChoice({"lin": nn.Linear(h, h), "skip": nn.Identity()}, label="mix")
+        self.out = nn.Linear(h, classes)
+
+    def forward(self, x):
+        return self.out(self.mix(self.act(self.inp(x))))
+
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(128, 6, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    return (X[:64], y[:64]), (X[64:], y[64:])
+
+
+def _search(method: str, order: int, dp=None) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    train, valid = _data()
+    config = SearchConfig.for_method(method, order=order, epochs=2, batch_size=16, device="cpu",
+                                     progress=False)
+    s = Searcher(Toy(), train, valid, config)
+    s.data_parallel = dp
+    s.run()
+    return {n: p.detach().clone() for n, p in s.model.named_parameters()}
+
+
+def _worker(rank: int, port: int, folder: str) -> None:
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))
+    dp, device = distributed.init_from_env(torch.device("cpu"))
+    try:
+        assert (dp.rank, dp.world_size, device.type) == (rank, WORLD, "cpu")
+        results = {f"{m}-{o}": _search(m, o, dp) for m, o in CASES}
+        torch.save(results, os.path.join(folder, f"rank{rank}.pt"))
+    finally:
+        distributed.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="needs gloo")
+def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
+    mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
+    for case in ranks[0]:
+        method, order = case.rsplit("-", 1)
+        single = _search(method, int(order))
+        for name, value in single.items():
+            # one architecture: the ranks apply identical all-reduced updates
+            assert torch.equal(ranks[0][case][name], ranks[1][case][name]), (case, name)
+            # the same search as one process on the global batches, up to summation order
+            torch.testing.assert_close(ranks[0][case][name], value, rtol=1e-5, atol=2e-7,
+                                       msg=lambda m, c=case, n=name: f"{c} {n}: {m}")
+        # and it actually moved α (the comparison is not between two untouched tensors)
+        assert not torch.allclose(single["act.arch.alpha"], _initial_alpha("act"))
+
+
+def _initial_alpha(label: str) -> torch.Tensor:
+    torch.manual_seed(0)
+    return dnas.space.binding.bind(Toy())[label].alpha.detach()
+
+
+def test_shard_splits_the_global_batch_in_rank_order():
+    x, y = torch.arange(12).reshape(6, 2), torch.arange(6)
+    parts = [distributed.DataParallel(r, 3).shard((x, y)) for r in range(3)]
+    assert torch.equal(torch.cat([p[0] for p in parts]), x)
+    assert torch.equal(torch.cat([p[1] for p in parts]), y)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        distributed.DataParallel(0, 4).shard((x, y))
+
+
+def test_exact_hypergradient_refuses_a_reduce_hook():
+    torch.manual_seed(0)
+    model = Toy()
+    dnas.relax(model, "darts")
+    (Xt, yt), (Xv, yv) = _data()
+    opt = torch.optim.SGD(dnas.weight_parameters(model), lr=0.1)
+    with pytest.raises(ValueError, match="single-process"):
+        hypergradient(model, torch.nn.functional.cross_entropy, (Xt, yt), (Xv, yv), opt, 2,
+                      mode="exact", reduce=lambda d: d)
+
+
+def test_init_from_env_needs_torchrun_variables(monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distributed.launched_by_torchrun()
+    with pytest.raises(ValueError, match=r"\$RANK"):
+        distributed.init_from_env(torch.device("cpu"))
