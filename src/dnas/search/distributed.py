@@ -5,13 +5,14 @@ r-th of W equal contiguous slices, and averages the gradients of w and of α ove
 all-reduce each. Every rank therefore applies the same update and holds the same α: one search,
 one architecture. For a loss that is a mean over the batch and a model without cross-sample
 statistics, the averaged gradient *is* the global batch's gradient (up to the order of
-floating-point sums). BatchNorm normalises with each shard's own statistics, as ``DistributedDataParallel`` does;
-running statistics are averaged over ranks at each epoch end.
+floating-point sums). BatchNorm normalises with each shard's own statistics, as
+``DistributedDataParallel`` does; running statistics are averaged over ranks at each epoch end.
 
 Second order (DARTS eqs. 6-8): the virtual step ``w' = w - ξ ∇_w L_train`` and the finite
 difference's ``v = ∇_w' L_val`` (whose norm sets ε) are global quantities, so they are averaged
-where they are formed (the ``reduce`` hook of :func:`dnas.optim.hypergradient.hypergradient`); every rank
-then evaluates the same ``w'`` and ``w ± εv``, and averaging the final α gradient completes eq. 7.
+where they are formed (the ``reduce`` hook of :func:`dnas.optim.hypergradient.hypergradient`);
+every rank then evaluates the same ``w'`` and ``w ± εv``, and averaging the final α gradient
+completes eq. 7.
 The exact (double-backward) mode is single-process only.
 """
 
