@@ -6,6 +6,8 @@ frames resumed after a graph break may take one more), further steps with fresh 
 compile nothing: the number of graphs does not grow with the number of steps or samples.
 """
 
+import os
+
 import pytest
 import torch
 import torch._dynamo
@@ -108,3 +110,14 @@ def test_gates_on_buffer_free_candidates_compile_into_one_graph_with_torch_cond(
     _steps(model, compiled, gen, 6, check_eager=True)
     assert cnt.frame_count == warm == 2
     assert sum(counters["graph_break"].values()) == 0
+
+
+@pytest.mark.skipif(not os.environ.get("DNAS_SLOW_TESTS"),
+                    reason="inductor compiles C++ kernels (~20 s on 2 cores): DNAS_SLOW_TESTS=1")
+def test_binary_gates_under_inductor_match_eager():
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = Tiny()
+    dnas.relax(model, "binary")
+    compiled = torch.compile(model)  # default backend: inductor
+    _steps(model, compiled, torch.Generator().manual_seed(0), 6, check_eager=True)

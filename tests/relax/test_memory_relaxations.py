@@ -261,3 +261,23 @@ def test_search_selects_the_generating_candidate(method, seed):
     result = dnas.search(net, train, valid, method=method, epochs=30, batch_size=64, seed=seed,
                          arch_lr=0.3, w_lr=0.05)
     assert result.architecture["act"] == ("sin",)
+
+
+@pytest.mark.parametrize("method", ["binary", "proxyless"])
+def test_gate_gradient_recomputes_with_the_weights_the_forward_used(method):
+    # the hypergradient evaluates the model at shifted weights through functional_call; the
+    # backward pass (run after functional_call has restored the module) must use those weights
+    choice, _ops = linear_choice(method, n=4)
+    choice.arch.sample = 2
+    x = torch.randn(4, 3, dtype=torch.float64)
+    c = torch.randn(4, 2, dtype=torch.float64)
+    shifted = {f"candidates.lin{j}.lin.weight": torch.randn(2, 3, dtype=torch.float64)
+               for j in range(4)}
+    out = torch.func.functional_call(choice, shifted, (x,))
+    (out * c).sum().backward()
+    with torch.no_grad():
+        dg = torch.stack([(c * (x @ shifted[f"candidates.lin{j}.lin.weight"].T)).sum()
+                          for j in range(4)])
+        p = torch.softmax(choice.arch.alpha, 0)
+        expected = p * (dg - (p * dg).sum())
+    torch.testing.assert_close(choice.arch.alpha.grad, expected)
