@@ -1,0 +1,5 @@
+"""scikit-learn estimators built on the dnas search: :class:`DARTSRegressor` (equation discovery)."""
+
+from dnas.estimators.darts_regressor import DARTSRegressor
+
+__all__ = ["DARTSRegressor"]

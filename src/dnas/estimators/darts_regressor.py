@@ -1,0 +1,462 @@
+"""DARTSRegressor: equation discovery by differentiable architecture search (scikit-learn API).
+
+A drop-in for AutoRA's DARTS theorist (``autora.theorist.darts.DARTSRegressor``): the same
+parameter names with the same meanings, the same primitive names, the same ``fit`` /
+``set_params(max_epochs=0, ...)`` refit idiom. Underneath, it is dnas: the expression space
+(:class:`~dnas.spaces.expression.ExpressionNetwork`) searched by :func:`dnas.search` with any
+relaxation of the core (``method=``), then the derived equation's constants fitted by L-BFGS and,
+optionally, its structure refined label by label on the Bayesian information criterion
+(:mod:`dnas.estimators.fitting`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from dnas.arch.architecture import Architecture
+from dnas.estimators import equation as eq
+from dnas.estimators.fitting import Candidate, Evaluator, materialize, refine
+from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
+from dnas.search.loop import Callback, Searcher
+from dnas.space.binding import bind
+from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
+from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
+
+
+class DARTSRegressor(RegressorMixin, BaseEstimator):
+    """Find the equation behind ``y = f(X)`` by differentiable architecture search.
+
+    Parameters
+    ----------
+    batch_size : int or None, default None
+        Mini-batch size of the search; ``None`` uses all rows (full batch, AutoRA's default is 64).
+    num_graph_nodes : int, default 1
+        Number of intermediate nodes ``k_j`` of the graph.
+    output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
+        ``real``: identity output, squared error. The others pass the graph's output through a
+        logistic function and fit it by squared error (as AutoRA). ``probability_distribution``
+        (a softmax over several outputs) is refused: this estimator fits one output.
+    darts_type : {"original", "fair"}, default "original"
+        DARTS' softmax or Fair DARTS' sigmoids; maps to ``method="darts"`` / ``"fair-darts"``.
+    primitives : sequence of str
+        Candidate operations of every edge (see :func:`dnas.spaces.expression.primitive_names`).
+    param_updates_per_epoch : int, default 100
+        Coefficient (w) updates per epoch.
+    param_updates_for_sampled_model : int, default 100
+        Optimiser iterations (L-BFGS) used to fit the coefficients of the derived equation.
+    param_learning_rate_max, param_learning_rate_min : float, default 0.025, 0.01
+        SGD learning rate for the coefficients, cosine-annealed from max to min.
+    param_momentum, param_weight_decay : float, default 0.9, 3e-4
+        SGD momentum and weight decay for the coefficients.
+    arch_updates_per_epoch : int, default 100
+        Architecture (α) updates per epoch (at most one per coefficient update).
+    arch_learning_rate_max : float, default 0.03
+        Adam learning rate for α.
+    arch_weight_decay : float, default 1e-4
+        Weight decay on α.
+    arch_weight_decay_df, arch_weight_decay_base : float, default 3e-4, 0.0
+        Extra decay on each candidate's α: ``base + df · (its number of coefficients)``, which
+        favours candidates with fewer degrees of freedom.
+    arch_momentum : float, default 0.9
+        First-moment coefficient (β₁) of Adam for α.
+    fair_darts_loss_weight : float, default 1
+        Weight of Fair DARTS' zero-one loss (``darts_type="fair"``).
+    max_epochs : int, default 10
+        Largest number of search epochs; ``0`` searches nothing and keeps the architecture
+        searched before (see ``warm_start``).
+    grad_clip : float, default 5
+        Gradient-norm clip of the coefficient updates.
+    train_classifier_coefficients : bool, default False
+        Learn a coefficient per node in the output ``y = Σ c_j k_j + b`` (else ``c_j = 1``).
+    train_classifier_bias : bool, default True
+        Learn the output bias ``b`` (AutoRA's default is False).
+    sampling_strategy : {"max", "sample"}, default "max"
+        Derive the equation from the most likely candidate of every choice, or draw it from the
+        softmax of α. ``max`` is deterministic: it gives back the same architecture.
+    method : str or None, default None
+        Any relaxation of :func:`dnas.methods` (overrides ``darts_type``).
+    node_ops : sequence of {"add", "mul", "div"}, default ("add", "mul", "div")
+        How a node may combine its two operands; ``("add",)`` is AutoRA's graph.
+    refine : bool, default True
+        After a ``max`` derivation, change the equation one choice at a time while that lowers
+        the BIC (with ``sampling_strategy="sample"`` the drawn equation is kept as drawn).
+    patience : int or None, default 1
+        Stop the search once the derived architecture has not changed for this many epochs
+        (``None``: always run ``max_epochs``).
+    tol : float, default 1e-3
+        Also stop once the architecture is unchanged over an epoch in which the training loss
+        improved by less than this fraction.
+    random_state : int, RandomState or None, default None
+        Seeds the search and the multi-start constant fits.
+    warm_start : bool or "auto", default "auto"
+        ``True``: continue from the search state of the previous ``fit``. ``False``: start anew.
+        ``"auto"``: continue only when ``max_epochs == 0`` (AutoRA's refit idiom), else anew.
+    device : str, default "cpu"
+        Torch device of the search ("auto" picks CUDA when available).
+
+    Attributes
+    ----------
+    equation_ : sympy.Expr
+        The discovered equation in the feature names, constants rounded, simplified.
+    architecture_ : dnas.Architecture
+        The chosen candidate of every choice.
+    network_ : ExpressionNetwork
+        The searched (relaxed) network, kept for refits.
+    model_ : ExpressionNetwork
+        The fixed network of the equation, with its fitted coefficients.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names (pandas).
+    history_ : list of dict
+        The search's per-epoch metrics.
+    n_epochs_ : int
+        Epochs searched in the last ``fit``.
+    """
+
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        num_graph_nodes: int = 1,
+        output_type: str = "real",
+        darts_type: str = "original",
+        primitives: Sequence[str] = DEFAULT_PRIMITIVES,
+        param_updates_per_epoch: int = 100,
+        param_updates_for_sampled_model: int = 100,
+        param_learning_rate_max: float = 2.5e-2,
+        param_learning_rate_min: float = 0.01,
+        param_momentum: float = 0.9,
+        param_weight_decay: float = 3e-4,
+        arch_updates_per_epoch: int = 100,
+        arch_learning_rate_max: float = 3e-2,
+        arch_weight_decay: float = 1e-4,
+        arch_weight_decay_df: float = 3e-4,
+        arch_weight_decay_base: float = 0.0,
+        arch_momentum: float = 0.9,
+        fair_darts_loss_weight: float = 1,
+        max_epochs: int = 10,
+        grad_clip: float = 5,
+        train_classifier_coefficients: bool = False,
+        train_classifier_bias: bool = True,
+        sampling_strategy: str = "max",
+        method: str | None = None,
+        node_ops: Sequence[str] = NODE_OPS,
+        refine: bool = True,
+        patience: int | None = 1,
+        tol: float = 1e-3,
+        random_state: Any = None,
+        warm_start: bool | str = "auto",
+        device: str = "cpu",
+    ) -> None:
+        self.batch_size = batch_size
+        self.num_graph_nodes = num_graph_nodes
+        self.output_type = output_type
+        self.darts_type = darts_type
+        self.primitives = primitives
+        self.param_updates_per_epoch = param_updates_per_epoch
+        self.param_updates_for_sampled_model = param_updates_for_sampled_model
+        self.param_learning_rate_max = param_learning_rate_max
+        self.param_learning_rate_min = param_learning_rate_min
+        self.param_momentum = param_momentum
+        self.param_weight_decay = param_weight_decay
+        self.arch_updates_per_epoch = arch_updates_per_epoch
+        self.arch_learning_rate_max = arch_learning_rate_max
+        self.arch_weight_decay = arch_weight_decay
+        self.arch_weight_decay_df = arch_weight_decay_df
+        self.arch_weight_decay_base = arch_weight_decay_base
+        self.arch_momentum = arch_momentum
+        self.fair_darts_loss_weight = fair_darts_loss_weight
+        self.max_epochs = max_epochs
+        self.grad_clip = grad_clip
+        self.train_classifier_coefficients = train_classifier_coefficients
+        self.train_classifier_bias = train_classifier_bias
+        self.sampling_strategy = sampling_strategy
+        self.method = method
+        self.node_ops = node_ops
+        self.refine = refine
+        self.patience = patience
+        self.tol = tol
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.device = device
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any) -> DARTSRegressor:
+        """Search the equation behind ``y = f(X)`` and fit its constants.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite inputs; a pandas DataFrame's column names become the equation's symbols.
+        y : array-like of shape (n_samples,)
+            Finite targets (in [0, 1] for the sigmoid output types).
+
+        Returns
+        -------
+        self
+        """
+        opts = check_options(self)
+        X_np, y_np = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        if y_np.ndim == 2:
+            y_np = y_np[:, 0]
+        if X_np.shape[0] < 2:
+            raise ValueError(f"DARTSRegressor needs at least 2 samples, got {X_np.shape[0]}")
+        if opts["output_type"] != "real" and (y_np.min() < 0 or y_np.max() > 1):
+            raise ValueError(
+                f"output_type={self.output_type!r} fits values in [0, 1], but y ranges over "
+                f"[{y_np.min():.4g}, {y_np.max():.4g}]"
+            )
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(0, 2**31 - 1))
+        gen = torch.Generator().manual_seed(seed)
+        device = opts["device"]
+        Xt = torch.as_tensor(X_np, dtype=torch.float64, device=device)
+        yt = torch.as_tensor(y_np, dtype=torch.float64, device=device)
+        loss_fn = _loss(opts["output_type"])
+
+        network = self._network_to_continue(opts, X_np.shape[1])
+        if network is None:
+            torch_state = torch.random.get_rng_state()
+            torch.manual_seed(seed)  # coefficient and α initialisation
+            try:
+                network = ExpressionNetwork(
+                    X_np.shape[1], self.num_graph_nodes, opts["primitives"], opts["node_ops"],
+                    train_coefficients=bool(self.train_classifier_coefficients),
+                    train_bias=bool(self.train_classifier_bias),
+                ).to(device=device, dtype=torch.float64)
+            finally:
+                torch.random.set_rng_state(torch_state)
+            self.history_ = []
+        history = list(getattr(self, "history_", []))
+        self.n_epochs_ = 0
+        if self.max_epochs > 0:
+            config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
+            stop = _StableArchitecture(network, self.patience, self.tol)
+            searcher = Searcher(network, (Xt, yt), (Xt, yt), config, loss_fn=loss_fn,
+                                callbacks=[stop])
+            result = searcher.run()
+            history += result.history
+            self.n_epochs_ = len(result.history)
+        self.network_ = network
+        self.history_ = history
+
+        # the structure search compares many equations: a short fit each; the winner gets the
+        # full budget (param_updates_for_sampled_model iterations, several starts)
+        quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=40, n_starts=1,
+                          generator=gen)
+        use_bias = bool(self.train_classifier_bias)
+        if opts["sampling_strategy"] == "sample":
+            starts = [network.sample_architecture(gen)]
+        else:
+            starts = [network.derive_architecture()]
+            if self.refine:
+                starts += _dense_architectures(network)
+        found = []
+        for arch in starts:
+            cand = quick(arch, use_bias)
+            if self.refine and opts["sampling_strategy"] == "max":
+                cand = refine(quick, cand, _ranked_candidates(network), bias_choice=use_bias)
+            found.append(cand)
+        best = min(found, key=lambda c: c.bic)
+        final = Evaluator(network, X_np, y_np, self.output_type,
+                          max_iter=self.param_updates_for_sampled_model, n_starts=4, generator=gen)
+        best = final(best.architecture, best.use_bias)
+        self._set_result(best)
+        return self
+
+    def _network_to_continue(self, opts: dict, n_features: int) -> ExpressionNetwork | None:
+        keep = self.warm_start is True or (self.warm_start == "auto" and self.max_epochs == 0)
+        net = getattr(self, "network_", None)
+        if not keep or net is None:
+            return None
+        same = (
+            net.n_inputs == n_features
+            and net.n_nodes == self.num_graph_nodes
+            and net.primitives == opts["primitives"]
+            and net.node_ops == opts["node_ops"]
+        )
+        if not same:
+            raise ValueError(
+                "cannot continue the previous search: X's number of features, num_graph_nodes, "
+                "primitives or node_ops changed since the last fit; set warm_start=False (and "
+                "max_epochs > 0) to search anew"
+            )
+        return net
+
+    def _set_result(self, best: Candidate) -> None:
+        self.architecture_ = Architecture(
+            dict(best.architecture), meta={"output_bias": best.use_bias}
+        )
+        self.model_ = materialize(self.network_, best).eval()
+        for p in self.model_.parameters():
+            p.requires_grad_(False)
+        self.train_loss_ = best.mse
+        self.bic_ = best.bic
+        expr = self.model_.sympy(eq.symbols_for(self._input_labels()))
+        self.equation_ = eq.tidy(eq.output_function(expr, self.output_type))
+
+    # ------------------------------------------------------------------ predicting
+    def predict(self, X: Any) -> np.ndarray:
+        """Evaluate the fitted equation on ``X``; shape ``(n_samples,)``."""
+        check_is_fitted(self, "model_")
+        X_np = validate_data(self, X, reset=False, dtype=np.float64)
+        param = next(iter(self.model_.parameters()))
+        with torch.no_grad():
+            out = self.model_(torch.as_tensor(X_np, dtype=param.dtype, device=param.device))
+            if self.output_type != "real":
+                out = torch.sigmoid(out)
+        pred = out.cpu().numpy()
+        bad = ~np.isfinite(pred)
+        if bad.any():
+            warnings.warn(
+                f"{int(bad.sum())} of {pred.size} predictions are not finite: the equation "
+                f"{self.equation_} overflows on these inputs",
+                RuntimeWarning, stacklevel=2,
+            )
+        return pred
+
+    # ------------------------------------------------------------------ reading the result
+    def _input_labels(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            return [str(n) for n in names]
+        return [f"x{i + 1}" for i in range(self.n_features_in_)]
+
+    def model_repr(
+        self,
+        input_labels: Sequence[str] | None = None,
+        output_labels: Sequence[str] | None = None,
+        output_function_label: str = "",
+        decimals_to_display: int = 2,
+        output_format: str = "console",
+    ) -> str:
+        """The equation node by node, as AutoRA prints it (``Model:``, ``k1 = ...``, ``y = ...``).
+
+        ``output_format`` is ``"console"`` or ``"latex"``.
+        """
+        check_is_fitted(self, "model_")
+        if output_format not in ("console", "latex"):
+            raise ValueError(f"output_format={output_format!r} is not one of 'console', 'latex'")
+        labels = list(input_labels) if input_labels is not None else self._input_labels()
+        if len(labels) != self.n_features_in_:
+            raise ValueError(f"input_labels has {len(labels)} names, X has "
+                             f"{self.n_features_in_} features")
+        out = output_labels[0] if output_labels else "y"
+        lines = eq.node_lines(self.model_, labels, out, self.output_type, decimals_to_display,
+                              latex=output_format == "latex")
+        if output_function_label:
+            lines[-1] = lines[-1].replace("Sigmoid", output_function_label)
+        return "\n".join(["Model:", *lines])
+
+    def to_latex(self) -> str:
+        """LaTeX of ``y = equation_``."""
+        check_is_fitted(self, "equation_")
+        import sympy
+
+        return "y = " + sympy.latex(self.equation_)
+
+    def visualize_model(self, input_labels: Sequence[str] | None = None):
+        """The equation's graph as a ``graphviz.Digraph`` (its ``.source`` is the DOT text).
+
+        Rendering it (``.render``, notebook display) needs Graphviz's ``dot`` program; the DOT
+        text does not.
+        """
+        check_is_fitted(self, "model_")
+        import graphviz
+
+        labels = list(input_labels) if input_labels is not None else self._input_labels()
+        return graphviz.Source(eq.to_dot(self.model_, labels, "y"))
+
+    def __str__(self) -> str:
+        if hasattr(self, "model_"):
+            return self.model_repr()
+        return self.__repr__()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True
+        return tags
+
+
+def _loss(output_type: str):
+    if output_type == "real":
+        def mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.mse_loss(out.reshape(y.shape), y)
+
+        return mse
+
+    def sigmoid_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(torch.sigmoid(out.reshape(y.shape)), y)
+
+    return sigmoid_mse
+
+
+def _dense_architectures(network: ExpressionNetwork) -> list[Architecture]:
+    """One start per node combination: every edge a scaled copy of its source (``mult``, else
+    ``linear``, else ``add``), every node that combination — ``(Σ a_i x_i) · (Σ b_i x_i)`` and
+    the like, from which the refinement drops the terms the data do not need. Reaches products
+    and ratios that no single change of the derived architecture can reach.
+    """
+    groups = bind(network)
+    ops = next((g.names for label, g in groups.items() if label.endswith("_op")), ("add",))
+    edge_pick = next((p for p in ("mult", "linear", "add") if p in network.primitives), None)
+    if edge_pick is None:
+        return []
+    starts = []
+    for op in ops:
+        chosen = {}
+        for label, g in groups.items():
+            chosen[label] = [op if label.endswith("_op") else edge_pick]
+        starts.append(Architecture(chosen))
+    return starts
+
+
+def _ranked_candidates(network: ExpressionNetwork) -> dict[str, tuple[str, ...]]:
+    """Every label's candidates, most probable first (the refinement tries them in this order)."""
+    out = {}
+    for label, g in bind(network).items():
+        p = g.probabilities().tolist()
+        out[label] = tuple(g.names[i] for i in sorted(range(len(p)), key=lambda i: -p[i]))
+    return out
+
+
+class _StableArchitecture(Callback):
+    """Stop the search once it has settled.
+
+    Settled means: the derived architecture has been the same for ``patience`` epochs, or it is
+    the same as one epoch ago while the training loss improved by less than ``tol`` (relative)
+    over that epoch — the coefficients have converged for this mixture and α moves too slowly
+    to change the derivation soon.
+    """
+
+    def __init__(self, network: ExpressionNetwork, patience: int | None, tol: float) -> None:
+        self.network, self.patience, self.tol = network, patience, tol
+        self.last: Architecture | None = None
+        self.last_loss = math.inf
+        self.stable = 0
+
+    def on_epoch_end(self, searcher: Searcher) -> None:
+        if self.patience is None:
+            return
+        arch = self.network.derive_architecture()
+        loss = searcher.history[-1]["train_loss"]
+        if not math.isfinite(loss):
+            searcher.stop()  # a diverged mixture will not come back; derive from what we have
+            return
+        self.stable = self.stable + 1 if arch == self.last else 0
+        plateau = loss > (1 - self.tol) * self.last_loss
+        self.last, self.last_loss = arch, loss
+        if self.stable >= self.patience or (self.stable >= 1 and plateau):
+            searcher.stop()
+
+
+__all__ = ["DARTSRegressor", "OUTPUT_TYPES"]

@@ -1,0 +1,146 @@
+"""Readable equations from a fixed expression network: SymPy form, rounding, text, LaTeX, graph.
+
+Constants are rounded to ``digits`` significant digits (a value that rounds to an integer becomes
+that integer, so ``1.0·x`` reads ``x``) and the result is simplified by SymPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy
+from torch import nn
+
+from dnas.spaces.expression.network import ExpressionNetwork
+
+
+def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
+    """Round every floating constant of ``expr`` to ``digits`` significant digits.
+
+    Magnitudes below ``1e-8`` become 0: at the scale of a fitted law they are round-off (a
+    coefficient the fit drove to zero), not a constant of nature.
+    """
+    reps = {}
+    for f in expr.atoms(sympy.Float):
+        v = float(f)
+        r = float(f"{v:.{digits}g}") if abs(v) >= 1e-8 else 0.0
+        reps[f] = sympy.Integer(int(r)) if r == int(r) and abs(r) < 1e15 else sympy.Float(r, 15)
+    return expr.xreplace(reps)
+
+
+def tidy(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
+    """Round constants, simplify, and round again (simplification can create new floats)."""
+    e = round_constants(expr, digits)
+    try:
+        e = sympy.simplify(e)
+    except (TypeError, ValueError, RecursionError):  # SymPy gives up on some forms; keep e
+        pass
+    return round_constants(e, digits)
+
+
+def output_function(expr: sympy.Expr, output_type: str) -> sympy.Expr:
+    """Apply the estimator's output function to the network's expression."""
+    if output_type == "real":
+        return expr
+    return 1 / (1 + sympy.exp(-expr))
+
+
+def symbols_for(names: Sequence[str]) -> list[sympy.Symbol]:
+    return [sympy.Symbol(str(n), real=True) for n in names]
+
+
+def node_lines(
+    model: ExpressionNetwork,
+    input_labels: Sequence[str],
+    output_label: str,
+    output_type: str,
+    decimals: int,
+    latex: bool = False,
+) -> list[str]:
+    """AutoRA-style lines ``k1 = ...``, ..., ``y = ...`` of a fixed network."""
+    syms = symbols_for(input_labels)
+    states: dict[str, sympy.Expr] = dict(zip(model.sources(1), syms))
+    lines = []
+
+    def fmt(e: sympy.Expr) -> str:
+        e = _round_decimals(e, decimals)
+        return sympy.latex(e) if latex else sympy.sstr(e)
+
+    for j in range(1, model.n_nodes + 1):
+        name = f"k_{j}" if latex else f"k{j}"
+        operands = []
+        for o in model.operands:
+            term = sympy.Integer(0)
+            for s in model.sources(j):
+                term = term + model.edges[f"k{j}_{o}_{s}"].sympy(states[s])
+            operands.append(term)
+        comb = model.combine[f"k{j}"]
+        k = comb.sympy(*operands) if len(operands) == 2 else operands[0]
+        lines.append(f"{name} = {fmt(k)}")
+        states[f"k{j}"] = sympy.Symbol(name)
+    out = sympy.Integer(0)
+    for j in range(1, model.n_nodes + 1):
+        out = out + sympy.Float(float(model.out_weight[j - 1].detach())) * states[f"k{j}"]
+    out = out + sympy.Float(float(model.out_bias.detach()))
+    out_s = fmt(out)
+    if output_type != "real":
+        out_s = (r"\sigma\left(" + out_s + r"\right)") if latex else f"Sigmoid({out_s})"
+    lines.append(f"{output_label} = {out_s}")
+    return lines
+
+
+def _round_decimals(expr: sympy.Expr, decimals: int) -> sympy.Expr:
+    reps = {f: sympy.Float(round(float(f), decimals), 15) for f in expr.atoms(sympy.Float)}
+    return expr.xreplace(reps)
+
+
+def to_dot(
+    model: ExpressionNetwork,
+    input_labels: Sequence[str],
+    output_label: str,
+    decimals: int = 2,
+) -> str:
+    """The fixed network as Graphviz DOT text: inputs, nodes, output; edges labelled."""
+    from dnas.spaces.expression.primitives import Zero
+
+    x = sympy.Symbol("x")
+    lines = ["digraph equation {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    names = dict(zip(model.sources(1), input_labels))
+    for key, label in names.items():
+        lines.append(f'  "{key}" [label="{_esc(label)}", shape=box, style=filled, '
+                     'fillcolor="#d6eaf8"];')
+    for j in range(1, model.n_nodes + 1):
+        comb = model.combine[f"k{j}"]
+        op = getattr(comb, "op", "add")
+        sym = {"add": "+", "mul": "×", "div": "÷"}[op]
+        lines.append(f'  "k{j}" [label="k{j} ({sym})", shape=ellipse];')
+        for o in model.operands:
+            for s in model.sources(j):
+                edge: nn.Module = model.edges[f"k{j}_{o}_{s}"]
+                if isinstance(edge, Zero):
+                    continue
+                text = sympy.sstr(_round_decimals(edge.sympy(x), decimals))
+                port = "" if len(model.operands) == 1 else _PORTS[op][o] + ": "
+                lines.append(f'  "{s}" -> "k{j}" [label="{_esc(port + text)}"];')
+    lines.append(f'  "out" [label="{_esc(output_label)}", shape=box, style=filled, '
+                 'fillcolor="#d5f5e3"];')
+    for j in range(1, model.n_nodes + 1):
+        w = round(float(model.out_weight[j - 1].detach()), decimals)
+        lines.append(f'  "k{j}" -> "out" [label="{w:g}"];')
+    b = round(float(model.out_bias.detach()), decimals)
+    if b != 0:
+        lines.append(f'  "bias" [label="{b:g}", shape=plaintext];')
+        lines.append('  "bias" -> "out";')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+_PORTS = {"add": {"a": "a", "b": "b"}, "mul": {"a": "a", "b": "b"},
+          "div": {"a": "numerator", "b": "denominator"}}
+
+
+def _esc(s: str) -> str:
+    return str(s).replace("\\", "\\\\").replace('"', '\\"')
+
+
+__all__ = ["node_lines", "output_function", "round_constants", "symbols_for", "tidy", "to_dot"]

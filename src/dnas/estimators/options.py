@@ -1,0 +1,130 @@
+"""DARTSRegressor's parameters: validation, and their translation into one :class:`SearchConfig`.
+
+AutoRA's loop runs, per epoch, ``arch_updates_per_epoch`` α steps and then
+``param_updates_per_epoch`` coefficient steps. The core loop interleaves them: an epoch has
+``max(param, arch)`` steps, each a coefficient step, with an α step every
+``steps // arch_updates_per_epoch`` of them (so the counts per epoch match AutoRA's whenever
+``arch <= param``). The coefficient learning rate is cosine-annealed over the epochs (AutoRA
+anneals within each epoch).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from dnas.relax.registry import methods
+from dnas.search.config import SearchConfig
+from dnas.search.loop import resolve_device
+from dnas.spaces.expression.network import NODE_OPS
+from dnas.spaces.expression.primitives import check_primitives
+
+OUTPUT_TYPES = ("real", "sigmoid", "probability", "probability_sample", "probability_distribution")
+DARTS_TYPES = {"original": "darts", "fair": "fair-darts"}
+
+
+def _int(est: Any, name: str, low: int, none_ok: bool = False) -> None:
+    v = getattr(est, name)
+    if none_ok and v is None:
+        return
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+        raise ValueError(f"{name}={v!r} must be an integer >= {low}" + (" or None" if none_ok else ""))
+
+
+def _real(est: Any, name: str, low: float = 0.0, strict: bool = False) -> None:
+    v = getattr(est, name)
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
+    if not ok or (v <= low if strict else v < low):
+        raise ValueError(f"{name}={v!r} must be a number {'>' if strict else '>='} {low}")
+
+
+def check_options(est: Any) -> dict[str, Any]:
+    """Validate every parameter of ``est``; return the normalised ones."""
+    for name in ("num_graph_nodes", "param_updates_per_epoch", "max_epochs",
+                 "arch_updates_per_epoch", "param_updates_for_sampled_model"):
+        _int(est, name, 1 if name in ("num_graph_nodes", "param_updates_per_epoch") else 0)
+    _int(est, "batch_size", 1, none_ok=True)
+    _int(est, "patience", 0, none_ok=True)
+    for name in ("param_learning_rate_max", "param_learning_rate_min", "param_momentum",
+                 "param_weight_decay", "arch_learning_rate_max", "arch_weight_decay",
+                 "arch_weight_decay_df", "arch_weight_decay_base", "fair_darts_loss_weight"):
+        _real(est, name)
+    _real(est, "grad_clip", strict=True)
+    _real(est, "tol")
+    _real(est, "arch_momentum")
+    if est.arch_momentum >= 1:
+        raise ValueError(f"arch_momentum={est.arch_momentum!r} must be in [0, 1)")
+    if est.output_type not in OUTPUT_TYPES:
+        raise ValueError(f"output_type={est.output_type!r} is not one of {list(OUTPUT_TYPES)}")
+    if est.output_type == "probability_distribution":
+        raise ValueError(
+            "output_type='probability_distribution' is a softmax over several outputs; this "
+            "estimator fits a single output: use 'probability' (one logistic output) instead"
+        )
+    if est.darts_type not in DARTS_TYPES:
+        raise ValueError(f"darts_type={est.darts_type!r} is not one of {list(DARTS_TYPES)}")
+    method = est.method if est.method is not None else DARTS_TYPES[est.darts_type]
+    if method not in methods():
+        raise ValueError(f"method={est.method!r} is not one of {methods()} (or None)")
+    if est.sampling_strategy not in ("max", "sample"):
+        raise ValueError(f"sampling_strategy={est.sampling_strategy!r} is not one of "
+                         "'max', 'sample'")
+    if est.warm_start not in (True, False, "auto"):
+        raise ValueError(f"warm_start={est.warm_start!r} must be True, False or 'auto'")
+    for name in ("refine", "train_classifier_coefficients", "train_classifier_bias"):
+        if not isinstance(getattr(est, name), (bool, numbers.Integral)):
+            raise ValueError(f"{name}={getattr(est, name)!r} must be True or False")
+    primitives = check_primitives(est.primitives)
+    if isinstance(est.node_ops, str):
+        raise ValueError(f"node_ops={est.node_ops!r} must be a list of names from {NODE_OPS}")
+    node_ops = tuple(est.node_ops)
+    if not node_ops or any(o not in NODE_OPS for o in node_ops) or len(set(node_ops)) != len(node_ops):
+        raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
+    try:
+        device = resolve_device(est.device)
+    except ValueError as err:
+        raise ValueError(f"device={est.device!r}: {err}") from None
+    return {
+        "method": method,
+        "primitives": primitives,
+        "node_ops": node_ops,
+        "output_type": est.output_type,
+        "sampling_strategy": est.sampling_strategy,
+        "device": device,
+    }
+
+
+def search_config(est: Any, opts: dict[str, Any], n_rows: int, seed: int) -> SearchConfig:
+    """The :class:`SearchConfig` that runs ``est``'s search (see the module docstring)."""
+    arch_steps = int(est.arch_updates_per_epoch)
+    steps = max(int(est.param_updates_per_epoch), arch_steps)
+    options: dict[str, Any] = {}
+    if opts["method"] == "fair-darts":
+        options["method_options"] = {"zero_one_weight": float(est.fair_darts_loss_weight)}
+    return SearchConfig.for_method(
+        opts["method"],
+        epochs=int(est.max_epochs),
+        steps_per_epoch=steps,
+        batch_size=n_rows if est.batch_size is None else int(est.batch_size),
+        w_lr=float(est.param_learning_rate_max),
+        w_lr_min=float(est.param_learning_rate_min),
+        w_momentum=float(est.param_momentum),
+        w_weight_decay=float(est.param_weight_decay),
+        grad_clip=float(est.grad_clip),
+        arch_optimizer="adam",
+        arch_lr=float(est.arch_learning_rate_max),
+        arch_betas=(float(est.arch_momentum), 0.999),
+        arch_weight_decay=float(est.arch_weight_decay),
+        arch_weight_decay_df=float(est.arch_weight_decay_df),
+        arch_weight_decay_base=float(est.arch_weight_decay_base),
+        # no α step at all when arch_updates_per_epoch == 0: every epoch is a warm-up epoch
+        warmup_epochs=int(est.max_epochs) if arch_steps == 0 else 0,
+        arch_every=max(1, steps // max(arch_steps, 1)),
+        seed=seed,
+        device=str(opts["device"]),
+        progress=False,
+        **options,
+    )
+
+
+__all__ = ["DARTS_TYPES", "OUTPUT_TYPES", "check_options", "search_config"]

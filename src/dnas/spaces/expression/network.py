@@ -1,0 +1,234 @@
+"""The expression search space: a DARTS computation graph over input variables.
+
+Nodes ``k_1 .. k_N`` follow the inputs ``x_1 .. x_d`` (AutoRA's DARTS theorist; Liu et al. 2019
+for the cell). Every node combines two *operands*, each a sum of one edge per predecessor::
+
+    A_j = Σ_{i<j} e^A_ij(s_i),   B_j = Σ_{i<j} e^B_ij(s_i),   s = (x_1..x_d, k_1..k_{j-1})
+    k_j = A_j + B_j  |  A_j · B_j  |  A_j / B_j           (the node's combination choice)
+    y   = Σ_j c_j k_j + b                                 (c_j, b learned or fixed)
+
+Each edge ``e`` is a :class:`~dnas.LayerChoice` over symbolic primitives (with learned
+coefficients) and each node's combination is a :class:`~dnas.LayerChoice` over ``add``/``mul``/
+``div``, so sums, products and ratios of inputs and of intermediate nodes are all in the space and
+every relaxation of the core can drive it. With ``node_ops=("add",)`` a node is AutoRA's
+``k_j = Σ_i e_ij(s_i)`` exactly (one operand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy
+import torch
+from torch import nn
+
+from dnas.arch.architecture import Architecture
+from dnas.space.binding import bind
+from dnas.space.choices import LayerChoice
+from dnas.spaces.expression.primitives import (
+    DEFAULT_PRIMITIVES,
+    check_primitives,
+    make_primitive,
+    safe_denominator,
+)
+
+NODE_OPS = ("add", "mul", "div")
+
+
+class Combine(nn.Module):
+    """A node's combination of its two operands."""
+
+    def __init__(self, op: str) -> None:
+        super().__init__()
+        if op not in NODE_OPS:
+            raise ValueError(f"node op {op!r} is not one of {NODE_OPS}")
+        self.op = op
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.op == "add":
+            return a + b
+        if self.op == "mul":
+            return a * b
+        return a / safe_denominator(b)
+
+    def sympy(self, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        if self.op == "add":
+            return a + b
+        if self.op == "mul":
+            return a * b
+        return a / b
+
+    def extra_repr(self) -> str:
+        return self.op
+
+
+class ExpressionNetwork(nn.Module):
+    """A DARTS graph whose edges choose among symbolic primitives.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input variables ``d``.
+    n_nodes : int, default 1
+        Number of intermediate nodes ``N`` (AutoRA's ``num_graph_nodes``).
+    primitives : sequence of str
+        Candidate primitive names on every edge (see :func:`primitive_names`).
+    node_ops : sequence of {"add", "mul", "div"}, default ("add", "mul", "div")
+        Candidate combinations of a node's two operands; ``("add",)`` gives AutoRA's graph.
+    train_coefficients : bool, default False
+        Learn the output coefficients ``c_j`` (else fixed at 1).
+    train_bias : bool, default True
+        Learn the output bias ``b`` (else fixed at 0).
+
+    Attributes
+    ----------
+    edges : nn.ModuleDict
+        ``label -> LayerChoice`` (or the chosen primitive, once fixed). Labels read
+        ``k{j}_{operand}_{source}``, e.g. ``k1_a_x2``.
+    combine : nn.ModuleDict
+        ``k{j} -> LayerChoice`` over :class:`Combine` (or a :class:`Combine` once fixed).
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_nodes: int = 1,
+        primitives: Sequence[str] = DEFAULT_PRIMITIVES,
+        node_ops: Sequence[str] = NODE_OPS,
+        train_coefficients: bool = False,
+        train_bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
+            raise ValueError(f"n_inputs={n_inputs!r} must be a positive integer")
+        if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 1:
+            raise ValueError(f"n_nodes={n_nodes!r} must be a positive integer")
+        self.primitives = check_primitives(primitives)
+        node_ops = tuple(node_ops)
+        bad = [o for o in node_ops if o not in NODE_OPS]
+        if not node_ops or bad or len(set(node_ops)) != len(node_ops):
+            raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
+        self.n_inputs, self.n_nodes, self.node_ops = n_inputs, n_nodes, node_ops
+        self.operands = ("a",) if node_ops == ("add",) else ("a", "b")
+        self.edges = nn.ModuleDict()
+        self.combine = nn.ModuleDict()
+        for j in range(1, n_nodes + 1):
+            for o in self.operands:
+                for src in self.sources(j):
+                    label = f"k{j}_{o}_{src}"
+                    self.edges[label] = LayerChoice(
+                        {p: make_primitive(p) for p in self.primitives}, label=label
+                    )
+            if len(self.operands) == 1:
+                self.combine[f"k{j}"] = Combine("add")
+            elif len(node_ops) == 1:
+                self.combine[f"k{j}"] = Combine(node_ops[0])
+            else:
+                self.combine[f"k{j}"] = LayerChoice(
+                    {op: Combine(op) for op in node_ops}, label=f"k{j}_op"
+                )
+        self.out_weight = nn.Parameter(torch.ones(n_nodes), requires_grad=bool(train_coefficients))
+        self.out_bias = nn.Parameter(torch.zeros(()), requires_grad=bool(train_bias))
+
+    def sources(self, j: int) -> list[str]:
+        """Names of node ``k_j``'s predecessors: ``x1..xd, k1..k{j-1}``."""
+        return [f"x{i}" for i in range(1, self.n_inputs + 1)] + [f"k{i}" for i in range(1, j)]
+
+    def nodes(self, X: torch.Tensor) -> list[torch.Tensor]:
+        """The values of ``k_1 .. k_N`` for inputs ``X`` of shape ``(n, d)``."""
+        states = dict(zip(self.sources(1), X.unbind(1)))
+        out = []
+        for j in range(1, self.n_nodes + 1):
+            operands = []
+            for o in self.operands:
+                terms = [self.edges[f"k{j}_{o}_{s}"](states[s]) for s in self.sources(j)]
+                operands.append(torch.stack(terms).sum(0) if len(terms) > 1 else terms[0])
+            k = self.combine[f"k{j}"](*operands) if len(operands) == 2 else operands[0]
+            states[f"k{j}"] = k
+            out.append(k)
+        return out
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """``y = Σ_j c_j k_j + b``, shape ``(n,)``."""
+        k = torch.stack(self.nodes(X), dim=1)
+        return k @ self.out_weight.to(k.dtype) + self.out_bias.to(k.dtype)
+
+    # ------------------------------------------------------------------ architecture
+    def derive_architecture(self) -> Architecture:
+        """AutoRA's ``max`` rule: the most likely candidate of every label, ``none`` included."""
+        chosen, probs = {}, {}
+        for label, g in bind(self).items():
+            p = g.probabilities().float()
+            chosen[label] = [g.names[int(torch.argmax(p))]]
+            probs[label] = [round(float(v), 6) for v in p.tolist()]
+        return Architecture(chosen, meta={"probabilities": probs})
+
+    def sample_architecture(self, generator: torch.Generator | None = None) -> Architecture:
+        """One candidate per label drawn from the softmax of its logits (AutoRA's ``sample``)."""
+        chosen = {}
+        for label, g in bind(self).items():
+            p = torch.softmax(g.alpha.detach().double().cpu(), dim=-1)
+            chosen[label] = [g.names[int(torch.multinomial(p, 1, generator=generator))]]
+        return Architecture(chosen, meta={"sampled": True})
+
+    # ------------------------------------------------------------------ symbolic form
+    def sympy(
+        self,
+        symbols: Sequence[sympy.Symbol],
+        parameters: dict | None = None,
+        architecture: Architecture | None = None,
+        use_bias: bool = True,
+    ) -> sympy.Expr:
+        """The network as a SymPy expression in ``symbols`` (one per input).
+
+        Parameters
+        ----------
+        symbols : sequence of sympy.Symbol
+        parameters : dict, optional
+            When given, every trainable coefficient appears as a symbol ``theta_i`` instead of its
+            value, and the dict is filled with ``{theta_i: (nn.Parameter, index)}`` (``index``:
+            ``None`` for a scalar), in a fixed traversal order.
+        architecture : Architecture, optional
+            Read the choices of a relaxed network from it (without copying the network); without
+            it the network must be fixed (:func:`dnas.fix`).
+        use_bias : bool, default True
+            ``False`` reads the output bias as 0.
+        """
+        if len(symbols) != self.n_inputs:
+            raise ValueError(f"need {self.n_inputs} symbols, got {len(symbols)}")
+
+        def value(p: nn.Parameter, index: int | None = None) -> sympy.Expr:
+            v = p.detach() if index is None else p.detach()[index]
+            if parameters is None or not p.requires_grad:
+                return sympy.Float(float(v))
+            theta = sympy.Symbol(f"theta_{len(parameters)}", real=True)
+            parameters[theta] = (p, index)
+            return theta
+
+        def chosen(module: nn.Module, label: str) -> nn.Module:
+            if not isinstance(module, LayerChoice):
+                return module
+            if architecture is None:
+                raise ValueError("the network still has choices: fix it first (dnas.fix) or "
+                                 "pass the architecture")
+            return module.candidates[architecture[module.label][0]]
+
+        states: dict[str, sympy.Expr] = dict(zip(self.sources(1), symbols))
+        total: sympy.Expr = sympy.Integer(0)
+        for j in range(1, self.n_nodes + 1):
+            operands = []
+            for o in self.operands:
+                term = sympy.Integer(0)
+                for s in self.sources(j):
+                    edge = chosen(self.edges[f"k{j}_{o}_{s}"], f"k{j}_{o}_{s}")
+                    coefs = {n: value(getattr(edge, n)) for n, _ in edge.coefficients}
+                    term = term + edge.sympy(states[s], coefs)
+                operands.append(term)
+            comb = chosen(self.combine[f"k{j}"], f"k{j}_op")
+            k = comb.sympy(*operands) if len(operands) == 2 else operands[0]
+            states[f"k{j}"] = k
+            total = total + value(self.out_weight, j - 1) * k
+        return total + (value(self.out_bias) if use_bias else sympy.Integer(0))
+
+
+__all__ = ["NODE_OPS", "Combine", "ExpressionNetwork"]

@@ -1,0 +1,309 @@
+"""Symbolic primitives: the candidate operations on an edge of the expression space.
+
+Each primitive is a tiny ``nn.Module`` of one input with learned coefficients, and knows its own
+SymPy form. The names are those of AutoRA's DARTS theorist (``none``, ``add``, ``mult``,
+``linear``, ``exp``, ``ln``, ... and the ``linear_*`` forms); where AutoRA's function has no free
+coefficient we give it an outer scale ``c`` and an inner scale ``a``, ``c·f(a·x)``, so that laws
+such as ``exp(5·x)`` or ``k·ln(x)`` are reachable on one edge. ``power`` (``c·x^a``) is ours.
+
+Numeric safety: every function whose domain is not the whole real line is guarded so a forward
+pass never produces NaN or inf for finite input — ``exp`` clamps its argument, ``ln`` and
+``power`` clamp theirs to ``[EPS, ∞)``, ``reciprocal`` keeps ``|x| >= EPS``. The guards only act
+outside the function's domain (or far outside any sensible range), where the SymPy form is not
+meant to be used either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: smallest magnitude a guarded argument may take (ln, power, reciprocal, ratio)
+EPS = 1e-6
+#: largest argument of exp (exp(40) ≈ 2.4e17 keeps float32 and float64 finite after products)
+EXP_MAX = 40.0
+
+
+def safe_exp(z: torch.Tensor) -> torch.Tensor:
+    return torch.exp(torch.clamp(z, max=EXP_MAX))
+
+
+def safe_log(z: torch.Tensor) -> torch.Tensor:
+    return torch.log(torch.clamp(z, min=EPS))
+
+
+def safe_denominator(z: torch.Tensor) -> torch.Tensor:
+    """``z`` with magnitude at least ``EPS`` (sign kept, 0 counted as positive)."""
+    sign = torch.where(z < 0, -torch.ones_like(z), torch.ones_like(z))
+    return sign * torch.clamp(z.abs(), min=EPS)
+
+
+class Primitive(nn.Module):
+    """Base class: ``forward(x)`` on a 1-D tensor and :meth:`sympy` of a SymPy expression.
+
+    Subclasses list their coefficients in ``coefficients`` (names, initial values); each becomes a
+    scalar ``nn.Parameter`` of that name.
+    """
+
+    name: str = ""
+    coefficients: tuple[tuple[str, float], ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        for cname, value in self.coefficients:
+            setattr(self, cname, nn.Parameter(torch.tensor(float(value))))
+
+    def coefficient_values(self) -> dict[str, float]:
+        return {cname: float(getattr(self, cname).detach()) for cname, _ in self.coefficients}
+
+    def sympy(self, x: sympy.Expr, values: dict[str, sympy.Expr] | None = None) -> sympy.Expr:
+        """The primitive applied to ``x``; ``values`` overrides coefficient values (symbols)."""
+        v = {k: sympy.Float(val) for k, val in self.coefficient_values().items()}
+        v.update(values or {})
+        return self.formula(x, **v)
+
+    def formula(self, x, **v):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={val:.4g}" for k, val in self.coefficient_values().items())
+
+
+_REGISTRY: dict[str, type[Primitive]] = {}
+
+
+def _primitive(name: str, coefficients: tuple[tuple[str, float], ...] = ()):
+    def deco(cls: type[Primitive]) -> type[Primitive]:
+        cls.name = name
+        cls.coefficients = coefficients
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def _unary(
+    name: str,
+    torch_fn: Callable[[torch.Tensor], torch.Tensor],
+    sympy_fn: Callable[[sympy.Expr], sympy.Expr],
+    *,
+    scale: bool,
+    inner: bool,
+    bias: bool,
+) -> type[Primitive]:
+    """Build ``c·f(a·x + b)`` with the chosen coefficients present."""
+    coefs: list[tuple[str, float]] = []
+    if scale:
+        coefs.append(("c", 1.0))
+    if inner:
+        coefs.append(("a", 1.0))
+    if bias:
+        coefs.append(("b", 0.0))
+
+    class _Op(Primitive):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            z = x * self.a if inner else x
+            if bias:
+                z = z + self.b
+            out = torch_fn(z)
+            return out * self.c if scale else out
+
+        def formula(self, x, **v):
+            z = v["a"] * x if inner else x
+            if bias:
+                z = z + v["b"]
+            out = sympy_fn(z)
+            return v["c"] * out if scale else out
+
+    _Op.__name__ = _Op.__qualname__ = "".join(p.capitalize() for p in name.split("_"))
+    _Op.__doc__ = f"Primitive ``{name}``."
+    return _primitive(name, tuple(coefs))(_Op)
+
+
+def _sym_relu(z):
+    return sympy.Max(0, z)
+
+
+def _sym_logistic(z):
+    return 1 / (1 + sympy.exp(-z))
+
+
+def _sym_softplus(z):
+    return sympy.log(1 + sympy.exp(z))
+
+
+@_primitive("none")
+class Zero(Primitive):
+    """``0``: the edge is absent."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+    def formula(self, x, **v):
+        return sympy.Integer(0)
+
+
+@_primitive("add")
+class Add(Primitive):
+    """``x``: the input is added to the node."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def formula(self, x, **v):
+        return x
+
+
+@_primitive("subtract")
+class Subtract(Primitive):
+    """``-x``: the input is subtracted from the node."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -x
+
+    def formula(self, x, **v):
+        return -x
+
+
+@_primitive("mult", (("a", 1.0),))
+class Mult(Primitive):
+    """``a·x``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a * x
+
+    def formula(self, x, **v):
+        return v["a"] * x
+
+
+@_primitive("linear", (("a", 1.0), ("b", 0.0)))
+class Linear(Primitive):
+    """``a·x + b``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a * x + self.b
+
+    def formula(self, x, **v):
+        return v["a"] * x + v["b"]
+
+
+@_primitive("power", (("c", 1.0), ("a", 1.0)))
+class Power(Primitive):
+    """``c·x^a`` for ``x > 0`` (dnas; reaches Stevens' law in one edge)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c * safe_exp(self.a * safe_log(x))
+
+    def formula(self, x, **v):
+        return v["c"] * x ** v["a"]
+
+
+@_primitive("softminus", (("c", 1.0), ("a", 1.0)))
+class Softminus(Primitive):
+    """``x - c·ln(1 + exp(a·x))`` (AutoRA's softminus with a free scale)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.c * F.softplus(self.a * x)
+
+    def formula(self, x, **v):
+        return x - v["c"] * _sym_softplus(v["a"] * x)
+
+
+@_primitive("linear_softminus", (("c", 1.0), ("a", 1.0), ("b", 0.0)))
+class LinearSoftminus(Primitive):
+    """``x - c·ln(1 + exp(a·x + b))``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.c * F.softplus(self.a * x + self.b)
+
+    def formula(self, x, **v):
+        return x - v["c"] * _sym_softplus(v["a"] * x + v["b"])
+
+
+# c·f(a·x) and the linear_ forms c·f(a·x + b); relu is positively homogeneous, so no inner scale
+_unary("relu", torch.relu, _sym_relu, scale=True, inner=False, bias=False)
+_unary("linear_relu", torch.relu, _sym_relu, scale=True, inner=True, bias=True)
+_unary("logistic", torch.sigmoid, _sym_logistic, scale=True, inner=True, bias=False)
+_unary("linear_logistic", torch.sigmoid, _sym_logistic, scale=True, inner=True, bias=True)
+_unary("exp", safe_exp, sympy.exp, scale=True, inner=True, bias=False)
+# exp(a·x + b) already has a free scale (e^b): AutoRA's form, no outer c
+_unary("linear_exp", safe_exp, sympy.exp, scale=False, inner=True, bias=True)
+_unary("cos", torch.cos, sympy.cos, scale=True, inner=True, bias=False)
+_unary("linear_cos", torch.cos, sympy.cos, scale=True, inner=True, bias=True)
+_unary("sin", torch.sin, sympy.sin, scale=True, inner=True, bias=False)
+_unary("linear_sin", torch.sin, sympy.sin, scale=True, inner=True, bias=True)
+_unary("tanh", torch.tanh, sympy.tanh, scale=True, inner=True, bias=False)
+_unary("linear_tanh", torch.tanh, sympy.tanh, scale=True, inner=True, bias=True)
+# ln(a·x) = ln a + ln x: an inner scale would only duplicate the output bias
+_unary("ln", safe_log, sympy.log, scale=True, inner=False, bias=False)
+_unary("linear_ln", safe_log, sympy.log, scale=True, inner=True, bias=True)
+_unary("reciprocal", lambda z: 1 / safe_denominator(z), lambda z: 1 / z,
+       scale=True, inner=False, bias=False)
+_unary("linear_reciprocal", lambda z: 1 / safe_denominator(z), lambda z: 1 / z,
+       scale=True, inner=True, bias=True)
+_unary("softplus", F.softplus, _sym_softplus, scale=True, inner=True, bias=False)
+_unary("linear_softplus", F.softplus, _sym_softplus, scale=True, inner=True, bias=True)
+
+#: every primitive name, in a stable order
+PRIMITIVE_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+#: AutoRA's default search space (``autora.theorist.darts.operations.PRIMITIVES``)
+AUTORA_PRIMITIVES: tuple[str, ...] = (
+    "none", "add", "subtract", "linear", "linear_logistic", "mult", "linear_relu",
+)
+
+#: dnas' default: the shapes of the common psychophysics / learning laws, few coefficients each
+DEFAULT_PRIMITIVES: tuple[str, ...] = (
+    "none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "reciprocal", "logistic",
+)
+
+
+def primitive_names() -> tuple[str, ...]:
+    """Names accepted in ``primitives=``."""
+    return PRIMITIVE_NAMES
+
+
+def check_primitives(primitives: object, parameter: str = "primitives") -> tuple[str, ...]:
+    """Validate a sequence of primitive names; ``ValueError`` lists the valid ones."""
+    if isinstance(primitives, str) or not hasattr(primitives, "__iter__"):
+        raise ValueError(
+            f"{parameter}={primitives!r} must be a list of primitive names; valid names: "
+            f"{', '.join(PRIMITIVE_NAMES)}"
+        )
+    names = tuple(primitives)  # type: ignore[arg-type]
+    if not names:
+        raise ValueError(f"{parameter} is empty; valid names: {', '.join(PRIMITIVE_NAMES)}")
+    bad = [n for n in names if n not in _REGISTRY]
+    if bad:
+        raise ValueError(
+            f"unknown primitive(s) {bad} in {parameter}; valid names: {', '.join(PRIMITIVE_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"{parameter}={list(names)} names a primitive twice")
+    return names
+
+
+def make_primitive(name: str) -> Primitive:
+    """A fresh module for the primitive ``name``."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown primitive {name!r}; valid names: {', '.join(PRIMITIVE_NAMES)}")
+    return _REGISTRY[name]()
+
+
+__all__ = [
+    "AUTORA_PRIMITIVES",
+    "DEFAULT_PRIMITIVES",
+    "EPS",
+    "PRIMITIVE_NAMES",
+    "Primitive",
+    "check_primitives",
+    "make_primitive",
+    "primitive_names",
+    "safe_denominator",
+    "safe_exp",
+    "safe_log",
+]
