@@ -107,7 +107,8 @@ def _retrain_parser(sub) -> None:
 
 
 def _accel_flags(p) -> None:
-    p.add_argument("--amp", help="auto (bf16 on CUDA) | bf16 | off")
+    p.add_argument("--amp", help="auto (bf16 on CUDA) | bf16 | off (search default: off; "
+                   "retrain default: auto)")
     p.add_argument("--channels-last", action="store_true", help="channels-last 2-D activations")
     p.add_argument("--compile", action="store_true", help="torch.compile the forward pass")
     p.add_argument("--progress", action="store_true", help="progress bar even when not a terminal")

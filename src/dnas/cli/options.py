@@ -25,7 +25,9 @@ from dnas.train.config import RetrainConfig
 SEARCH_OPTIONS: dict[str, Any] = {
     "space": "darts", "dim": None, "data": "mnist1d", "data_root": None, "cache_dir": None,
     "channels": None, "layers": None, "n_train": None, "out": None, "checkpoint_every": 20,
-    "amp": "auto", "channels_last": False, "compile": False, "threads": None,
+    # float32: on an H100 the search iteration is bound by kernel launches, and bf16 casts made it
+    # slower (benchmarks/results/cli.md); "auto" turns bf16 on for CUDA first-order search
+    "amp": "off", "channels_last": False, "compile": False, "threads": None,
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}
