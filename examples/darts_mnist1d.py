@@ -16,7 +16,7 @@ import torch
 
 import dnas
 from dnas.data import Augment, load, search_split
-from dnas.search import Searcher, SearchConfig
+from dnas.search import SearchConfig, Searcher
 from dnas.search.checkpoint import Checkpoint, load_checkpoint
 from dnas.spaces.darts import eval_network, search_network
 from dnas.train import RetrainConfig, retrain
