@@ -276,6 +276,14 @@ def machine() -> str:
     return f"{platform.node() or 'host'}: {cpu}, {os.cpu_count()} logical CPUs, {platform.system()}"
 
 
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)  # write then rename: never a half-written report
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Time one DARTS search iteration (see module doc).")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -316,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- command: `python benchmarks/search_iteration.py {' '.join(argv or sys.argv[1:])}`",
         f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", "",
     ]
-    for s in settings:
+    for i, s in enumerate(settings):
         print(f"C={s.C} layers={s.layers} batch={s.batch}", file=sys.stderr, flush=True)
         try:
             times = run_setting(s, device, orders, checkout, args.seed, args.time_limit)
@@ -325,15 +333,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         clocks = ["_cpu", ""] if device.type == "cpu" else [""]
         lines += [*report(s, times, orders, clocks), ""]
-    lines.append(f"- load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    text = "\n".join(lines) + "\n"
+        last = i == len(settings) - 1
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        tail = f"- load average at end: {load}" if last else "(more settings to come)"
+        text = "\n".join([*lines, tail]) + "\n"
+        if args.out is not None:  # after every setting, so a long run keeps what it measured
+            _write(args.out, text)
     print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out)
     return 0
 
 
