@@ -85,8 +85,10 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
     """Run ``dnas search``; returns the exit status."""
     source = _resume_source(resume, flags.get("out"))
     saved = None
-    if source is not None and (source[0] / "config.yaml").is_file():
-        saved = opts.read_yaml(source[0] / "config.yaml")
+    if source is not None:
+        flags.setdefault("out", str(source[0]))  # the folder found, not the one saved (cwd moves)
+        if (source[0] / "config.yaml").is_file():
+            saved = opts.read_yaml(source[0] / "config.yaml")
     resolved = opts.resolve("search", flags, config_file, saved)
     _check(resolved)
     config = opts.search_config(resolved)
