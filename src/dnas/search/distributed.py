@@ -121,7 +121,13 @@ def init_from_env(device: torch.device) -> tuple[DataParallel, torch.device]:
         if var not in os.environ:
             raise ValueError(f"multi-process search needs ${var} (launch with torchrun)")
     if device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if local >= torch.cuda.device_count():
+            raise ValueError(
+                f"process with LOCAL_RANK={local} has no GPU: {torch.cuda.device_count()} visible; "
+                "use at most that many processes per node"
+            )
+        device = torch.device("cuda", local)
         torch.cuda.set_device(device)
         backend = "nccl"
     else:
