@@ -52,14 +52,15 @@ class Relaxation:
 
     def mix(self, choice: LayerChoice, args: tuple, kwargs: dict) -> torch.Tensor:
         """Forward of a :class:`~dnas.LayerChoice`: Σ_j w_j · op_j(x)."""
-        w = choice.arch.weights()
+        # unbind: one backward node for all N weights (N `select`s would each allocate and copy)
+        w = choice.arch.weights().unbind(0)
         ops = choice.candidates.values()
-        return sum(w[j] * op(*args, **kwargs) for j, op in enumerate(ops))
+        return sum(wj * op(*args, **kwargs) for wj, op in zip(w, ops))
 
     def mix_inputs(self, choice: InputChoice, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Forward of an :class:`~dnas.InputChoice`: Σ_j w_j · x_j."""
-        w = choice.arch.weights()
-        return sum(w[j] * x for j, x in enumerate(inputs))
+        w = choice.arch.weights().unbind(0)
+        return sum(wj * x for wj, x in zip(w, inputs))
 
     def attach(self, choice: LayerChoice | InputChoice) -> None:
         """Called by :func:`dnas.relax` for every choice this relaxation is installed on.

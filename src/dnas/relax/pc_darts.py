@@ -73,7 +73,7 @@ class PartialChannels(Relaxation):
         x_a, x_b = x[:, : c // k], x[:, c // k :]
         w = choice.arch.weights()
         ops = choice.candidates.values()
-        mixed = sum(w[j] * op(x_a, *rest, **kwargs) for j, op in enumerate(ops))
+        mixed = sum(wj * op(x_a, *rest, **kwargs) for wj, op in zip(w.unbind(0), ops))
         if k == 1:
             return mixed
         if x_b.shape[2:] != mixed.shape[2:]:
