@@ -39,6 +39,10 @@ def _darts_space(resolved: Mapping[str, Any], data, config: SearchConfig) -> nn.
     )
 
 
+#: Options a resumed run may change without changing its result.
+_FREE_ON_RESUME = {"out", "progress", "threads", "device", "checkpoint_every", "cache_dir",
+                   "data_root", "compile"}
+
 #: Search spaces the command line can build, by ``--space`` name.
 SPACES = {"darts": _darts_space}
 
@@ -91,6 +95,12 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
             saved = opts.read_yaml(source[0] / "config.yaml")
     resolved = opts.resolve("search", flags, config_file, saved)
     _check(resolved)
+    if saved:
+        changed = sorted(k for k, v in saved.items()
+                         if k not in _FREE_ON_RESUME and resolved.get(k) != v)
+        if changed:
+            note(f"resuming with changed option(s) {changed}: the result will differ from an "
+                 "uninterrupted run (the learning-rate schedule keeps its saved length)")
     config = opts.search_config(resolved)
     set_threads(resolved["threads"])
 
