@@ -15,6 +15,8 @@ from torch import nn
 import dnas
 from dnas.optim.hypergradient import hypergradient
 from dnas.search import SearchConfig, Searcher, distributed
+from dnas.search.checkpoint import Checkpoint, load_checkpoint
+from dnas.search.loop import Callback
 
 WORLD = 2
 CASES = [("darts", 1), ("darts", 2), ("gdas", 1)]
@@ -54,6 +56,43 @@ def _search(method: str, order: int, dp=None) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in s.model.named_parameters()}
 
 
+class _StopAt(Callback):
+    def __init__(self, epoch: int, step: int) -> None:
+        self.at = (epoch, step)
+
+    def on_step_end(self, searcher):
+        if (searcher.epoch, searcher.step) == self.at:
+            searcher.stop()
+
+
+def _resumed_search(dp, folder: str):
+    """Interrupted mid-epoch (rank 0 checkpoints), then resumed on every rank from that file."""
+    torch.manual_seed(0)
+    train, valid = _data()
+    config = SearchConfig(epochs=2, batch_size=16, device="cpu", progress=False)
+    ck = Checkpoint(os.path.join(folder, "ck"), every_steps=1, enabled=dp.is_main)
+    first = Searcher(Toy(), train, valid, config, callbacks=[ck, _StopAt(1, 2)])
+    first.data_parallel = dp
+    first.run()
+    dist.barrier()  # rank 0's checkpoint is on disk before anyone reads it
+    torch.manual_seed(5)
+    resumed = Searcher(Toy(), train, valid, config)
+    resumed.data_parallel = dp
+    resumed.load_state_dict(load_checkpoint(os.path.join(folder, "ck")))
+    resumed.run()
+    return resumed.history
+
+
+def _full_history(dp):
+    torch.manual_seed(0)
+    train, valid = _data()
+    s = Searcher(Toy(), train, valid, SearchConfig(epochs=2, batch_size=16, device="cpu",
+                                                    progress=False))
+    s.data_parallel = dp
+    s.run()
+    return s.history
+
+
 def _worker(rank: int, port: int, folder: str) -> None:
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
@@ -62,7 +101,9 @@ def _worker(rank: int, port: int, folder: str) -> None:
     try:
         assert (dp.rank, dp.world_size, device.type) == (rank, WORLD, "cpu")
         results = {f"{m}-{o}": _search(m, o, dp) for m, o in CASES}
+        histories = {"full": _full_history(dp), "resumed": _resumed_search(dp, folder)}
         torch.save(results, os.path.join(folder, f"rank{rank}.pt"))
+        torch.save(histories, os.path.join(folder, f"history{rank}.pt"))
     finally:
         distributed.shutdown()
 
@@ -88,6 +129,13 @@ def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
                                        msg=lambda m, c=case, n=name: f"{c} {n}: {m}")
         # and it actually moved α (the comparison is not between two untouched tensors)
         assert not torch.allclose(single["act.arch.alpha"], _initial_alpha("act"))
+    # a multi-process run resumed mid-epoch reports the same epoch totals over all ranks
+    for r in range(WORLD):
+        h = torch.load(tmp_path / f"history{r}.pt")
+        for full, resumed in zip(h["full"], h["resumed"], strict=True):
+            for key in ("train_loss", "train_acc", "valid_loss", "valid_acc"):
+                assert resumed[key] == pytest.approx(full[key], rel=1e-12), (r, key)
+            assert resumed["alpha"] == full["alpha"]
 
 
 def _initial_alpha(label: str) -> torch.Tensor:

@@ -130,6 +130,17 @@ class Checkpoint(Callback):
             save_checkpoint(searcher.state_dict(), self.folder / f"epoch_{searcher.epoch}.pt")
 
     def save(self, searcher: Searcher) -> None:
+        dp = getattr(searcher, "data_parallel", None)
+        totals = None
+        if dp is not None:
+            # multi-process: every rank joins the sum, so rank 0's checkpoint holds the epoch's
+            # running totals over all ranks (the other ranks restart theirs from zero)
+            totals = {k: v.clone() for k, v in searcher._meters.items()}
+            dp.sum_(totals.values())
         if self.enabled:
-            save_checkpoint(searcher.state_dict(), self.path)
+            state = searcher.state_dict()
+            if totals is not None:
+                state["meters"] = {k: v.cpu() for k, v in totals.items()}
+                state["meters_over_ranks"] = True
+            save_checkpoint(state, self.path)
             self.saved += 1

@@ -411,6 +411,10 @@ class Searcher:
         self.epoch, self.step = state["epoch"], state["step"]
         self.history = list(state["history"])
         self._meters = {k: v.to(self.device) for k, v in state["meters"].items()}
+        dp = self.data_parallel
+        if state.get("meters_over_ranks") and dp is not None and not dp.is_main:
+            # rank 0 restored the totals of all ranks (search/checkpoint.py): count them once
+            self._meters = {k: torch.zeros_like(v) for k, v in self._meters.items()}
         self.sample_generator.set_state(state["sample_generator"])
         self.train.load_state_dict(state["train_stream"])
         self.valid.load_state_dict(state["valid_stream"])
