@@ -148,8 +148,6 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     if config.seed is not None:
         torch.manual_seed(config.seed)  # the model's initial weights (the CLI owns the globals)
     model = SPACES[resolved["space"]](resolved, data, config)
-    if dp is not None:
-        dp.broadcast_module(model)
     amp_dtype = resolve_amp(resolved["amp"], device, order=config.order)
     callbacks: list[Callback] = [
         Checkpoint(out / "checkpoints", every_steps=resolved["checkpoint_every"], enabled=main)
@@ -162,6 +160,8 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     if resolved["compile"]:
         compile_forward(searcher.model)
     searcher.data_parallel = dp
+    if dp is not None:  # one starting point for all ranks (on the device: NCCL needs CUDA tensors)
+        dp.broadcast_module(searcher.model)
     if source is not None:
         state = load_checkpoint(source[1], map_location=device)
         try:
