@@ -25,7 +25,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators import equation as eq
-from dnas.estimators.fitting import Candidate, Evaluator, materialize, refine
+from dnas.estimators.fitting import (
+    Candidate,
+    Evaluator,
+    materialize,
+    refine,
+    simplify,
+    term_cost,
+)
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.search.loop import Callback, Searcher
 from dnas.space.binding import bind
@@ -209,7 +216,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         if y_np.ndim == 2:
             y_np = y_np[:, 0]
         if X_np.shape[0] < 2:
-            raise ValueError(f"DARTSRegressor needs at least 2 samples, got {X_np.shape[0]}")
+            raise ValueError(
+                f"DARTSRegressor needs at least 2 samples, got n_samples={X_np.shape[0]}"
+            )
         if opts["output_type"] != "real" and (y_np.min() < 0 or y_np.max() > 1):
             raise ValueError(
                 f"output_type={self.output_type!r} fits values in [0, 1], but y ranges over "
@@ -219,8 +228,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         seed = int(rng.randint(0, 2**31 - 1))
         gen = torch.Generator().manual_seed(seed)
         device = opts["device"]
-        Xt = torch.as_tensor(X_np, dtype=torch.float64, device=device)
-        yt = torch.as_tensor(y_np, dtype=torch.float64, device=device)
+        Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
+        yt = torch.tensor(y_np, dtype=torch.float64, device=device)
         loss_fn = _loss(opts["output_type"])
 
         network = self._network_to_continue(opts, X_np.shape[1])
@@ -251,7 +260,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
 
         # the structure search compares many equations: a short fit each; the winner gets the
         # full budget (param_updates_for_sampled_model iterations, several starts)
-        quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=40, n_starts=1,
+        quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=1,
                           generator=gen)
         use_bias = bool(self.train_classifier_bias)
         if opts["sampling_strategy"] == "sample":
@@ -266,10 +275,14 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             if self.refine and opts["sampling_strategy"] == "max":
                 cand = refine(quick, cand, _ranked_candidates(network), bias_choice=use_bias)
             found.append(cand)
-        best = min(found, key=lambda c: c.bic)
         final = Evaluator(network, X_np, y_np, self.output_type,
-                          max_iter=self.param_updates_for_sampled_model, n_starts=4, generator=gen)
-        best = final(best.architecture, best.use_bias)
+                          max_iter=self.param_updates_for_sampled_model, n_starts=3, generator=gen)
+        # the short fits ranked the equations; the careful fits decide between the distinct ends
+        ends = {(tuple(sorted(c.architecture.items())), c.use_bias): c for c in found}
+        best = min((final(c.architecture, c.use_bias, c.values) for c in ends.values()),
+                   key=lambda c: c.bic)
+        if self.refine and opts["sampling_strategy"] == "max":
+            best = simplify(final, best, _edge_costs(network), bias_choice=use_bias)
         self._set_result(best)
         return self
 
@@ -311,7 +324,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         X_np = validate_data(self, X, reset=False, dtype=np.float64)
         param = next(iter(self.model_.parameters()))
         with torch.no_grad():
-            out = self.model_(torch.as_tensor(X_np, dtype=param.dtype, device=param.device))
+            out = self.model_(torch.tensor(X_np, dtype=param.dtype, device=param.device))
             if self.output_type != "real":
                 out = torch.sigmoid(out)
         pred = out.cpu().numpy()
@@ -381,11 +394,6 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             return self.model_repr()
         return self.__repr__()
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True
-        return tags
-
 
 def _loss(output_type: str):
     if output_type == "real":
@@ -418,6 +426,14 @@ def _dense_architectures(network: ExpressionNetwork) -> list[Architecture]:
             chosen[label] = [op if label.endswith("_op") else edge_pick]
         starts.append(Architecture(chosen))
     return starts
+
+
+def _edge_costs(network: ExpressionNetwork) -> dict[str, dict[str, int]]:
+    """``{edge label: {candidate: complexity}}`` (node combinations excluded)."""
+    out = {}
+    for label, edge in network.edges.items():
+        out[label] = {n: term_cost(n, len(op.coefficients)) for n, op in edge.candidates.items()}
+    return out
 
 
 def _ranked_candidates(network: ExpressionNetwork) -> dict[str, tuple[str, ...]]:

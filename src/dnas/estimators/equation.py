@@ -28,9 +28,15 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
     return expr.xreplace(reps)
 
 
-def tidy(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
-    """Round constants, simplify, and round again (simplification can create new floats)."""
+def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
+    """Round constants, simplify, and round again (simplification can create new floats).
+
+    Expressions larger than ``max_ops`` operations are only rounded: SymPy's ``simplify`` grows
+    super-linearly and a wide equation is no more readable for it.
+    """
     e = round_constants(expr, digits)
+    if sympy.count_ops(e) > max_ops:
+        return e
     try:
         e = sympy.simplify(e)
     except (TypeError, ValueError, RecursionError):  # SymPy gives up on some forms; keep e

@@ -58,6 +58,8 @@ class Candidate:
     theta: np.ndarray = field(repr=False)
     mse: float
     bic: float
+    #: fitted value of each coefficient, keyed by (id of the search network's parameter, index)
+    values: dict = field(default_factory=dict, repr=False)
 
 
 def fit_constants(
@@ -85,8 +87,12 @@ def fit_constants(
 
     def residual(theta: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            r = np.broadcast_to(np.asarray(f(*cols, *theta), dtype=np.float64), y.shape) - y
-        return np.nan_to_num(r, nan=1e10, posinf=1e10, neginf=-1e10)
+            r = f(*cols, *theta) - y
+        if np.shape(r) != y.shape:  # the equation is a constant
+            r = np.broadcast_to(r, y.shape).astype(np.float64)
+        if not np.isfinite(r).all():
+            r = np.nan_to_num(r, nan=1e10, posinf=1e10, neginf=-1e10)
+        return r
 
     def mse(theta: np.ndarray) -> float:
         return float(np.mean(residual(theta) ** 2))
@@ -146,7 +152,10 @@ class Evaluator:
         self.xs = symbols_for([f"x{i}" for i in range(X.shape[1])])
         self.cache: dict[tuple, Candidate] = {}
 
-    def __call__(self, architecture: Architecture, use_bias: bool) -> Candidate:
+    def __call__(self, architecture: Architecture, use_bias: bool,
+                 init: dict | None = None) -> Candidate:
+        """Fit and score one equation; ``init`` (a :attr:`Candidate.values`) warm-starts the
+        coefficients it knows (a neighbour of a fitted equation shares most of them)."""
         key = (tuple(sorted(architecture.items())), use_bias)
         if key in self.cache:
             return self.cache[key]
@@ -154,15 +163,18 @@ class Evaluator:
         expr = self.network.sympy(self.xs, params, architecture, use_bias)
         if self.output_type != "real":
             expr = 1 / (1 + sympy.exp(-expr))
-        theta0 = np.array([float(p.detach() if i is None else p.detach()[i])
-                           for p, i in params.values()], dtype=np.float64)
+        init = init or {}
+        keys = [(id(p), i) for p, i in params.values()]
+        theta0 = np.array([init.get(k, float(p.detach() if i is None else p.detach()[i]))
+                           for k, (p, i) in zip(keys, params.values())], dtype=np.float64)
         mse, theta = fit_constants(expr, self.xs, list(params), theta0, self.X, self.y,
                                    max_iter=self.max_iter, n_starts=self.n_starts,
                                    generator=self.generator)
         n = len(self.y)
-        k = complexity(self.network, architecture, len(theta)) + int(use_bias)
+        k = complexity(self.network, architecture, len(theta))  # the bias, if any, is in theta
         bic = n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
-        cand = Candidate(architecture, use_bias, theta, mse, bic)
+        cand = Candidate(architecture, use_bias, theta, mse, bic,
+                         dict(zip(keys, (float(v) for v in theta))))
         self.cache[key] = cand
         return cand
 
@@ -188,7 +200,48 @@ def refine(
                     if name != best.architecture[label][0]:
                         trials.append(({**dict(best.architecture), label: [name]}, best.use_bias))
             for choice, use_bias in trials:
-                cand = evaluate(Architecture(choice), use_bias)
+                cand = evaluate(Architecture(choice), use_bias, best.values)
+                if cand.bic < best.bic - 1e-9:
+                    best, improved = cand, True
+        if not improved:
+            break
+    return best
+
+
+def term_cost(name: str, coefficients: int) -> int:
+    """A primitive's share of the complexity ``k``: its coefficients, at least 1 unless none."""
+    return 0 if name == "none" else max(coefficients, 1) if name in _FREE_TERMS else coefficients
+
+
+def simplify(
+    evaluate: Evaluator,
+    start: Candidate,
+    costs: dict[str, dict[str, int]],
+    *,
+    bias_choice: bool,
+    max_passes: int = 3,
+) -> Candidate:
+    """Try every simpler candidate of each edge (fewer coefficients), and "drop a term for the
+    output bias", with careful fits; keep changes that lower the BIC.
+
+    The coordinate search compares equations after short fits, which can leave a term that a
+    longer fit shows to be superfluous, or a term standing in for the bias (``exp(0.1·x) ≈ 1``)
+    that no single change can remove.
+    """
+    best = start
+    for _ in range(max_passes):
+        improved = False
+        for label, cost in costs.items():
+            current = best.architecture[label][0]
+            trials = [({**dict(best.architecture), label: [n]}, best.use_bias)
+                      for n, c in cost.items() if c < cost[current] or (c == cost[current]
+                                                                    and n in _FREE_TERMS)]
+            if bias_choice and not best.use_bias and current != "none" and "none" in cost:
+                trials.append(({**dict(best.architecture), label: ["none"]}, True))
+            for choice, use_bias in trials:
+                if choice[label][0] == current and use_bias == best.use_bias:
+                    continue
+                cand = evaluate(Architecture(choice), use_bias, best.values)
                 if cand.bic < best.bic - 1e-9:
                     best, improved = cand, True
         if not improved:
@@ -215,4 +268,4 @@ def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwor
 
 
 __all__ = ["BIAS", "Candidate", "Evaluator", "complexity", "fit_constants", "materialize",
-           "refine"]
+           "refine", "simplify", "term_cost"]

@@ -135,8 +135,12 @@ class ExpressionNetwork(nn.Module):
         return [f"x{i}" for i in range(1, self.n_inputs + 1)] + [f"k{i}" for i in range(1, j)]
 
     def nodes(self, X: torch.Tensor) -> list[torch.Tensor]:
-        """The values of ``k_1 .. k_N`` for inputs ``X`` of shape ``(n, d)``."""
-        states = dict(zip(self.sources(1), X.unbind(1)))
+        """The values of ``k_1 .. k_N`` (each ``(n, 1)``) for inputs ``X`` of shape ``(n, d)``.
+
+        Edges see ``(n, 1)`` columns, a (batch, channels) tensor, so relaxations written for
+        feature maps (partial channels, moving-average gates) apply unchanged.
+        """
+        states = {s: X[:, i : i + 1] for i, s in enumerate(self.sources(1))}
         out = []
         for j in range(1, self.n_nodes + 1):
             operands = []
@@ -150,7 +154,7 @@ class ExpressionNetwork(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``y = Σ_j c_j k_j + b``, shape ``(n,)``."""
-        k = torch.stack(self.nodes(X), dim=1)
+        k = torch.cat(self.nodes(X), dim=1)
         return k @ self.out_weight.to(k.dtype) + self.out_bias.to(k.dtype)
 
     # ------------------------------------------------------------------ architecture

@@ -1,0 +1,83 @@
+"""The expression space: structure, symbolic form of fixed networks, every relaxation drives it."""
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+import dnas
+from dnas.spaces.expression import ExpressionNetwork
+
+
+def test_labels_and_shapes():
+    net = ExpressionNetwork(2, n_nodes=2, primitives=["none", "add", "mult"]).double()
+    labels = sorted(dnas.space.arch_groups(net))
+    # node 1: two operands x two inputs; node 2: two operands x (two inputs + k1); two op choices
+    assert len(labels) == 4 + 6 + 2
+    assert "k2_b_k1" in labels and "k1_op" in labels
+    out = net(torch.rand(7, 2, dtype=torch.float64))
+    assert out.shape == (7,)
+
+
+def test_autora_graph_has_one_operand_and_no_op_choice():
+    net = ExpressionNetwork(3, n_nodes=1, primitives=["none", "add"], node_ops=("add",))
+    assert sorted(dnas.space.arch_groups(net)) == ["k1_a_x1", "k1_a_x2", "k1_a_x3"]
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "div"])
+def test_fixed_network_sympy_equals_forward(op):
+    net = ExpressionNetwork(2, n_nodes=2, primitives=["none", "mult", "exp", "ln", "power"]).double()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in dnas.weight_parameters(net):
+            p.copy_(0.3 + 0.5 * torch.rand(p.shape, generator=g, dtype=p.dtype))
+    choices = {label: "mult" for label in dnas.space.arch_groups(net)}
+    choices.update({"k1_a_x2": "exp", "k1_b_x1": "ln", "k2_a_k1": "power", "k2_b_x2": "none",
+                    "k1_op": op, "k2_op": "add"})
+    fixed = dnas.fix(net, dnas.Architecture(choices))
+    x1, x2 = sympy.symbols("x1 x2", positive=True)
+    f = sympy.lambdify((x1, x2), fixed.sympy([x1, x2]), "numpy")
+    X = np.random.default_rng(0).uniform(1.5, 3.0, (20, 2))  # keeps k1 > 0 for power
+    np.testing.assert_allclose(f(X[:, 0], X[:, 1]), fixed(torch.tensor(X)).detach().numpy(),
+                               rtol=1e-9)
+    # reading the choices from the relaxed network gives the same expression, without copying
+    relaxed = net.sympy([x1, x2], architecture=dnas.Architecture(choices))
+    assert sympy.simplify(relaxed - fixed.sympy([x1, x2])) == 0
+
+
+def test_derive_can_choose_none():
+    net = ExpressionNetwork(1, primitives=["none", "add"], node_ops=("add",))
+    with torch.no_grad():
+        net.edges["k1_a_x1"].arch.alpha.copy_(torch.tensor([2.0, 0.0]))
+    assert net.derive_architecture()["k1_a_x1"] == ("none",)
+
+
+def test_sympy_of_relaxed_network_needs_an_architecture():
+    net = ExpressionNetwork(1)
+    with pytest.raises(ValueError, match="fix it first"):
+        net.sympy([sympy.Symbol("x")])
+
+
+# PC-DARTS splits each edge's channels into K groups; an expression edge carries one value per
+# row, so partial channels do not apply (the relaxation refuses such inputs with a clear error).
+@pytest.mark.parametrize("method", [m for m in dnas.methods() if m != "pc-darts"])
+def test_every_relaxation_drives_the_space(method):
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, primitives=["none", "add", "mult", "exp"]).double()
+    X = torch.rand(32, 2, dtype=torch.float64)
+    y = 2 * X[:, 0] + X[:, 1]
+    result = dnas.search(net, (X, y), (X, y), method=method, epochs=1, steps_per_epoch=3,
+                         batch_size=32, device="cpu", progress=False)
+    assert set(result.architecture) == set(dnas.space.arch_groups(net))
+    assert all(np.isfinite(h["train_loss"]) for h in result.history)
+    fixed = dnas.fix(net, net.derive_architecture())
+    assert torch.isfinite(fixed(X)).all()
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="n_inputs"):
+        ExpressionNetwork(0)
+    with pytest.raises(ValueError, match="node_ops"):
+        ExpressionNetwork(1, node_ops=("add", "pow"))
+    with pytest.raises(ValueError, match="unknown primitive"):
+        ExpressionNetwork(1, primitives=["nope"])
