@@ -33,8 +33,8 @@ SEARCH_OPTIONS: dict[str, Any] = {
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}
 #: Per-dataset search defaults: demo-sized on MNIST-1D (1-D cells), DARTS' own on CIFAR-10.
 SEARCH_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mnist1d": {"channels": 8, "layers": 5, "epochs": 10},
-    "digits": {"channels": 8, "layers": 5, "epochs": 10},
+    "mnist1d": {"channels": 8, "layers": 4, "epochs": 10},
+    "digits": {"channels": 8, "layers": 4, "epochs": 10},
     "cifar10": {"channels": 16, "layers": 8, "epochs": 50},
     "synthetic": {"channels": 16, "layers": 8, "epochs": 1},
 }
