@@ -100,7 +100,10 @@ def plot_alpha(
         fig.legend(handles, legend, loc="lower center", ncol=min(len(handles), 8), fontsize=7)
     from matplotlib.ticker import MaxNLocator
 
-    axes.flat[0].xaxis.set_major_locator(MaxNLocator(integer=True))  # shared by all panels
+    if len(epochs) <= 12:  # shared by all panels
+        axes.flat[0].set_xticks(epochs)
+    else:
+        axes.flat[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.supxlabel("epoch", fontsize=8, y=0.5 / (2.2 * nrows))
     fig.supylabel("probability", fontsize=8)
     # fixed margins: tight_layout over dozens of panels costs seconds
