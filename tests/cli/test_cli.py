@@ -78,6 +78,7 @@ def test_retrain_the_found_architecture(search_run, tmp_path, capsys):
     out = tmp_path / "retrain"
     argv = ["retrain", "--arch", str(search_run / "architecture.json"), "--n-train", "32",
             "-C", "4", "--layers", "3", "--epochs", "2", "--batch", "8", "--cutout", "2",
+            "--channels-last",
             "--device", "cpu", "--threads", "1", "--no-progress", "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
