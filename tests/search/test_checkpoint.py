@@ -11,7 +11,7 @@ from torch import nn
 import dnas
 from dnas.search import SearchConfig, Searcher
 from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
-from dnas.search.loop import Callback
+from dnas.search.result import Callback
 
 
 class Toy(nn.Module):

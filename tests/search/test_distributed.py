@@ -16,7 +16,7 @@ import dnas
 from dnas.optim.hypergradient import hypergradient
 from dnas.search import SearchConfig, Searcher, distributed
 from dnas.search.checkpoint import Checkpoint, load_checkpoint
-from dnas.search.loop import Callback
+from dnas.search.result import Callback
 
 WORLD = 2
 CASES = [("darts", 1), ("darts", 2), ("gdas", 1)]

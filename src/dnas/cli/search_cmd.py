@@ -22,7 +22,9 @@ from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
 from dnas.search import distributed
 from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
 from dnas.search.config import SearchConfig
-from dnas.search.loop import Callback, Searcher, resolve_device
+from dnas.search.loop import Searcher
+from dnas.search.result import Callback
+from dnas.search.runtime import resolve_device
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 
 

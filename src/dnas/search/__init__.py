@@ -1,7 +1,10 @@
 """The bilevel search: configuration, batch streams, the loop."""
 
+from dnas.search.api import search
 from dnas.search.config import PRESETS, SearchConfig
-from dnas.search.loop import Callback, Searcher, SearchResult, default_loss, resolve_device, search
+from dnas.search.loop import Searcher
+from dnas.search.result import Callback, SearchResult
+from dnas.search.runtime import default_loss, resolve_device
 
 __all__ = [
     "PRESETS",

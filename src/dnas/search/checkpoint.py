@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from dnas.search.loop import Callback, Searcher
+from dnas.search.loop import Searcher
+from dnas.search.result import Callback
 
 #: name of the rolling checkpoint inside a checkpoint folder
 LAST = "last.pt"

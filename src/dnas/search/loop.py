@@ -15,91 +15,25 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from dnas.arch.architecture import Architecture
 from dnas.arch.derive import derive
 from dnas.optim.hypergradient import Objective, hypergradient
 from dnas.relax import Relaxation, relax, relaxations
 from dnas.relax.base import Relaxation as _Base
 from dnas.search.batches import make_batches
 from dnas.search.config import SearchConfig
+from dnas.search.result import Callback, SearchResult
+from dnas.search.runtime import default_loss, resolve_device
 from dnas.space.binding import arch_groups, weight_parameters
 
 LossFn = Callable[[Any, torch.Tensor], torch.Tensor]
-
-
-def default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for integer targets, mean squared error otherwise.
-
-    A tuple output (logits, auxiliary logits) uses its first element.
-    """
-    if isinstance(output, (tuple, list)):
-        output = output[0]
-    if not target.is_floating_point():
-        return F.cross_entropy(output, target)
-    if output.shape != target.shape:
-        if output.numel() != target.numel():  # mse_loss would broadcast silently
-            raise ValueError(
-                f"output shape {tuple(output.shape)} does not match target shape "
-                f"{tuple(target.shape)} for the mean squared error"
-            )
-        output = output.reshape(target.shape)
-    return F.mse_loss(output, target)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is checked."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device={device!r} is not a device name such as 'cpu' or 'cuda:0'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but CUDA is not available here")
-    return dev
-
-
-@dataclass
-class SearchResult:
-    """What :func:`dnas.search` returns.
-
-    Attributes
-    ----------
-    architecture : Architecture
-        The derived discrete architecture.
-    history : list of dict
-        One row per epoch: ``epoch``, ``train_loss``, ``train_acc``, ``valid_loss``,
-        ``valid_acc``, ``lr``, ``seconds``, and ``probabilities`` / ``alpha`` per label.
-    model : nn.Module
-        The search model, trained in place.
-    config : SearchConfig
-        The resolved configuration.
-    """
-
-    architecture: Architecture
-    history: list[dict[str, Any]]
-    model: nn.Module
-    config: SearchConfig = field(repr=False)
-
-
-class Callback:
-    """Hooks called by the search; override what you need. ``searcher.stop()`` ends the run."""
-
-    def on_step_end(self, searcher: Searcher) -> None:
-        """After each weight step (``searcher.step`` has already been incremented)."""
-
-    def on_epoch_end(self, searcher: Searcher) -> None:
-        """After each epoch, once its row is in ``searcher.history``."""
 
 
 class Searcher:
@@ -424,65 +358,3 @@ class Searcher:
         self._resumed_rng = (state["global_rng"], state.get("cuda_rng"))
 
 
-def search(
-    model: nn.Module,
-    train: Any,
-    valid: Any,
-    *,
-    method: str = "darts",
-    order: int = 1,
-    epochs: int | None = None,
-    loss_fn: LossFn | None = None,
-    config: SearchConfig | None = None,
-    callbacks: Iterable[Callback] = (),
-    per_label: Mapping[str, str | Relaxation] | None = None,
-    **options: Any,
-) -> SearchResult:
-    """Search the architecture of ``model`` on ``train`` (weights) and ``valid`` (α).
-
-    Parameters
-    ----------
-    model : nn.Module
-        Any module containing :class:`~dnas.LayerChoice` / :class:`~dnas.InputChoice`; it is
-        relaxed and trained in place.
-    train, valid
-        DataLoaders, iterables of ``(x, y)`` batches, or ``(X, y)`` tensor pairs.
-    method : str, default "darts"
-        Relaxation (see :func:`dnas.methods`); the paper's preset is applied.
-    order : {1, 2}
-        First- or second-order architecture gradient.
-    epochs : int, optional
-        Default 50 (DARTS).
-    loss_fn : callable, optional
-        ``loss_fn(output, target)``; default cross-entropy for integer targets, MSE otherwise.
-    config : SearchConfig, optional
-        A complete configuration; when given, ``method``, ``order``, ``epochs`` and ``options``
-        must not contradict it (pass them through the config instead).
-    callbacks : iterable of Callback
-        Step/epoch hooks.
-    per_label : dict, optional
-        ``{label: method}`` overrides.
-    **options
-        Any other :class:`SearchConfig` field (``w_lr=0.05``, ``seed=1``, ``batch_size=32``...).
-
-    Returns
-    -------
-    SearchResult
-    """
-    if config is None:
-        overrides = dict(options, order=order)
-        if epochs is not None:
-            overrides["epochs"] = epochs
-        config = SearchConfig.for_method(method, **overrides)
-    elif options or epochs is not None or method != config.method or order != config.order:
-        changes = dict(options)
-        if epochs is not None:
-            changes["epochs"] = epochs
-        if method != "darts":
-            changes["method"] = method
-        if order != 1:
-            changes["order"] = order
-        config = config.replace(**changes)
-    return Searcher(
-        model, train, valid, config, loss_fn=loss_fn, callbacks=list(callbacks), per_label=per_label
-    ).run()

@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from dnas.search.batches import TensorBatches
-from dnas.search.loop import resolve_device
+from dnas.search.runtime import resolve_device
 from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
 from dnas.train.config import RetrainConfig
 
