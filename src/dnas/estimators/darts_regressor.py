@@ -258,33 +258,47 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self.network_ = network
         self.history_ = history
 
-        # the structure search compares many equations: a short fit each; the winner gets the
-        # full budget (param_updates_for_sampled_model iterations, several starts)
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=1,
                           generator=gen)
         use_bias = bool(self.train_classifier_bias)
-        if opts["sampling_strategy"] == "sample":
-            starts = [network.sample_architecture(gen)]
-        else:
-            starts = [network.derive_architecture()]
-            if self.refine:
-                starts += _dense_architectures(network)
-        found = []
-        for arch in starts:
-            cand = quick(arch, use_bias)
-            if self.refine and opts["sampling_strategy"] == "max":
-                cand = refine(quick, cand, _ranked_candidates(network), bias_choice=use_bias)
-            found.append(cand)
         final = Evaluator(network, X_np, y_np, self.output_type,
                           max_iter=self.param_updates_for_sampled_model, n_starts=3, generator=gen)
-        # the short fits ranked the equations; the careful fits decide between the distinct ends
+        kept = getattr(self, "searched_architecture_", None) if self.n_epochs_ == 0 else None
+        if opts["sampling_strategy"] == "sample":
+            arch = network.sample_architecture(gen)
+            best = final(arch, use_bias)
+        elif kept is not None and network is getattr(self, "_searched_network", None):
+            # AutoRA's refit idiom (max_epochs=0): keep the architecture, refit its constants
+            best = final(Architecture(dict(kept)), bool(kept.meta["output_bias"]))
+        else:
+            best = self._select(network, final, quick, use_bias)
+            self.searched_architecture_ = Architecture(
+                dict(best.architecture), meta={"output_bias": best.use_bias}
+            )
+        self._searched_network = network
+        self._set_result(best)
+        return self
+
+    def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
+                use_bias: bool) -> Candidate:
+        """The ``max`` rule, refined: derive, search label by label, decide with careful fits.
+
+        The structure search compares many equations after a short fit each; the distinct
+        results get the full budget (``param_updates_for_sampled_model`` iterations, several
+        starts) and the best of them a last simplification pass.
+        """
+        starts = [network.derive_architecture()]
+        if not self.refine:
+            return final(starts[0], use_bias)
+        starts += _dense_architectures(network)
+        found = []
+        for arch in starts:
+            found.append(refine(quick, quick(arch, use_bias), _ranked_candidates(network),
+                                bias_choice=use_bias))
         ends = {(tuple(sorted(c.architecture.items())), c.use_bias): c for c in found}
         best = min((final(c.architecture, c.use_bias, c.values) for c in ends.values()),
                    key=lambda c: c.bic)
-        if self.refine and opts["sampling_strategy"] == "max":
-            best = simplify(final, best, _edge_costs(network), bias_choice=use_bias)
-        self._set_result(best)
-        return self
+        return simplify(final, best, _edge_costs(network), bias_choice=use_bias)
 
     def _network_to_continue(self, opts: dict, n_features: int) -> ExpressionNetwork | None:
         keep = self.warm_start is True or (self.warm_start == "auto" and self.max_epochs == 0)

@@ -219,7 +219,7 @@ def simplify(
     costs: dict[str, dict[str, int]],
     *,
     bias_choice: bool,
-    max_passes: int = 3,
+    max_passes: int = 20,
 ) -> Candidate:
     """Try every simpler candidate of each edge (fewer coefficients), and "drop a term for the
     output bias", with careful fits; keep changes that lower the BIC.
@@ -232,18 +232,25 @@ def simplify(
     for _ in range(max_passes):
         improved = False
         for label, cost in costs.items():
+            names = list(cost)
             current = best.architecture[label][0]
+            # simpler (fewer coefficients), or as simple and plainer (earlier in the registry:
+            # mult before relu, which equals it on x >= 0)
             trials = [({**dict(best.architecture), label: [n]}, best.use_bias)
-                      for n, c in cost.items() if c < cost[current] or (c == cost[current]
-                                                                    and n in _FREE_TERMS)]
+                      for n, c in cost.items()
+                      if c < cost[current] or (c == cost[current]
+                                               and names.index(n) < names.index(current))]
             if bias_choice and not best.use_bias and current != "none" and "none" in cost:
                 trials.append(({**dict(best.architecture), label: ["none"]}, True))
             for choice, use_bias in trials:
-                if choice[label][0] == current and use_bias == best.use_bias:
-                    continue
                 cand = evaluate(Architecture(choice), use_bias, best.values)
-                if cand.bic < best.bic - 1e-9:
+                # a plainer equation that fits as well (to round-off) is preferred
+                if cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
+                                                  and cand.bic <= best.bic + 1e-9):
                     best, improved = cand, True
+                    break
+            if improved:
+                break
         if not improved:
             break
     return best
