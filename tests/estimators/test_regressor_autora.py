@@ -93,7 +93,7 @@ def test_random_state_reproduces_and_warm_start_continues():
     X = rng.uniform(0.5, 2, (50, 2))
     y = X[:, 0] * X[:, 1]
     kw = dict(max_epochs=2, param_updates_per_epoch=30, arch_updates_per_epoch=30, patience=None,
-              random_state=3)
+              random_state=3, refine=False, primitives=("none", "add", "mult"))
     a, b = DARTSRegressor(**kw).fit(X, y), DARTSRegressor(**kw).fit(X, y)
     assert a.architecture_ == b.architecture_
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
