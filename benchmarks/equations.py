@@ -14,9 +14,11 @@ were taken under the same shared load.
 Exact form (``exact_form``): the found expression's numeric constants (all numbers except 0 and
 ±1) become free parameters; the form is exact when (a) some values of them reproduce the
 noise-free law to a relative RMS below 1e-6 on 2000 fresh points (least squares from the found
-values and 4 perturbed starts), and (b) it has at most as many free constants as the law has
-constants plus one scale per additive term of the law ("up to fitted constants"), so an
-over-general form (a ratio of two linear functions for Luce's rule) does not count.
+values and 4 perturbed starts) with no constant driven to zero (|value| > 1e-4: a term or factor
+that has to vanish is one the law does not have), and (b) it has at most as many free constants
+as the law has constants plus one scale per additive term of the law ("up to fitted
+constants"), so an over-general form (a ratio of two linear functions for Luce's rule) does not
+count.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def peer_worker(jobs_path):
     import torch
 
     torch.set_num_threads(1)
-    jobs = json.load(open(jobs_path))
+    with open(jobs_path) as fh:
+        jobs = json.load(fh)
     for job in jobs:
         X, y, Xte, yte = make_data(job["law"], job["seed"], job["noise"])
         t = time.perf_counter()
@@ -119,7 +122,9 @@ def peer_worker(jobs_path):
 
                 from autora.theorist.darts import DARTSRegressor
 
-                np.random.seed(job["seed"]), torch.manual_seed(job["seed"]), random.seed(job["seed"])
+                np.random.seed(job["seed"])
+                torch.manual_seed(job["seed"])
+                random.seed(job["seed"])
                 est = DARTSRegressor(**AUTORA_DOC)
                 est.fit(X, y)
                 fit_s = time.perf_counter() - t
@@ -193,16 +198,22 @@ def exact_form(expr, law, seed=0):
             r = np.broadcast_to(np.asarray(f(*X.T, *t), dtype=float), y.shape) - y
         return np.nan_to_num(r / scale, nan=1e6, posinf=1e6, neginf=-1e6)
 
+    def ok(t):
+        # exact, and no constant had to vanish (a term or a factor the law does not have)
+        return np.sqrt(np.mean(res(t) ** 2)) < 1e-6 and (len(t) == 0 or np.min(np.abs(t)) > 1e-4)
+
     t0 = np.array([float(v) for v in nums])
-    best = np.sqrt(np.mean(res(t0) ** 2))
+    if ok(t0):
+        return True
     for k in range(5 if len(nums) else 0):
         start = t0 if k == 0 else t0 * np.exp(0.3 * rng.standard_normal(len(t0)))
         try:
-            sol = least_squares(res, start, method="lm" if len(t0) else "trf", max_nfev=2000)
-            best = min(best, np.sqrt(np.mean(sol.fun ** 2)))
+            sol = least_squares(res, start, method="lm", max_nfev=2000)
         except (ValueError, np.linalg.LinAlgError):
-            pass
-    return bool(best < 1e-6)
+            continue
+        if ok(sol.x):
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------------- driver
@@ -228,7 +239,8 @@ def main(argv=None):
     p.add_argument("--laws", default=",".join(LAWS))
     p.add_argument("--seeds", type=int, default=len(SEEDS))
     p.add_argument("--no-peers", action="store_true")
-    p.add_argument("--render", help="write the table from logs (comma-separated) of this script's JSON lines")
+    p.add_argument("--render",
+                   help="write the table from logs (comma-separated) of this script's JSON lines")
     p.add_argument("--peer-worker", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.peer_worker:
@@ -241,15 +253,18 @@ def main(argv=None):
              for s in range(a.seeds) if "autora-example" in laws]
     started = time.perf_counter()
     if a.render:
-        results = [json.loads(ln) for path in a.render.split(",") for ln in open(path)
-                   if ln.startswith("{")]
+        results = []
+        for path in a.render.split(","):
+            with open(path) as fh:
+                results += [json.loads(ln) for ln in fh if ln.startswith("{")]
         return finish(results, a, time.perf_counter() - started)
     procs = []
     for m in [] if a.no_peers else peers:  # one process per peer, beside ours
         jobs = [dict(method=m, law=law, seed=s, noise=nz) for law, s, nz in grid]
         path = f"/tmp/equations_peer_jobs_{m}.json"
-        json.dump(jobs, open(path, "w"))
-        log = open(f"/tmp/equations_peer_{m}.jsonl", "w")  # partial results survive a stop
+        with open(path, "w") as fh:
+            json.dump(jobs, fh)
+        log = open(f"/tmp/equations_peer_{m}.jsonl", "w")  # noqa: SIM115 (closed after wait)
         procs.append((subprocess.Popen(
             [a.peer_python, os.path.abspath(__file__), "--peer-worker", path],
             stdout=log, stderr=subprocess.DEVNULL, text=True), log))
@@ -260,7 +275,8 @@ def main(argv=None):
     for proc, log in procs:
         proc.wait()
         log.close()
-        results += [json.loads(ln) for ln in open(log.name) if ln.startswith("{")]
+        with open(log.name) as fh:
+            results += [json.loads(ln) for ln in fh if ln.startswith("{")]
     return finish(results, a, time.perf_counter() - started)
 
 
@@ -268,7 +284,8 @@ def finish(results, a, total_s):
     for r in results:
         d = len(LAWS[r["law"]][1])
         try:
-            r["exact"] = bool(r["expr"]) and exact_form(to_sympy(r["method"], r["expr"], d), r["law"])
+            expr = to_sympy(r["method"], r["expr"], d) if r["expr"] else None
+            r["exact"] = expr is not None and exact_form(expr, r["law"])
         except Exception as err:  # an unparsable expression is not a recovered law
             r["exact"], r["check_error"] = False, f"{type(err).__name__}: {err}"[:200]
     write_table(results, a, total_s)

@@ -21,9 +21,9 @@ p = V["v1"] / (V["v1"] + V["v2"])
 print("Luce:", DARTSRegressor(random_state=0).fit(V, p).equation_)
 
 # Stevens' power law with 1 % noise
-I = pd.DataFrame({"I": rng.uniform(0.1, 5, 200)})
-psi = 1.5 * I["I"] ** 0.6
+stimulus = pd.DataFrame({"I": rng.uniform(0.1, 5, 200)})
+psi = 1.5 * stimulus["I"] ** 0.6
 psi = psi + 0.01 * psi.std() * rng.standard_normal(200)
-est = DARTSRegressor(random_state=0).fit(I, psi)
+est = DARTSRegressor(random_state=0).fit(stimulus, psi)
 print("Stevens:", est.equation_)
 print(est.model_repr())

@@ -42,7 +42,7 @@ def fitted():
 
 
 def test_documented_example_recovers_the_law(fitted):
-    est, X, y = fitted
+    est, _, _ = fitted
     x1, x2 = sympy.symbols("x1 x2", real=True)
     assert sympy.simplify(est.equation_ - (2 * x1 + sympy.exp(5 * x2))) == 0
     assert held_out_r2(est) >= 0.9999
@@ -77,7 +77,7 @@ def test_sample_then_max_gives_back_the_architecture(fitted):
 
 
 def test_readable_results(fitted):
-    est, X, y = fitted
+    est, _, _ = fitted
     text = est.model_repr()
     assert text.startswith("Model:\nk1 = ") and "\ny = " in text
     assert str(est) == text

@@ -1,6 +1,5 @@
 """scikit-learn compliance of DARTSRegressor on a tiny budget."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from dnas import DARTSRegressor

@@ -1,4 +1,4 @@
-"""scikit-learn estimators built on the dnas search: :class:`DARTSRegressor` (equation discovery)."""
+"""scikit-learn estimators on the dnas search: :class:`DARTSRegressor` (equation discovery)."""
 
 from dnas.estimators.darts_regressor import DARTSRegressor
 

@@ -436,7 +436,7 @@ def _dense_architectures(network: ExpressionNetwork) -> list[Architecture]:
     starts = []
     for op in ops:
         chosen = {}
-        for label, g in groups.items():
+        for label in groups:
             chosen[label] = [op if label.endswith("_op") else edge_pick]
         starts.append(Architecture(chosen))
     return starts
@@ -489,4 +489,4 @@ class _StableArchitecture(Callback):
             searcher.stop()
 
 
-__all__ = ["DARTSRegressor", "OUTPUT_TYPES"]
+__all__ = ["OUTPUT_TYPES", "DARTSRegressor"]

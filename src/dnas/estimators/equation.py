@@ -6,6 +6,7 @@ that integer, so ``1.0·x`` reads ``x``) and the result is simplified by SymPy.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import sympy
@@ -37,10 +38,8 @@ def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
     e = round_constants(expr, digits)
     if sympy.count_ops(e) > max_ops:
         return e
-    try:
+    with contextlib.suppress(TypeError, ValueError, RecursionError):  # SymPy may give up
         e = sympy.simplify(e)
-    except (TypeError, ValueError, RecursionError):  # SymPy gives up on some forms; keep e
-        pass
     return round_constants(e, digits)
 
 

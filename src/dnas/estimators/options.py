@@ -28,7 +28,8 @@ def _int(est: Any, name: str, low: int, none_ok: bool = False) -> None:
     if none_ok and v is None:
         return
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-        raise ValueError(f"{name}={v!r} must be an integer >= {low}" + (" or None" if none_ok else ""))
+        tail = " or None" if none_ok else ""
+        raise ValueError(f"{name}={v!r} must be an integer >= {low}{tail}")
 
 
 def _real(est: Any, name: str, low: float = 0.0, strict: bool = False) -> None:
@@ -78,7 +79,8 @@ def check_options(est: Any) -> dict[str, Any]:
     if isinstance(est.node_ops, str):
         raise ValueError(f"node_ops={est.node_ops!r} must be a list of names from {NODE_OPS}")
     node_ops = tuple(est.node_ops)
-    if not node_ops or any(o not in NODE_OPS for o in node_ops) or len(set(node_ops)) != len(node_ops):
+    distinct = len(set(node_ops)) == len(node_ops)
+    if not node_ops or any(o not in NODE_OPS for o in node_ops) or not distinct:
         raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
     try:
         device = resolve_device(est.device)

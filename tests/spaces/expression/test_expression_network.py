@@ -26,7 +26,8 @@ def test_autora_graph_has_one_operand_and_no_op_choice():
 
 @pytest.mark.parametrize("op", ["add", "mul", "div"])
 def test_fixed_network_sympy_equals_forward(op):
-    net = ExpressionNetwork(2, n_nodes=2, primitives=["none", "mult", "exp", "ln", "power"]).double()
+    prims = ["none", "mult", "exp", "ln", "power"]
+    net = ExpressionNetwork(2, n_nodes=2, primitives=prims).double()
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in dnas.weight_parameters(net):

@@ -38,7 +38,8 @@ def _randomise(op, seed):
 def test_forward_is_finite_everywhere(name):
     op = make_primitive(name).double()
     _randomise(op, 0)
-    x = torch.tensor([-1e6, -50.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 3.0, 50.0, 1e6], dtype=torch.float64)
+    x = torch.tensor([-1e6, -50.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 3.0, 50.0, 1e6],
+                     dtype=torch.float64)
     out = op(x)
     assert out.shape == x.shape
     assert torch.isfinite(out).all(), (name, out)
@@ -71,7 +72,8 @@ def test_gradients_are_finite_at_domain_edges(name):
 
 
 def test_unknown_primitive_lists_valid_names():
-    with pytest.raises(ValueError, match=r"unknown primitive\(s\) \['sqrt'\].*valid names: none, add"):
+    with pytest.raises(ValueError,
+                       match=r"unknown primitive\(s\) \['sqrt'\].*valid names: none, add"):
         check_primitives(["add", "sqrt"])
     with pytest.raises(ValueError, match="must be a list"):
         check_primitives("add")
