@@ -302,9 +302,10 @@ def write_table(results, a, total_s):
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
         f"{os.cpu_count()} CPU cores shared with other jobs, torch {torch.__version__}, "
         "one torch thread per process",
-        f"- command: `.venv/bin/python benchmarks/equations.py --out {a.out}` "
-        f"(total {total_s / 60:.1f} min; the peers ran in a parallel subprocess, so every "
-        "timing was taken under the same shared load)",
+        f"- command: `.venv/bin/python benchmarks/equations.py --seeds {a.seeds} --out {a.out}` "
+        f"(total {total_s / 60:.1f} min); each peer ran in its own subprocess beside dnas' fits: "
+        "four processes on two cores that other jobs also used, so every timing was taken "
+        "under the same heavy load and is several times slower than on an idle machine",
         f"- {N_TRAIN} training points, {N_TEST} held-out points, seeds {list(range(a.seeds))}, "
         "noise σ = 0 and 0.01·std(y)",
         "- dnas: `DARTSRegressor(random_state=seed)` (defaults) for every law; "
