@@ -11,14 +11,12 @@ optionally, its structure refined label by label on the Bayesian information cri
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -31,11 +29,16 @@ from dnas.estimators.fitting import (
     materialize,
     refine,
     simplify,
-    term_cost,
 )
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
-from dnas.search.loop import Callback, Searcher
-from dnas.space.binding import bind
+from dnas.estimators.selection import (
+    StableArchitecture,
+    dense_architectures,
+    edge_costs,
+    loss_for,
+    ranked_candidates,
+)
+from dnas.search.loop import Searcher
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 
@@ -230,7 +233,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         device = opts["device"]
         Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
         yt = torch.tensor(y_np, dtype=torch.float64, device=device)
-        loss_fn = _loss(opts["output_type"])
+        loss_fn = loss_for(opts["output_type"])
 
         network = self._network_to_continue(opts, X_np.shape[1])
         if network is None:
@@ -249,7 +252,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self.n_epochs_ = 0
         if self.max_epochs > 0:
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
-            stop = _StableArchitecture(network, self.patience, self.tol)
+            stop = StableArchitecture(network, self.patience, self.tol)
             searcher = Searcher(network, (Xt, yt), (Xt, yt), config, loss_fn=loss_fn,
                                 callbacks=[stop])
             result = searcher.run()
@@ -290,15 +293,15 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         starts = [network.derive_architecture()]
         if not self.refine:
             return final(starts[0], use_bias)
-        starts += _dense_architectures(network)
+        starts += dense_architectures(network)
         found = []
         for arch in starts:
-            found.append(refine(quick, quick(arch, use_bias), _ranked_candidates(network),
+            found.append(refine(quick, quick(arch, use_bias), ranked_candidates(network),
                                 bias_choice=use_bias))
         ends = {(tuple(sorted(c.architecture.items())), c.use_bias): c for c in found}
         best = min((final(c.architecture, c.use_bias, c.values) for c in ends.values()),
                    key=lambda c: c.bic)
-        return simplify(final, best, _edge_costs(network), bias_choice=use_bias)
+        return simplify(final, best, edge_costs(network), bias_choice=use_bias)
 
     def _network_to_continue(self, opts: dict, n_features: int) -> ExpressionNetwork | None:
         keep = self.warm_start is True or (self.warm_start == "auto" and self.max_epochs == 0)
@@ -407,86 +410,6 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         if hasattr(self, "model_"):
             return self.model_repr()
         return self.__repr__()
-
-
-def _loss(output_type: str):
-    if output_type == "real":
-        def mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return F.mse_loss(out.reshape(y.shape), y)
-
-        return mse
-
-    def sigmoid_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(torch.sigmoid(out.reshape(y.shape)), y)
-
-    return sigmoid_mse
-
-
-def _dense_architectures(network: ExpressionNetwork) -> list[Architecture]:
-    """One start per node combination: every edge a scaled copy of its source (``mult``, else
-    ``linear``, else ``add``), every node that combination — ``(Σ a_i x_i) · (Σ b_i x_i)`` and
-    the like, from which the refinement drops the terms the data do not need. Reaches products
-    and ratios that no single change of the derived architecture can reach.
-    """
-    groups = bind(network)
-    ops = next((g.names for label, g in groups.items() if label.endswith("_op")), ("add",))
-    edge_pick = next((p for p in ("mult", "linear", "add") if p in network.primitives), None)
-    if edge_pick is None:
-        return []
-    starts = []
-    for op in ops:
-        chosen = {}
-        for label in groups:
-            chosen[label] = [op if label.endswith("_op") else edge_pick]
-        starts.append(Architecture(chosen))
-    return starts
-
-
-def _edge_costs(network: ExpressionNetwork) -> dict[str, dict[str, int]]:
-    """``{edge label: {candidate: complexity}}`` (node combinations excluded)."""
-    out = {}
-    for label, edge in network.edges.items():
-        out[label] = {n: term_cost(n, len(op.coefficients)) for n, op in edge.candidates.items()}
-    return out
-
-
-def _ranked_candidates(network: ExpressionNetwork) -> dict[str, tuple[str, ...]]:
-    """Every label's candidates, most probable first (the refinement tries them in this order)."""
-    out = {}
-    for label, g in bind(network).items():
-        p = g.probabilities().tolist()
-        out[label] = tuple(g.names[i] for i in sorted(range(len(p)), key=lambda i: -p[i]))
-    return out
-
-
-class _StableArchitecture(Callback):
-    """Stop the search once it has settled.
-
-    Settled means: the derived architecture has been the same for ``patience`` epochs, or it is
-    the same as one epoch ago while the training loss improved by less than ``tol`` (relative)
-    over that epoch — the coefficients have converged for this mixture and α moves too slowly
-    to change the derivation soon.
-    """
-
-    def __init__(self, network: ExpressionNetwork, patience: int | None, tol: float) -> None:
-        self.network, self.patience, self.tol = network, patience, tol
-        self.last: Architecture | None = None
-        self.last_loss = math.inf
-        self.stable = 0
-
-    def on_epoch_end(self, searcher: Searcher) -> None:
-        if self.patience is None:
-            return
-        arch = self.network.derive_architecture()
-        loss = searcher.history[-1]["train_loss"]
-        if not math.isfinite(loss):
-            searcher.stop()  # a diverged mixture will not come back; derive from what we have
-            return
-        self.stable = self.stable + 1 if arch == self.last else 0
-        plateau = loss > (1 - self.tol) * self.last_loss
-        self.last, self.last_loss = arch, loss
-        if self.stable >= self.patience or (self.stable >= 1 and plateau):
-            searcher.stop()
 
 
 __all__ = ["OUTPUT_TYPES", "DARTSRegressor"]

@@ -1,0 +1,100 @@
+"""Pieces of DARTSRegressor's fit: the loss per output type, the search's stopping rule, and the
+starting points and candidate orders of the discrete refinement (:mod:`dnas.estimators.fitting`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from dnas.arch.architecture import Architecture
+from dnas.estimators.fitting import term_cost
+from dnas.search.loop import Callback, Searcher
+from dnas.space.binding import bind
+from dnas.spaces.expression.network import ExpressionNetwork
+
+
+def loss_for(output_type: str):
+    if output_type == "real":
+        def mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.mse_loss(out.reshape(y.shape), y)
+
+        return mse
+
+    def sigmoid_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(torch.sigmoid(out.reshape(y.shape)), y)
+
+    return sigmoid_mse
+
+
+def dense_architectures(network: ExpressionNetwork) -> list[Architecture]:
+    """One start per node combination: every edge a scaled copy of its source (``mult``, else
+    ``linear``, else ``add``), every node that combination — ``(Σ a_i x_i) · (Σ b_i x_i)`` and
+    the like, from which the refinement drops the terms the data do not need. Reaches products
+    and ratios that no single change of the derived architecture can reach.
+    """
+    groups = bind(network)
+    ops = next((g.names for label, g in groups.items() if label.endswith("_op")), ("add",))
+    edge_pick = next((p for p in ("mult", "linear", "add") if p in network.primitives), None)
+    if edge_pick is None:
+        return []
+    starts = []
+    for op in ops:
+        chosen = {}
+        for label in groups:
+            chosen[label] = [op if label.endswith("_op") else edge_pick]
+        starts.append(Architecture(chosen))
+    return starts
+
+
+def edge_costs(network: ExpressionNetwork) -> dict[str, dict[str, int]]:
+    """``{edge label: {candidate: complexity}}`` (node combinations excluded)."""
+    out = {}
+    for label, edge in network.edges.items():
+        out[label] = {n: term_cost(n, len(op.coefficients)) for n, op in edge.candidates.items()}
+    return out
+
+
+def ranked_candidates(network: ExpressionNetwork) -> dict[str, tuple[str, ...]]:
+    """Every label's candidates, most probable first (the refinement tries them in this order)."""
+    out = {}
+    for label, g in bind(network).items():
+        p = g.probabilities().tolist()
+        out[label] = tuple(g.names[i] for i in sorted(range(len(p)), key=lambda i: -p[i]))
+    return out
+
+
+class StableArchitecture(Callback):
+    """Stop the search once it has settled.
+
+    Settled means: the derived architecture has been the same for ``patience`` epochs, or it is
+    the same as one epoch ago while the training loss improved by less than ``tol`` (relative)
+    over that epoch — the coefficients have converged for this mixture and α moves too slowly
+    to change the derivation soon.
+    """
+
+    def __init__(self, network: ExpressionNetwork, patience: int | None, tol: float) -> None:
+        self.network, self.patience, self.tol = network, patience, tol
+        self.last: Architecture | None = None
+        self.last_loss = math.inf
+        self.stable = 0
+
+    def on_epoch_end(self, searcher: Searcher) -> None:
+        if self.patience is None:
+            return
+        arch = self.network.derive_architecture()
+        loss = searcher.history[-1]["train_loss"]
+        if not math.isfinite(loss):
+            searcher.stop()  # a diverged mixture will not come back; derive from what we have
+            return
+        self.stable = self.stable + 1 if arch == self.last else 0
+        plateau = loss > (1 - self.tol) * self.last_loss
+        self.last, self.last_loss = arch, loss
+        if self.stable >= self.patience or (self.stable >= 1 and plateau):
+            searcher.stop()
+
+
+__all__ = ["StableArchitecture", "dense_architectures", "edge_costs", "loss_for",
+           "ranked_candidates"]
