@@ -14,6 +14,7 @@ from dnas.spaces.darts.derive import derive_cells
 from dnas.spaces.darts.draw import draw_cell, to_dot
 from dnas.spaces.darts.eval import AuxiliaryHead, EvalCell, EvalNetwork, drop_path, eval_network
 from dnas.spaces.darts.genotypes import GENOTYPES, genotype
+from dnas.spaces.darts.random import random_architecture
 from dnas.spaces.darts.search import SearchCell, SearchNetwork, mixed_op, search_network
 from dnas.spaces.darts.structure import (
     CELL_TYPES,
@@ -47,6 +48,7 @@ __all__ = [
     "mixed_op",
     "node_label",
     "parse_architecture",
+    "random_architecture",
     "search_network",
     "to_dot",
     "to_genotype",
