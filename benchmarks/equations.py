@@ -180,9 +180,12 @@ def exact_form(expr, law, seed=0):
     xs = sympy.symbols(" ".join(f"x{i + 1}" for i in range(d)), real=True)
     xs = xs if isinstance(xs, tuple) else (xs,)
     expr = expr.subs({sympy.Symbol(f"x{i + 1}"): xs[i] for i in range(d)})
-    nums = [a for a in expr.atoms(sympy.Number) if a not in (0, 1, -1)]
-    if len(nums) > n_const + n_terms:
+    # every occurrence counts: 1.001*x1/(x1 + 1.001*x2) has two fitted constants, not one
+    occurrences = [a for a in sympy.preorder_traversal(expr)
+                   if isinstance(a, sympy.Number) and a not in (0, 1, -1)]
+    if len(occurrences) > n_const + n_terms:
         return False
+    nums = list(dict.fromkeys(occurrences))
     thetas = sympy.symbols(f"t0:{len(nums)}")
     templ = expr.xreplace(dict(zip(nums, thetas)))
     f = sympy.lambdify([*xs, *thetas], templ, "numpy")
