@@ -281,3 +281,21 @@ def test_gate_gradient_recomputes_with_the_weights_the_forward_used(method):
         p = torch.softmax(choice.arch.alpha, 0)
         expected = p * (dg - (p * dg).sum())
     torch.testing.assert_close(choice.arch.alpha.grad, expected)
+
+
+def test_moving_average_with_scalar_outputs_per_sample():
+    """Candidates whose output is one number per sample (shape (B,)) are estimated too."""
+
+    class Scalar(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = torch.nn.Parameter(torch.zeros(()))
+            self.c = dnas.LayerChoice({"id": torch.nn.Identity(), "tanh": torch.nn.Tanh()},
+                                      label="c")
+
+        def forward(self, x):
+            return self.c(x[:, 0]) + self.b
+
+    train, valid = teacher_task("sin")
+    result = dnas.search(Scalar(), train, valid, method="moving-average", epochs=2, batch_size=16)
+    assert result.architecture["c"][0] in {"id", "tanh"}

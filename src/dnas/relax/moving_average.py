@@ -146,6 +146,7 @@ class MovingAverageGates(GateRelaxation):
         def estimate(grad_out: torch.Tensor) -> torch.Tensor:
             if means.shape[1:] != grad_out.shape[1:]:  # not observed yet: no estimate
                 return grad_out.new_zeros(means.shape[0])
-            return (grad_out.sum(0).unsqueeze(0) * means).flatten(1).sum(1)
+            # reshape, not flatten(1): per-sample scalar outputs leave means 1-D
+            return (grad_out.sum(0).unsqueeze(0) * means).reshape(means.shape[0], -1).sum(1)
 
         return gated_output(choice, sample, args, kwargs, estimate=estimate, outs=outs)
