@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from dnas.search import Searcher, SearchConfig
+from dnas.search import SearchConfig, Searcher
 from dnas.spaces.darts import search_network
 from dnas.train.accel import autocast, compile_forward, to_channels_last
 
@@ -62,8 +62,9 @@ def run_variant(name: str, args, order: int, amp: bool, channels_last: bool, com
     n = args.batch * 4
     X = torch.randn(n, 3, 32, 32, generator=g)
     y = torch.randint(0, 10, (n,), generator=g)
-    cfg = SearchConfig.for_method("darts", order=order, epochs=1, batch_size=args.batch,
-                                  device=str(device), progress=False)
+    cfg = SearchConfig.for_method(
+        "darts", order=order, epochs=1, batch_size=args.batch, device=str(device), progress=False
+    )
     searcher = Searcher(net, (X, y), (X, y), cfg)
     if channels_last:
         to_channels_last(searcher.model, 2)
@@ -76,16 +77,21 @@ def run_variant(name: str, args, order: int, amp: bool, channels_last: bool, com
         xb = X[sl].to(device).contiguous(memory_format=fmt)
         batches.append(((xb, y[sl].to(device)), (xb.flip(0), y[sl].flip(0).to(device))))
     with autocast(device, torch.bfloat16 if amp else None):
-        times = timed_iterations(searcher, batches, args.iters, args.warmup + (3 if compile_ else 0),
-                                 device)
+        times = timed_iterations(
+            searcher, batches, args.iters, args.warmup + (3 if compile_ else 0), device
+        )
     med = statistics.median(times)
     iters_50 = 50 * math.ceil(25000 / args.batch)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else math.nan
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     return {
-        "variant": name, "order": order, "median_s": med, "images_per_s": args.batch / med,
-        "projected_50_epochs_h": iters_50 * med / 3600, "peak_mib": peak,
+        "variant": name,
+        "order": order,
+        "median_s": med,
+        "images_per_s": args.batch / med,
+        "projected_50_epochs_h": iters_50 * med / 3600,
+        "peak_mib": peak,
     }
 
 
@@ -109,15 +115,22 @@ def main() -> None:
         variants.append(("bf16 + channels_last + compile", 1, True, True, True))
     dev = torch.device(args.device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    print(f"device: {name}; torch {torch.__version__}; C={args.C}, layers={args.layers}, "
-          f"batch={args.batch}; median of {args.iters} iterations after warm-up")
-    print("| variant | order | median s/iter | train images/s | projected 50-epoch search (h) "
-          "| peak MiB |")
+    print(
+        f"device: {name}; torch {torch.__version__}; C={args.C}, layers={args.layers}, "
+        f"batch={args.batch}; median of {args.iters} iterations after warm-up"
+    )
+    print(
+        "| variant | order | median s/iter | train images/s | projected 50-epoch search (h) "
+        "| peak MiB |"
+    )
     print("|---|---|---|---|---|---|")
     for v in variants:
         r = run_variant(v[0], args, *v[1:])
-        print(f"| {r['variant']} | {r['order']} | {r['median_s']:.4f} | {r['images_per_s']:.0f} "
-              f"| {r['projected_50_epochs_h']:.2f} | {r['peak_mib']:.0f} |", flush=True)
+        print(
+            f"| {r['variant']} | {r['order']} | {r['median_s']:.4f} | {r['images_per_s']:.0f} "
+            f"| {r['projected_50_epochs_h']:.2f} | {r['peak_mib']:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -13,12 +13,19 @@ from dnas.arch import ChosenInputs, SumOf
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.a = dnas.LayerChoice({"lin": nn.Linear(3, 3), "id": nn.Identity(), "none": nn.Identity()},
-                                  label="op")
-        self.seq = nn.Sequential(dnas.LayerChoice({"lin": nn.Linear(3, 3), "id": nn.Identity(),
-                                                   "none": nn.Identity()}, label="op"))
-        self.k2 = dnas.LayerChoice({"p": nn.Linear(3, 3), "q": nn.Linear(3, 3), "r": nn.Identity()},
-                                   label="pair", n_chosen=2)
+        self.a = dnas.LayerChoice(
+            {"lin": nn.Linear(3, 3), "id": nn.Identity(), "none": nn.Identity()}, label="op"
+        )
+        self.seq = nn.Sequential(
+            dnas.LayerChoice(
+                {"lin": nn.Linear(3, 3), "id": nn.Identity(), "none": nn.Identity()}, label="op"
+            )
+        )
+        self.k2 = dnas.LayerChoice(
+            {"p": nn.Linear(3, 3), "q": nn.Linear(3, 3), "r": nn.Identity()},
+            label="pair",
+            n_chosen=2,
+        )
         self.inp = dnas.InputChoice(3, 2, label="in", reduction="mean")
 
     def forward(self, x):
@@ -45,7 +52,10 @@ def test_json_round_trip(tmp_path):
         ('{"format": "dnas.architecture", "version": 7, "choices": {}}', "schema version 7"),
         ('{"format": "dnas.architecture", "version": 1}', "no 'choices'"),
         ('{"format": "dnas.architecture", "version": 1, "choices": {"a": []}}', "label 'a'"),
-        ('{"format": "dnas.architecture", "version": 1, "choices": {"a": [1]}}', "candidate name 1"),
+        (
+            '{"format": "dnas.architecture", "version": 1, "choices": {"a": [1]}}',
+            "candidate name 1",
+        ),
         ('{"format": "dnas.architecture", "version": 1, "choices": {}, "x": 0}', "unknown keys"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Architecture gradients: first order, second order by finite differences, exact; the virtual step."""
+"""Architecture gradients: first order, second order (finite differences, exact), virtual step."""
 
 import copy
 

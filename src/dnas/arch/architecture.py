@@ -37,7 +37,9 @@ class Architecture(Mapping[str, tuple[str, ...]]):
         self, choices: Mapping[str, str | Sequence[str]], meta: Mapping[str, Any] | None = None
     ) -> None:
         if not isinstance(choices, Mapping):
-            raise ValueError(f"choices must be a mapping of label -> names, got {type(choices).__name__}")
+            raise ValueError(
+                f"choices must be a mapping of label -> names, got {type(choices).__name__}"
+            )
         data: dict[str, tuple[str, ...]] = {}
         for label, chosen in choices.items():
             if not isinstance(label, str) or not label:
@@ -51,7 +53,9 @@ class Architecture(Mapping[str, tuple[str, ...]]):
             names = tuple(names)
             for n in names:
                 if not isinstance(n, str) or not n:
-                    raise ValueError(f"label {label!r}: candidate name {n!r} must be a non-empty string")
+                    raise ValueError(
+                        f"label {label!r}: candidate name {n!r} must be a non-empty string"
+                    )
             if len(set(names)) != len(names):
                 raise ValueError(f"label {label!r}: chosen names repeat: {list(names)}")
             data[label] = names
@@ -109,7 +113,8 @@ class Architecture(Mapping[str, tuple[str, ...]]):
         version = data.get("version")
         if version != VERSION:
             raise ValueError(
-                f"unsupported architecture schema version {version!r}; this dnas reads version {VERSION}"
+                f"unsupported architecture schema version {version!r}; "
+                f"this dnas reads version {VERSION}"
             )
         unknown = set(data) - {"format", "version", "choices", "meta"}
         if unknown:

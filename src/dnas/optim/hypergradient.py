@@ -5,7 +5,8 @@
 First order (ξ = 0):           ∇_α L_val(w, α)
 Second order, eq. 6:           ∇_α L_val(w', α),   w' = w - ξ ∇_w L_train(w, α)   (one SGD step)
 eq. 7 (chain rule):            ∇_α L_val(w', α) - ξ ∇²_{α,w} L_train(w, α) · ∇_w' L_val(w', α)
-eq. 8 (finite differences):    ∇²_{α,w} L_train(w, α) · v ≈ (∇_α L_train(w⁺, α) - ∇_α L_train(w⁻, α)) / 2ε,
+eq. 8 (finite differences):    ∇²_{α,w} L_train(w, α) · v
+                                   ≈ (∇_α L_train(w⁺, α) - ∇_α L_train(w⁻, α)) / 2ε,
                                w± = w ± ε v,  ε = 0.01 / ‖v‖        (evaluated at w, not at w')
 
 The virtual step is the weight optimiser's own step: its per-group learning rate, momentum buffer,
@@ -108,8 +109,9 @@ def virtual_step(
         if rule.momentum:
             if has_buf:
                 bufs = [optimizer.state[params[n]]["momentum_buffer"] for n in names]
-                buf_new = torch._foreach_add(torch._foreach_mul(bufs, rule.momentum), d,
-                                             alpha=1.0 - rule.dampening)
+                buf_new = torch._foreach_add(
+                    torch._foreach_mul(bufs, rule.momentum), d, alpha=1.0 - rule.dampening
+                )
                 k = 1.0 - rule.dampening
             else:
                 buf_new = d
@@ -159,7 +161,6 @@ class Objective:
                 if r is not None:
                     loss = loss + r
         return loss
-
 
     def _clone_buffers(self) -> list[torch.Tensor]:
         # One multi-tensor kernel per (device, dtype) instead of one clone per buffer: the DARTS
@@ -246,8 +247,9 @@ def architecture_gradient(
         ``{label: ∂L_val/∂α}``; includes the relaxation's regulariser (e.g. Fair DARTS' zero-one
         loss). Labels unused by the forward pass get zeros.
     """
-    grads, _ = hypergradient(model, loss_fn, train_batch, valid_batch, w_optimizer, order,
-                             mode=mode, r=r)
+    grads, _ = hypergradient(
+        model, loss_fn, train_batch, valid_batch, w_optimizer, order, mode=mode, r=r
+    )
     return grads
 
 
@@ -334,8 +336,9 @@ def hypergradient(
     # eq. 8: central difference at w (not w')
     def alpha_grad_at(sign: float) -> dict[str, torch.Tensor]:
         w_shift = {n: p.detach() for n, p in w.items()}
-        shifted = torch._foreach_add([w_shift[n] for n in v_names],
-                                     torch._foreach_mul(v_list, sign * eps))
+        shifted = torch._foreach_add(
+            [w_shift[n] for n in v_names], torch._foreach_mul(v_list, sign * eps)
+        )
         w_shift.update(zip(v_names, shifted))
         a = {k: t.detach().requires_grad_(True) for k, t in alpha.items()}
         return _zeros_for_none(_grad(f.loss(w_shift, a, train_batch), a), a)

@@ -86,7 +86,9 @@ class Relaxation:
         nothing else to choose.
         """
         probs = self.probabilities(alpha.detach()).float()
-        allowed = [j for j, n in enumerate(arch.names) if not (arch.kind == "layer" and n == "none")]
+        allowed = [
+            j for j, n in enumerate(arch.names) if not (arch.kind == "layer" and n == "none")
+        ]
         if len(allowed) < arch.n_chosen:
             allowed = list(range(len(arch.names)))
         ranked = sorted(allowed, key=lambda j: (-probs[j].item(), j))

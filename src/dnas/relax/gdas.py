@@ -31,7 +31,9 @@ class HardGumbel(Relaxation):
 
     def __init__(self, tau_max: float = 10.0, tau_min: float = 0.1) -> None:
         if not 0 < tau_min <= tau_max:
-            raise ValueError(f"need 0 < tau_min <= tau_max, got tau_min={tau_min}, tau_max={tau_max}")
+            raise ValueError(
+                f"need 0 < tau_min <= tau_max, got tau_min={tau_min}, tau_max={tau_max}"
+            )
         self.tau_max = float(tau_max)
         self.tau_min = float(tau_min)
         self.tau = float(tau_max)

@@ -55,10 +55,7 @@ class TensorBatches:
     def _new_order(self) -> None:
         self._order_state = self.generator.get_state()
         n = self.X.shape[0]
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator)
-        else:
-            order = torch.arange(n)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         self._order = order.to(self.X.device)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,9 +144,7 @@ def _as_pair(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
     try:
         x, y = batch
     except (TypeError, ValueError):
-        raise ValueError(
-            f"batches must be (x, y) pairs, got {type(batch).__name__}"
-        ) from None
+        raise ValueError(f"batches must be (x, y) pairs, got {type(batch).__name__}") from None
     return _as_tensor(x, "x"), _as_tensor(y, "y")
 
 

@@ -28,12 +28,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "proxyless": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
     # binary gates family: ProxylessNAS' α optimiser (Cai et al. 2019)
     "binary": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
-    "binary-masked": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0,
-                      "method_options": {"num_on": 1, "num_eval": 2}},
+    "binary-masked": {
+        "arch_lr": 1e-3,
+        "arch_betas": (0.0, 0.999),
+        "arch_weight_decay": 0.0,
+        "method_options": {"num_on": 1, "num_eval": 2},
+    },
     "moving-average": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
     # PC-DARTS (Xu et al. 2020): K=4, w lr 0.1, batch 256, arch lr 6e-4, 15 warm-up epochs
-    "pc-darts": {"w_lr": 0.1, "batch_size": 256, "arch_lr": 6e-4, "warmup_epochs": 15,
-                 "method_options": {"partial_channels": 4}},
+    "pc-darts": {
+        "w_lr": 0.1,
+        "batch_size": 256,
+        "arch_lr": 6e-4,
+        "warmup_epochs": 15,
+        "method_options": {"partial_channels": 4},
+    },
 }
 
 
@@ -106,7 +115,9 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         if self.method not in methods():
-            raise ValueError(f"unknown method={self.method!r}; valid methods: {', '.join(methods())}")
+            raise ValueError(
+                f"unknown method={self.method!r}; valid methods: {', '.join(methods())}"
+            )
         if self.order not in (1, 2) or isinstance(self.order, bool):
             raise ValueError(f"order={self.order!r} is not allowed; use 1 or 2")
         if self.hypergradient not in MODES:
@@ -122,8 +133,14 @@ class SearchConfig:
         for name in ("w_lr", "w_lr_min", "arch_lr"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
-        for name in ("w_weight_decay", "arch_weight_decay", "arch_weight_decay_df",
-                     "arch_weight_decay_base", "w_momentum", "arch_momentum"):
+        for name in (
+            "w_weight_decay",
+            "arch_weight_decay",
+            "arch_weight_decay_df",
+            "arch_weight_decay_base",
+            "w_momentum",
+            "arch_momentum",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:

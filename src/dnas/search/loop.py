@@ -94,7 +94,9 @@ class Searcher:
         self.w_params = [p for p in weight_parameters(self.model) if p.requires_grad]
         self._objective = Objective(self.model, self.loss_fn)
         self.w_optimizer = torch.optim.SGD(
-            self.w_params, lr=config.w_lr, momentum=config.w_momentum,
+            self.w_params,
+            lr=config.w_lr,
+            momentum=config.w_momentum,
             weight_decay=config.w_weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -102,12 +104,16 @@ class Searcher:
         )
         if config.arch_optimizer == "adam":
             self.a_optimizer: torch.optim.Optimizer = torch.optim.Adam(
-                self.alphas, lr=config.arch_lr, betas=config.arch_betas,
+                self.alphas,
+                lr=config.arch_lr,
+                betas=config.arch_betas,
                 weight_decay=config.arch_weight_decay,
             )
         else:
             self.a_optimizer = torch.optim.SGD(
-                self.alphas, lr=config.arch_lr, momentum=config.arch_momentum,
+                self.alphas,
+                lr=config.arch_lr,
+                momentum=config.arch_momentum,
                 weight_decay=config.arch_weight_decay,
             )
         # per-candidate α decay: base + df · (#parameters of the candidate)
@@ -115,12 +121,13 @@ class Searcher:
         if config.arch_weight_decay_df or config.arch_weight_decay_base:
             self._size_decay = [
                 config.arch_weight_decay_base
-                + config.arch_weight_decay_df * torch.tensor(g.candidate_sizes, dtype=g.alpha.dtype,
-                                                             device=g.alpha.device)
+                + config.arch_weight_decay_df
+                * torch.tensor(g.candidate_sizes, dtype=g.alpha.dtype, device=g.alpha.device)
                 for g in self.groups.values()
             ]
         self._rescaling = [
-            (g, g.relaxation) for g in self.groups.values()
+            (g, g.relaxation)
+            for g in self.groups.values()
             if type(g.relaxation).after_arch_step is not _Base.after_arch_step
         ]
         self.epoch = 0
@@ -203,8 +210,15 @@ class Searcher:
         dp = self.data_parallel
         reduce = dp.average_dict if dp is not None else None  # multi-process: global gradients
         grads, last_valid = hypergradient(
-            self.model, self.loss_fn, train_batch, valid_batch, self.w_optimizer,
-            cfg.order, mode=cfg.hypergradient, reduce=reduce, objective=self._objective,
+            self.model,
+            self.loss_fn,
+            train_batch,
+            valid_batch,
+            self.w_optimizer,
+            cfg.order,
+            mode=cfg.hypergradient,
+            reduce=reduce,
+            objective=self._objective,
         )
         if reduce is not None:
             grads = reduce(grads)
@@ -259,8 +273,14 @@ class Searcher:
                     torch.cuda.set_rng_state_all(self._resumed_rng[1])
                 self._resumed_rng = None
             bar = stack.enter_context(
-                tqdm(total=total, initial=self.epoch * self.steps_per_epoch + self.step,
-                     disable=not show, desc="search", leave=False, dynamic_ncols=True)
+                tqdm(
+                    total=total,
+                    initial=self.epoch * self.steps_per_epoch + self.step,
+                    disable=not show,
+                    desc="search",
+                    leave=False,
+                    dynamic_ncols=True,
+                )
             )
             while self.epoch < cfg.epochs and not self._stop:
                 for r in relaxations(self.model):
@@ -312,14 +332,15 @@ class Searcher:
         self.epoch += 1
         self.step = 0
         self._reset_meters()
-        bar.set_postfix(epoch=self.epoch, loss=f"{row['train_loss']:.4g}",
-                        valid=f"{row['valid_loss']:.4g}")
+        bar.set_postfix(
+            epoch=self.epoch, loss=f"{row['train_loss']:.4g}", valid=f"{row['valid_loss']:.4g}"
+        )
         for cb in self.callbacks:
             cb.on_epoch_end(self)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue this search exactly (weights, α, optimisers, RNGs, data)."""
+        """Everything needed to continue this search exactly: weights, α, optimisers, RNGs, data."""
         return {
             "model": self.model.state_dict(),
             "w_optimizer": self.w_optimizer.state_dict(),
@@ -356,5 +377,3 @@ class Searcher:
             vars(r).update(saved)
         # applied by run() after its own seeding, which would otherwise overwrite it
         self._resumed_rng = (state["global_rng"], state.get("cuda_rng"))
-
-

@@ -34,7 +34,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(f"device={device!r} is not a device name such as 'cpu' or 'cuda:0'") from None
+        raise ValueError(
+            f"device={device!r} is not a device name such as 'cpu' or 'cuda:0'"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but CUDA is not available here")
     return dev
