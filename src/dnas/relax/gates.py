@@ -193,11 +193,15 @@ def compiling() -> bool:
 def outside_graph(method: Callable) -> Callable:
     """Run ``method`` eagerly when called from compiled code (a graph break, never a recompile:
     dynamo does not guard on what the eager function reads, such as a sampled Python index)."""
-    eager = torch.compiler.disable(method, recursive=True)
+    eager: list[Callable] = []  # built on first compiled call: disable() imports dynamo (~2 s)
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        return eager(*args, **kwargs) if compiling() else method(*args, **kwargs)
+        if not compiling():
+            return method(*args, **kwargs)
+        if not eager:
+            eager.append(torch.compiler.disable(method, recursive=True))
+        return eager[0](*args, **kwargs)
 
     return wrapper
 
