@@ -25,6 +25,7 @@ from dnas.search.config import SearchConfig
 from dnas.search.loop import Searcher
 from dnas.search.result import Callback
 from dnas.search.runtime import resolve_device
+from dnas.spaces import darts as darts_space
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 
 
@@ -203,6 +204,12 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     valid_acc = last.get("valid_acc", float("nan"))
     print(f"search finished: {len(result.history)} epochs, valid_acc={valid_acc:.4f}")
     print(f"architecture: {out / 'architecture.json'}")
+    if resolved["space"] == "darts":  # the found cells, in the official genotype notation
+        genotype = darts_space.to_genotype(arch)
+        for cell in ("normal", "reduce"):
+            if cell in genotype:
+                ops = ", ".join(f"{op}<-{j}" for op, j in genotype[cell])
+                print(f"  {cell}: {ops}  concat {genotype[cell + '_concat']}")
     for path in drawn:
         print(f"cell diagram: {path}")
     return 0
