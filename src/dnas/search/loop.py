@@ -93,11 +93,13 @@ class Searcher:
         self.alphas = [g.alpha for g in self.groups.values()]
         self.w_params = [p for p in weight_parameters(self.model) if p.requires_grad]
         self._objective = Objective(self.model, self.loss_fn)
+        # foreach: multi-tensor updates also on CPU (torch picks the per-tensor loop there)
         self.w_optimizer = torch.optim.SGD(
             self.w_params,
             lr=config.w_lr,
             momentum=config.w_momentum,
             weight_decay=config.w_weight_decay,
+            foreach=True,
         )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.w_optimizer, T_max=max(config.epochs, 1), eta_min=config.w_lr_min
