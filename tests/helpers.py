@@ -54,3 +54,42 @@ def teacher_task(name: str, n: int = 512, d: int = 4, seed: int = 0):
     y = activations()[name](X).sum(-1)
     half = n // 2
     return (X[:half], y[:half]), (X[half:], y[half:])
+
+
+class ToyClassifier(nn.Module):
+    """Linear -> choice of activation -> choice of mixing layer -> linear.
+
+    No BatchNorm: resumed and sharded runs can then be compared exactly (the mean of per-shard
+    mean losses is the global batch's loss).
+    """
+
+    def __init__(self, d: int = 6, h: int = 8, classes: int = 3) -> None:
+        super().__init__()
+        self.inp = nn.Linear(d, h)
+        self.act = dnas.LayerChoice(
+            {"relu": nn.ReLU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}, label="act"
+        )
+        self.mix = dnas.LayerChoice({"lin": nn.Linear(h, h), "skip": nn.Identity()}, label="mix")
+        self.out = nn.Linear(h, classes)
+
+    def forward(self, x):
+        return self.out(self.mix(self.act(self.inp(x))))
+
+
+def toy_classification(n: int = 96, d: int = 6, seed: int = 0):
+    """Three classes from two thresholds; halves as (train, valid)."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    return (X[: n // 2], y[: n // 2]), (X[n // 2 :], y[n // 2 :])
+
+
+class StopAt(dnas.Callback):
+    """Stop the search after step ``step`` of epoch ``epoch`` (as a crash would)."""
+
+    def __init__(self, epoch: int, step: int) -> None:
+        self.at = (epoch, step)
+
+    def on_step_end(self, searcher):
+        if (searcher.epoch, searcher.step) == self.at:
+            searcher.stop()

@@ -6,50 +6,17 @@ import pickle
 
 import pytest
 import torch
-from torch import nn
 
 import dnas
 from dnas.search import SearchConfig, Searcher
 from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
-from dnas.search.result import Callback
-
-
-class Toy(nn.Module):
-    """Linear -> choice of activation -> choice of mixing layer -> linear (no BatchNorm)."""
-
-    def __init__(self, d: int = 6, h: int = 8, classes: int = 3) -> None:
-        super().__init__()
-        self.inp = nn.Linear(d, h)
-        self.act = dnas.LayerChoice(
-            {"relu": nn.ReLU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}, label="act"
-        )
-        self.mix = dnas.LayerChoice({"lin": nn.Linear(h, h), "skip": nn.Identity()}, label="mix")
-        self.out = nn.Linear(h, classes)
-
-    def forward(self, x):
-        return self.out(self.mix(self.act(self.inp(x))))
-
-
-def toy_data(n: int = 96, d: int = 6, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, d, generator=g)
-    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
-    return (X[: n // 2], y[: n // 2]), (X[n // 2 :], y[n // 2 :])
-
-
-class StopAt(Callback):
-    def __init__(self, epoch: int, step: int) -> None:
-        self.at = (epoch, step)
-
-    def on_step_end(self, searcher):
-        if (searcher.epoch, searcher.step) == self.at:
-            searcher.stop()
+from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 
 def _searcher(config, callbacks=(), init_seed=0):
     torch.manual_seed(init_seed)
-    train, valid = toy_data()
-    return Searcher(Toy(), train, valid, config, callbacks=callbacks)
+    train, valid = toy_classification()
+    return Searcher(ToyClassifier(), train, valid, config, callbacks=callbacks)
 
 
 def _state(searcher):

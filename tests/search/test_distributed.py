@@ -10,73 +10,40 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch import nn
 
 import dnas
 from dnas.optim.hypergradient import hypergradient
 from dnas.search import SearchConfig, Searcher, distributed
 from dnas.search.checkpoint import Checkpoint, load_checkpoint
-from dnas.search.result import Callback
+from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 WORLD = 2
 CASES = [("darts", 1), ("darts", 2), ("gdas", 1)]
 
 
-class Toy(nn.Module):
-    """No BatchNorm: the mean of per-shard mean losses is then exactly the global batch's loss."""
-
-    def __init__(self, d: int = 6, h: int = 8, classes: int = 3) -> None:
-        super().__init__()
-        self.inp = nn.Linear(d, h)
-        self.act = dnas.LayerChoice(
-            {"relu": nn.ReLU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}, label="act"
-        )
-        self.mix = dnas.LayerChoice({"lin": nn.Linear(h, h), "skip": nn.Identity()}, label="mix")
-        self.out = nn.Linear(h, classes)
-
-    def forward(self, x):
-        return self.out(self.mix(self.act(self.inp(x))))
-
-
-def _data():
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(128, 6, generator=g)
-    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
-    return (X[:64], y[:64]), (X[64:], y[64:])
-
-
 def _search(method: str, order: int, dp=None) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
-    train, valid = _data()
+    train, valid = toy_classification(128)
     config = SearchConfig.for_method(method, order=order, epochs=2, batch_size=16, device="cpu",
                                      progress=False)
-    s = Searcher(Toy(), train, valid, config)
+    s = Searcher(ToyClassifier(), train, valid, config)
     s.data_parallel = dp
     s.run()
     return {n: p.detach().clone() for n, p in s.model.named_parameters()}
 
 
-class _StopAt(Callback):
-    def __init__(self, epoch: int, step: int) -> None:
-        self.at = (epoch, step)
-
-    def on_step_end(self, searcher):
-        if (searcher.epoch, searcher.step) == self.at:
-            searcher.stop()
-
-
 def _resumed_search(dp, folder: str):
     """Interrupted mid-epoch (rank 0 checkpoints), then resumed on every rank from that file."""
     torch.manual_seed(0)
-    train, valid = _data()
+    train, valid = toy_classification(128)
     config = SearchConfig(epochs=2, batch_size=16, device="cpu", progress=False)
     ck = Checkpoint(os.path.join(folder, "ck"), every_steps=1, enabled=dp.is_main)
-    first = Searcher(Toy(), train, valid, config, callbacks=[ck, _StopAt(1, 2)])
+    first = Searcher(ToyClassifier(), train, valid, config, callbacks=[ck, StopAt(1, 2)])
     first.data_parallel = dp
     first.run()
     dist.barrier()  # rank 0's checkpoint is on disk before anyone reads it
     torch.manual_seed(5)
-    resumed = Searcher(Toy(), train, valid, config)
+    resumed = Searcher(ToyClassifier(), train, valid, config)
     resumed.data_parallel = dp
     resumed.load_state_dict(load_checkpoint(os.path.join(folder, "ck")))
     resumed.run()
@@ -85,8 +52,8 @@ def _resumed_search(dp, folder: str):
 
 def _full_history(dp):
     torch.manual_seed(0)
-    train, valid = _data()
-    s = Searcher(Toy(), train, valid, SearchConfig(epochs=2, batch_size=16, device="cpu",
+    train, valid = toy_classification(128)
+    s = Searcher(ToyClassifier(), train, valid, SearchConfig(epochs=2, batch_size=16, device="cpu",
                                                     progress=False))
     s.data_parallel = dp
     s.run()
@@ -140,7 +107,7 @@ def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
 
 def _initial_alpha(label: str) -> torch.Tensor:
     torch.manual_seed(0)
-    return dnas.space.binding.bind(Toy())[label].alpha.detach()
+    return dnas.space.binding.bind(ToyClassifier())[label].alpha.detach()
 
 
 def test_shard_splits_the_global_batch_in_rank_order():
@@ -154,9 +121,9 @@ def test_shard_splits_the_global_batch_in_rank_order():
 
 def test_exact_hypergradient_refuses_a_reduce_hook():
     torch.manual_seed(0)
-    model = Toy()
+    model = ToyClassifier()
     dnas.relax(model, "darts")
-    (Xt, yt), (Xv, yv) = _data()
+    (Xt, yt), (Xv, yv) = toy_classification(128)
     opt = torch.optim.SGD(dnas.weight_parameters(model), lr=0.1)
     with pytest.raises(ValueError, match="single-process"):
         hypergradient(model, torch.nn.functional.cross_entropy, (Xt, yt), (Xv, yv), opt, 2,
