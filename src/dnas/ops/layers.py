@@ -58,6 +58,14 @@ def global_avg_pool(dim: int) -> nn.Module:
     return (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)[check_dim(dim) - 1](1)
 
 
+
+def stem(dim: int, in_channels: int, channels: int) -> nn.Module:
+    """The DARTS stem: 3-wide convolution to ``channels`` (no bias) followed by BatchNorm."""
+    return nn.Sequential(
+        conv(dim, in_channels, channels, 3, padding=1, bias=False), batch_norm(dim, channels)
+    )
+
+
 __all__ = [
     "DIMS",
     "avg_pool",
@@ -67,4 +75,5 @@ __all__ = [
     "factory_kwargs",
     "global_avg_pool",
     "max_pool",
+    "stem",
 ]

@@ -16,9 +16,9 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.ops.cell_ops import FactorizedReduce, ReLUConvBN
-from dnas.ops.layers import avg_pool, batch_norm, check_dim, conv, global_avg_pool
+from dnas.ops.layers import avg_pool, batch_norm, check_dim, conv, global_avg_pool, stem
 from dnas.ops.registry import create_op
-from dnas.spaces.darts.structure import CellSpec, parse_architecture, positive_int
+from dnas.spaces.darts.structure import CellSpec, is_reduction, parse_architecture, positive_int
 
 
 def drop_path(
@@ -151,16 +151,14 @@ class EvalNetwork(nn.Module):
         self.drop_path_prob = drop_path_prob
         self.generator: torch.Generator | None = None
         C_curr = stem_multiplier * C
-        self.stem = nn.Sequential(
-            conv(dim, in_channels, C_curr, 3, padding=1, bias=False), batch_norm(dim, C_curr)
-        )
+        self.stem = stem(dim, in_channels, C_curr)
         C_prev_prev, C_prev, C_curr = C_curr, C_curr, C
         self.cells = nn.ModuleList()
         reduction_prev = False
         self.aux_position = 2 * layers // 3
         C_aux = C_prev
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = is_reduction(i, layers)
             if reduction:
                 C_curr *= 2
             spec = cells["reduce" if reduction else "normal"]
@@ -236,7 +234,7 @@ def eval_network(
     if isinstance(drop_path_prob, bool) or not 0.0 <= drop_path_prob < 1.0:
         raise ValueError(f"drop_path_prob={drop_path_prob!r} must be a number in [0, 1)")
     for i in range(layers):
-        cell = "reduce" if i in (layers // 3, 2 * layers // 3) else "normal"
+        cell = "reduce" if is_reduction(i, layers) else "normal"
         if cell not in cells:
             raise ValueError(
                 f"layers={layers} needs a {cell!r} cell (cell {i}), but the architecture only "

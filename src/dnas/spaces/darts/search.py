@@ -27,11 +27,17 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.ops.cell_ops import FactorizedReduce, ReLUConvBN
-from dnas.ops.layers import batch_norm, check_dim, conv, global_avg_pool
+from dnas.ops.layers import batch_norm, check_dim, global_avg_pool, stem
 from dnas.ops.registry import create_op, op_names
 from dnas.space.binding import bind
 from dnas.space.choices import InputChoice, LayerChoice
-from dnas.spaces.darts.structure import PRIMITIVES, edge_label, node_label, positive_int
+from dnas.spaces.darts.structure import (
+    PRIMITIVES,
+    edge_label,
+    is_reduction,
+    node_label,
+    positive_int,
+)
 
 
 def mixed_op(
@@ -149,14 +155,12 @@ class SearchNetwork(nn.Module):
         self.partial_channels = partial_channels
 
         C_curr = stem_multiplier * C
-        self.stem = nn.Sequential(
-            conv(dim, in_channels, C_curr, 3, padding=1, bias=False), batch_norm(dim, C_curr)
-        )
+        self.stem = stem(dim, in_channels, C_curr)
         C_prev_prev, C_prev, C_curr = C_curr, C_curr, C
         self.cells = nn.ModuleList()
         reduction_prev = False
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = is_reduction(i, layers)
             if reduction:
                 C_curr *= 2
             cell = SearchCell(

@@ -265,12 +265,19 @@ def to_genotype(architecture: Architecture) -> dict[str, list]:
     return out
 
 
+
+def is_reduction(i: int, layers: int) -> bool:
+    """Whether cell ``i`` of ``layers`` is a reduction cell (at 1/3 and 2/3 of the depth)."""
+    return i in (layers // 3, 2 * layers // 3)
+
+
 __all__ = [
     "CELL_TYPES",
     "PRIMITIVES",
     "CellSpec",
     "edge_label",
     "from_genotype",
+    "is_reduction",
     "node_label",
     "parse_architecture",
     "to_genotype",
