@@ -80,19 +80,24 @@ class Relaxation:
         """Hook run after the α optimiser's step (ProxylessNAS rescaling uses it)."""
 
     def select(self, alpha: torch.Tensor, arch: ArchParams) -> list[int]:
-        """Export rule: indices of the ``n_chosen`` most likely candidates.
+        """Export rule: indices of the :meth:`n_kept` most likely candidates.
 
         For a LayerChoice a candidate named ``none`` is never chosen (as in DARTS) unless there is
         nothing else to choose.
         """
-        probs = self.probabilities(alpha.detach()).float()
+        k = self.n_kept(arch)
+        probs = self.probabilities(alpha.detach()).float().tolist()
         allowed = [
             j for j, n in enumerate(arch.names) if not (arch.kind == "layer" and n == "none")
         ]
-        if len(allowed) < arch.n_chosen:
+        if len(allowed) < k:
             allowed = list(range(len(arch.names)))
-        ranked = sorted(allowed, key=lambda j: (-probs[j].item(), j))
-        return sorted(ranked[: arch.n_chosen])
+        ranked = sorted(allowed, key=lambda j: (-probs[j], j))
+        return sorted(ranked[:k])
+
+    def n_kept(self, arch: ArchParams) -> int:
+        """How many candidates the exported architecture keeps for this label."""
+        return arch.n_chosen
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

@@ -90,18 +90,11 @@ class GateRelaxation(Relaxation):
         w = choice.arch.weights()
         return sum(w[j] * x for j, x in enumerate(inputs))
 
-    def select(self, alpha, arch):
-        """Top-``k`` candidates, ``k = max(num_on, n_chosen)`` for a LayerChoice (``none`` excluded
-        as in DARTS), ``n_chosen`` for an InputChoice."""
+    def n_kept(self, arch):
+        """``max(num_on, n_chosen)`` for a LayerChoice (its sum of paths is what was trained),
+        ``n_chosen`` for an InputChoice."""
         k = max(self.num_on, arch.n_chosen) if arch.kind == "layer" else arch.n_chosen
-        k = min(k, len(arch.names))
-        probs = self.probabilities(alpha.detach()).float()
-        layer = arch.kind == "layer"
-        allowed = [j for j, n in enumerate(arch.names) if not (layer and n == "none")]
-        if len(allowed) < k:
-            allowed = list(range(len(arch.names)))
-        ranked = sorted(allowed, key=lambda j: (-probs[j].item(), j))
-        return sorted(ranked[:k])
+        return min(k, len(arch.names))
 
 
 @register("binary")
