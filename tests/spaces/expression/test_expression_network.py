@@ -82,3 +82,45 @@ def test_bad_construction():
         ExpressionNetwork(1, node_ops=("add", "pow"))
     with pytest.raises(ValueError, match="unknown primitive"):
         ExpressionNetwork(1, primitives=["nope"])
+
+
+@pytest.mark.parametrize("method", ["darts", "fair-darts", "drnas"])
+def test_dense_node_pass_equals_edge_by_edge(method, monkeypatch):
+    """The one-pass evaluation of a node gives the values and gradients of calling each edge."""
+    import dnas.spaces.expression.network as network_module
+
+    prims = ["none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "logistic"]
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, n_nodes=2, primitives=prims).double()
+    dnas.relax(net, method)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in dnas.weight_parameters(net):
+            p.copy_(0.2 + 0.6 * torch.rand(p.shape, generator=g, dtype=p.dtype))
+        for a in dnas.arch_parameters(net):
+            a.copy_(torch.randn(a.shape, generator=g, dtype=a.dtype))
+    X = torch.rand(9, 2, dtype=torch.float64, generator=g) + 0.5
+    params = [p for p in net.parameters() if p.requires_grad]
+
+    def run():
+        dnas.space.resample(net, torch.Generator().manual_seed(5))  # same DrNAS sample twice
+        out = net(X)
+        return out.detach(), torch.autograd.grad(out.pow(2).sum(), params, allow_unused=True)
+
+    assert all(network_module._dense(e) for e in net.edges.values())
+    fused = run()
+    monkeypatch.setattr(network_module, "_dense", lambda edge: False)
+    reference = run()
+    torch.testing.assert_close(fused[0], reference[0], rtol=1e-12, atol=1e-12)
+    for a, b in zip(fused[1], reference[1]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_sampling_relaxations_keep_the_edge_by_edge_pass():
+    import dnas.spaces.expression.network as network_module
+
+    net = ExpressionNetwork(1, primitives=["none", "add", "mult"])
+    dnas.relax(net, "gdas")
+    assert not any(network_module._dense(e) for e in net.edges.values())

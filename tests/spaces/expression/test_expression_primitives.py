@@ -81,3 +81,46 @@ def test_unknown_primitive_lists_valid_names():
         check_primitives([])
     with pytest.raises(ValueError, match="twice"):
         check_primitives(["add", "add"])
+
+
+@pytest.mark.parametrize("name", PRIMITIVE_NAMES)
+def test_numpy_terms_match_torch_value_and_autograd(name):
+    """``terms`` (used as the exact Jacobian of the constant fits) equals the torch forward and
+    torch's autograd of it, inside and outside the guarded domains."""
+    op = make_primitive(name).double()
+    _randomise(op, 2)
+    xs = np.array([-30.0, -2.0, -0.3, -1e-8, 0.0, 1e-8, 0.2, 1.0, 2.5, 30.0])
+    x = torch.tensor(xs, requires_grad=True)
+    coefs = op.coefficient_values()
+    value, dx, partials = type(op).terms(xs, **coefs)
+    out = op(x)
+    np.testing.assert_allclose(np.broadcast_to(value, xs.shape), out.detach().numpy(),
+                               rtol=1e-12, atol=1e-300)
+    assert set(partials) == {n for n, _ in op.coefficients}
+    if not out.requires_grad:
+        assert name == "none"
+        return
+    for i in range(len(xs)):
+        grads = torch.autograd.grad(out[i], [x, *op.parameters()], retain_graph=True,
+                                    allow_unused=True)
+        expected_dx = 0.0 if grads[0] is None else float(grads[0][i])
+        np.testing.assert_allclose(np.broadcast_to(dx, xs.shape)[i], expected_dx, rtol=1e-10,
+                                   atol=1e-12, err_msg=f"{name} d/dx at x={xs[i]}")
+        for (cname, _), g in zip(op.coefficients, grads[1:]):
+            expected = 0.0 if g is None else float(g)
+            np.testing.assert_allclose(np.broadcast_to(partials[cname], xs.shape)[i], expected,
+                                       rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{name} d/d{cname} at x={xs[i]}")
+
+
+@pytest.mark.parametrize("name", PRIMITIVE_NAMES)
+def test_evaluate_broadcasts_stacked_coefficients(name):
+    """One ``evaluate`` call on stacked coefficients equals each module's own forward."""
+    ops = [make_primitive(name).double() for _ in range(3)]
+    for i, op in enumerate(ops):
+        _randomise(op, 10 + i)
+    x = torch.linspace(0.1, 3.0, 12, dtype=torch.float64).reshape(4, 3)
+    coefs = {n: torch.stack([getattr(op, n) for op in ops]) for n, _ in ops[0].coefficients}
+    together = type(ops[0]).evaluate(x, **coefs)
+    for i, op in enumerate(ops):
+        torch.testing.assert_close(together[:, i], op(x[:, i]), rtol=0, atol=0)

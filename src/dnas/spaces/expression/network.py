@@ -35,6 +35,13 @@ from dnas.spaces.expression.primitives import (
 NODE_OPS = ("add", "mul", "div")
 
 
+def _dense(edge: nn.Module) -> bool:
+    """Whether ``edge`` is a choice mixed by the weighted sum of all its candidates."""
+    from dnas.relax.base import Relaxation
+
+    return isinstance(edge, LayerChoice) and type(edge.arch.relaxation).mix is Relaxation.mix
+
+
 class Combine(nn.Module):
     """A node's combination of its two operands."""
 
@@ -138,19 +145,47 @@ class ExpressionNetwork(nn.Module):
         """The values of ``k_1 .. k_N`` (each ``(n, 1)``) for inputs ``X`` of shape ``(n, d)``.
 
         Edges see ``(n, 1)`` columns, a (batch, channels) tensor, so relaxations written for
-        feature maps (partial channels, moving-average gates) apply unchanged.
+        feature maps (partial channels, moving-average gates) apply unchanged. When every edge of
+        a node is relaxed by a weighted sum of all candidates (DARTS, Fair DARTS, DrNAS) the node
+        is evaluated in one pass over all its edges (:meth:`_dense_node`): same values and
+        gradients, a fraction of the operations.
         """
         states = {s: X[:, i : i + 1] for i, s in enumerate(self.sources(1))}
         out = []
         for j in range(1, self.n_nodes + 1):
-            operands = []
-            for o in self.operands:
-                terms = [self.edges[f"k{j}_{o}_{s}"](states[s]) for s in self.sources(j)]
-                operands.append(torch.stack(terms).sum(0) if len(terms) > 1 else terms[0])
+            edges = [self.edges[f"k{j}_{o}_{s}"] for o in self.operands for s in self.sources(j)]
+            if all(_dense(e) for e in edges):
+                operands = self._dense_node(edges, [states[s] for s in self.sources(j)])
+            else:
+                operands = []
+                for o in self.operands:
+                    terms = [self.edges[f"k{j}_{o}_{s}"](states[s]) for s in self.sources(j)]
+                    operands.append(torch.stack(terms).sum(0) if len(terms) > 1 else terms[0])
             k = self.combine[f"k{j}"](*operands) if len(operands) == 2 else operands[0]
             states[f"k{j}"] = k
             out.append(k)
         return out
+
+    def _dense_node(self, edges: list[LayerChoice], sources: list[torch.Tensor]):
+        """Every edge of one node at once: each primitive evaluated on all edges with stacked
+        coefficients, mixed by the stacked weights; returns the node's operands, each ``(n, 1)``.
+        """
+        x = torch.cat(sources * len(self.operands), dim=1)  # (n, E): edge e reads column e
+        weights = torch.stack([e.arch.weights() for e in edges])  # (E, P)
+        values, keep = [], []
+        for p, name in enumerate(self.primitives):
+            if name == "none":  # contributes 0 whatever its weight
+                continue
+            cands = [e.candidates[name] for e in edges]
+            coefs = {c: torch.stack([getattr(m, c) for m in cands]) for c, _ in cands[0].coefficients}
+            values.append(type(cands[0]).evaluate(x, **coefs).to(weights.dtype))
+            keep.append(p)
+        if not values:
+            return [x.new_zeros(x.shape[0], 1) for _ in self.operands]
+        if len(keep) < len(self.primitives):
+            weights = weights[:, keep]
+        mixed = (torch.stack(values, dim=-1) * weights).sum(-1)  # (n, E)
+        return list(mixed.view(x.shape[0], len(self.operands), -1).sum(-1, keepdim=True).unbind(1))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``y = Σ_j c_j k_j + b``, shape ``(n,)``."""

@@ -16,10 +16,13 @@ meant to be used either.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import sympy
 import torch
 import torch.nn.functional as F
+from scipy.special import expit
 from torch import nn
 
 #: smallest magnitude a guarded argument may take (ln, power, reciprocal, ratio)
@@ -38,12 +41,18 @@ def safe_log(z: torch.Tensor) -> torch.Tensor:
 
 def safe_denominator(z: torch.Tensor) -> torch.Tensor:
     """``z`` with magnitude at least ``EPS`` (sign kept, 0 counted as positive)."""
-    sign = torch.where(z < 0, -torch.ones_like(z), torch.ones_like(z))
-    return sign * torch.clamp(z.abs(), min=EPS)
+    return torch.where(z < 0, torch.clamp(z, max=-EPS), torch.clamp(z, min=EPS))
 
 
 class Primitive(nn.Module):
-    """Base class: ``forward(x)`` on a 1-D tensor and :meth:`sympy` of a SymPy expression.
+    """Base class: one input, scalar coefficients, three views of the same function.
+
+    * :meth:`evaluate` — the torch function of the input and the coefficients (broadcasting, so
+      one call can evaluate the primitive on many edges at once with stacked coefficients);
+      ``forward(x)`` is ``evaluate`` with the module's own coefficients.
+    * :meth:`terms` — the NumPy value with its exact partial derivatives in the input and in every
+      coefficient (the constant fits of :mod:`dnas.estimators.fitting` use them as Jacobian).
+    * :meth:`formula` — the SymPy form.
 
     Subclasses list their coefficients in ``coefficients`` (names, initial values); each becomes a
     scalar ``nn.Parameter`` of that name.
@@ -56,6 +65,19 @@ class Primitive(nn.Module):
         super().__init__()
         for cname, value in self.coefficients:
             setattr(self, cname, nn.Parameter(torch.tensor(float(value))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.evaluate(x, **{n: getattr(self, n) for n, _ in self.coefficients})
+
+    @staticmethod
+    def evaluate(x: torch.Tensor, **coefs: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    @staticmethod
+    def terms(x: np.ndarray, **coefs: float) -> tuple[Any, Any, dict[str, Any]]:  # pragma: no cover
+        """``(value, ∂value/∂x, {coefficient: ∂value/∂coefficient})`` (arrays or scalars that
+        broadcast against ``x``)."""
+        raise NotImplementedError
 
     def coefficient_values(self) -> dict[str, float]:
         return {cname: float(getattr(self, cname).detach()) for cname, _ in self.coefficients}
@@ -86,16 +108,50 @@ def _primitive(name: str, coefficients: tuple[tuple[str, float], ...] = ()):
     return deco
 
 
+# NumPy twins of the guarded torch functions, each with its derivative (0 where the guard acts)
+def _np_exp(z):
+    v = np.exp(np.minimum(z, EXP_MAX))
+    return v, np.where(z <= EXP_MAX, v, 0.0)
+
+
+def _np_log(z):
+    return np.log(np.maximum(z, EPS)), np.where(z >= EPS, 1.0 / np.maximum(z, EPS), 0.0)
+
+
+def _np_reciprocal(z):
+    d = np.where(z < 0, -1.0, 1.0) * np.maximum(np.abs(z), EPS)
+    return 1.0 / d, np.where(np.abs(z) >= EPS, -1.0 / (d * d), 0.0)
+
+
+def _np_softplus(z):  # torch's softplus: the identity above 20
+    return np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20.0)))), expit(z)
+
+
+def _np_logistic(z):
+    s = expit(z)
+    return s, s * (1.0 - s)
+
+
+def _np_relu(z):
+    return np.maximum(z, 0.0), (z > 0).astype(np.float64)
+
+
+def _np_tanh(z):
+    t = np.tanh(z)
+    return t, 1.0 - t * t
+
+
 def _unary(
     name: str,
     torch_fn: Callable[[torch.Tensor], torch.Tensor],
+    numpy_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     sympy_fn: Callable[[sympy.Expr], sympy.Expr],
     *,
     scale: bool,
     inner: bool,
     bias: bool,
 ) -> type[Primitive]:
-    """Build ``c·f(a·x + b)`` with the chosen coefficients present."""
+    """Build ``c·f(a·x + b)`` with the chosen coefficients present (``numpy_fn`` gives f, f')."""
     coefs: list[tuple[str, float]] = []
     if scale:
         coefs.append(("c", 1.0))
@@ -105,12 +161,26 @@ def _unary(
         coefs.append(("b", 0.0))
 
     class _Op(Primitive):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            z = x * self.a if inner else x
+        @staticmethod
+        def evaluate(x, c=None, a=None, b=None):
+            z = x * a if inner else x
             if bias:
-                z = z + self.b
+                z = z + b
             out = torch_fn(z)
-            return out * self.c if scale else out
+            return out * c if scale else out
+
+        @staticmethod
+        def terms(x, c=1.0, a=1.0, b=0.0):
+            f, df = numpy_fn(a * x + b)
+            scaled = c * df
+            partials = {}
+            if scale:
+                partials["c"] = f
+            if inner:
+                partials["a"] = scaled * x
+            if bias:
+                partials["b"] = scaled
+            return c * f, scaled * a, partials
 
         def formula(self, x, **v):
             z = v["a"] * x if inner else x
@@ -140,8 +210,13 @@ def _sym_softplus(z):
 class Zero(Primitive):
     """``0``: the edge is absent."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def evaluate(x):
         return torch.zeros_like(x)
+
+    @staticmethod
+    def terms(x):
+        return 0.0, 0.0, {}
 
     def formula(self, x, **v):
         return sympy.Integer(0)
@@ -151,8 +226,13 @@ class Zero(Primitive):
 class Add(Primitive):
     """``x``: the input is added to the node."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def evaluate(x):
         return x
+
+    @staticmethod
+    def terms(x):
+        return x, 1.0, {}
 
     def formula(self, x, **v):
         return x
@@ -162,8 +242,13 @@ class Add(Primitive):
 class Subtract(Primitive):
     """``-x``: the input is subtracted from the node."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def evaluate(x):
         return -x
+
+    @staticmethod
+    def terms(x):
+        return -x, -1.0, {}
 
     def formula(self, x, **v):
         return -x
@@ -173,8 +258,13 @@ class Subtract(Primitive):
 class Mult(Primitive):
     """``a·x``."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.a * x
+    @staticmethod
+    def evaluate(x, a):
+        return a * x
+
+    @staticmethod
+    def terms(x, a):
+        return a * x, a, {"a": x}
 
     def formula(self, x, **v):
         return v["a"] * x
@@ -184,8 +274,13 @@ class Mult(Primitive):
 class Linear(Primitive):
     """``a·x + b``."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.a * x + self.b
+    @staticmethod
+    def evaluate(x, a, b):
+        return a * x + b
+
+    @staticmethod
+    def terms(x, a, b):
+        return a * x + b, a, {"a": x, "b": 1.0}
 
     def formula(self, x, **v):
         return v["a"] * x + v["b"]
@@ -195,8 +290,15 @@ class Linear(Primitive):
 class Power(Primitive):
     """``c·x^a`` for ``x > 0`` (dnas; reaches Stevens' law in one edge)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.c * safe_exp(self.a * safe_log(x))
+    @staticmethod
+    def evaluate(x, c, a):
+        return c * safe_exp(a * safe_log(x))
+
+    @staticmethod
+    def terms(x, c, a):
+        log_x, dlog = _np_log(x)
+        e, de = _np_exp(a * log_x)
+        return c * e, c * de * a * dlog, {"c": e, "a": c * de * log_x}
 
     def formula(self, x, **v):
         return v["c"] * x ** v["a"]
@@ -206,8 +308,14 @@ class Power(Primitive):
 class Softminus(Primitive):
     """``x - c·ln(1 + exp(a·x))`` (AutoRA's softminus with a free scale)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x - self.c * F.softplus(self.a * x)
+    @staticmethod
+    def evaluate(x, c, a):
+        return x - c * F.softplus(a * x)
+
+    @staticmethod
+    def terms(x, c, a):
+        sp, s = _np_softplus(a * x)
+        return x - c * sp, 1.0 - c * s * a, {"c": -sp, "a": -c * s * x}
 
     def formula(self, x, **v):
         return x - v["c"] * _sym_softplus(v["a"] * x)
@@ -217,36 +325,49 @@ class Softminus(Primitive):
 class LinearSoftminus(Primitive):
     """``x - c·ln(1 + exp(a·x + b))``."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x - self.c * F.softplus(self.a * x + self.b)
+    @staticmethod
+    def evaluate(x, c, a, b):
+        return x - c * F.softplus(a * x + b)
+
+    @staticmethod
+    def terms(x, c, a, b):
+        sp, s = _np_softplus(a * x + b)
+        return x - c * sp, 1.0 - c * s * a, {"c": -sp, "a": -c * s * x, "b": -c * s}
 
     def formula(self, x, **v):
         return x - v["c"] * _sym_softplus(v["a"] * x + v["b"])
 
 
 # c·f(a·x) and the linear_ forms c·f(a·x + b); relu is positively homogeneous, so no inner scale
-_unary("relu", torch.relu, _sym_relu, scale=True, inner=False, bias=False)
-_unary("linear_relu", torch.relu, _sym_relu, scale=True, inner=True, bias=True)
-_unary("logistic", torch.sigmoid, _sym_logistic, scale=True, inner=True, bias=False)
-_unary("linear_logistic", torch.sigmoid, _sym_logistic, scale=True, inner=True, bias=True)
-_unary("exp", safe_exp, sympy.exp, scale=True, inner=True, bias=False)
+_unary("relu", torch.relu, _np_relu, _sym_relu, scale=True, inner=False, bias=False)
+_unary("linear_relu", torch.relu, _np_relu, _sym_relu, scale=True, inner=True, bias=True)
+_unary("logistic", torch.sigmoid, _np_logistic, _sym_logistic, scale=True, inner=True,
+       bias=False)
+_unary("linear_logistic", torch.sigmoid, _np_logistic, _sym_logistic, scale=True, inner=True,
+       bias=True)
+_unary("exp", safe_exp, _np_exp, sympy.exp, scale=True, inner=True, bias=False)
 # exp(a·x + b) already has a free scale (e^b): AutoRA's form, no outer c
-_unary("linear_exp", safe_exp, sympy.exp, scale=False, inner=True, bias=True)
-_unary("cos", torch.cos, sympy.cos, scale=True, inner=True, bias=False)
-_unary("linear_cos", torch.cos, sympy.cos, scale=True, inner=True, bias=True)
-_unary("sin", torch.sin, sympy.sin, scale=True, inner=True, bias=False)
-_unary("linear_sin", torch.sin, sympy.sin, scale=True, inner=True, bias=True)
-_unary("tanh", torch.tanh, sympy.tanh, scale=True, inner=True, bias=False)
-_unary("linear_tanh", torch.tanh, sympy.tanh, scale=True, inner=True, bias=True)
+_unary("linear_exp", safe_exp, _np_exp, sympy.exp, scale=False, inner=True, bias=True)
+_unary("cos", torch.cos, lambda z: (np.cos(z), -np.sin(z)), sympy.cos, scale=True, inner=True,
+       bias=False)
+_unary("linear_cos", torch.cos, lambda z: (np.cos(z), -np.sin(z)), sympy.cos, scale=True,
+       inner=True, bias=True)
+_unary("sin", torch.sin, lambda z: (np.sin(z), np.cos(z)), sympy.sin, scale=True, inner=True,
+       bias=False)
+_unary("linear_sin", torch.sin, lambda z: (np.sin(z), np.cos(z)), sympy.sin, scale=True,
+       inner=True, bias=True)
+_unary("tanh", torch.tanh, _np_tanh, sympy.tanh, scale=True, inner=True, bias=False)
+_unary("linear_tanh", torch.tanh, _np_tanh, sympy.tanh, scale=True, inner=True, bias=True)
 # ln(a·x) = ln a + ln x: an inner scale would only duplicate the output bias
-_unary("ln", safe_log, sympy.log, scale=True, inner=False, bias=False)
-_unary("linear_ln", safe_log, sympy.log, scale=True, inner=True, bias=True)
-_unary("reciprocal", lambda z: 1 / safe_denominator(z), lambda z: 1 / z,
+_unary("ln", safe_log, _np_log, sympy.log, scale=True, inner=False, bias=False)
+_unary("linear_ln", safe_log, _np_log, sympy.log, scale=True, inner=True, bias=True)
+_unary("reciprocal", lambda z: 1 / safe_denominator(z), _np_reciprocal, lambda z: 1 / z,
        scale=True, inner=False, bias=False)
-_unary("linear_reciprocal", lambda z: 1 / safe_denominator(z), lambda z: 1 / z,
+_unary("linear_reciprocal", lambda z: 1 / safe_denominator(z), _np_reciprocal, lambda z: 1 / z,
        scale=True, inner=True, bias=True)
-_unary("softplus", F.softplus, _sym_softplus, scale=True, inner=True, bias=False)
-_unary("linear_softplus", F.softplus, _sym_softplus, scale=True, inner=True, bias=True)
+_unary("softplus", F.softplus, _np_softplus, _sym_softplus, scale=True, inner=True, bias=False)
+_unary("linear_softplus", F.softplus, _np_softplus, _sym_softplus, scale=True, inner=True,
+       bias=True)
 
 #: every primitive name, in a stable order
 PRIMITIVE_NAMES: tuple[str, ...] = tuple(_REGISTRY)
