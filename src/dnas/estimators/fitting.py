@@ -3,10 +3,11 @@
 After the relaxed search, the derived architecture is a discrete equation whose constants were
 trained inside a mixture. Two steps turn it into the law:
 
-1. **Constant fit.** The equation is compiled once by SymPy (its coefficients as symbols) to a
-   NumPy function, and its residuals are minimised by Levenberg-Marquardt (Moré 1978;
-   ``scipy.optimize.least_squares``), full batch, from the searched values and from a few
-   perturbed starts. On a few hundred rows and a handful of constants that takes milliseconds.
+1. **Constant fit.** The equation is read off the network as a NumPy function of its constants
+   with the exact Jacobian (:class:`~dnas.spaces.expression.numeric.NumericEquation`), and its
+   residuals are minimised by Levenberg-Marquardt (Moré 1978; ``scipy.optimize.least_squares``),
+   full batch, from the searched values and from a few perturbed starts. On a few hundred rows
+   and a handful of constants that takes a millisecond or two.
 2. **Coordinate-wise refinement** (optional). From a start, try every other candidate of one label
    at a time (edges, node combinations, the output bias), refit the constants, and keep a change
    when it lowers the Bayesian information criterion
@@ -24,29 +25,17 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy
 import torch
 from scipy.optimize import least_squares
+from scipy.special import expit
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derive import fix
-from dnas.estimators.equation import symbols_for
 from dnas.spaces.expression.network import ExpressionNetwork
-from dnas.spaces.expression.primitives import EPS, EXP_MAX
+from dnas.spaces.expression.numeric import NumericEquation
 
 BIAS = "output_bias"
 _FREE_TERMS = ("add", "subtract")
-
-
-def _safe_exp(z):
-    return np.exp(np.minimum(z, EXP_MAX))
-
-
-def _safe_log(z):
-    return np.log(np.maximum(z, EPS))
-
-
-_NUMPY = [{"exp": _safe_exp, "log": _safe_log}, "numpy"]
 
 
 @dataclass
@@ -63,44 +52,50 @@ class Candidate:
 
 
 def fit_constants(
-    expr: sympy.Expr,
-    xs: list[sympy.Symbol],
-    thetas: list[sympy.Symbol],
-    theta0: np.ndarray,
+    equation: NumericEquation,
     X: np.ndarray,
     y: np.ndarray,
+    theta0: np.ndarray | None = None,
     *,
+    logistic: bool = False,
     max_iter: int = 100,
     n_starts: int = 2,
     generator: torch.Generator | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Least-squares fit of ``thetas`` in ``expr(xs, thetas) ≈ y``; returns ``(mse, theta)``.
+    """Least-squares fit of the equation's constants to ``y``; returns ``(mse, theta)``.
 
-    The first start is ``theta0``; the others multiply each coefficient by ``exp(N(0, 0.5²))``
-    and flip its sign with probability 0.2 (a cheap multi-start against the local minima of
-    exp/ln/ratio forms). Non-finite residuals (a guard's domain left) count as 1e10.
+    ``logistic`` fits ``sigmoid(equation)``. Levenberg-Marquardt with the exact Jacobian, at most
+    ``max_iter`` evaluations per start. The first start is ``theta0`` (default: the network's
+    values); the others multiply each coefficient by ``exp(N(0, 0.5²))`` and flip its sign with
+    probability 0.2 (a cheap multi-start against the local minima of exp/ln/ratio forms).
+    Non-finite residuals (far outside a guard) count as 1e10.
     """
-    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
-        return math.inf, theta0  # e.g. a ratio whose denominator is identically 0
-    f = sympy.lambdify([*xs, *thetas], expr, modules=_NUMPY)
-    cols = list(X.T)
+    theta0 = equation.theta0 if theta0 is None else np.asarray(theta0, dtype=np.float64)
+    last: list = [None, None, None]  # theta, residual, Jacobian of the latest evaluation
 
-    def residual(theta: np.ndarray) -> np.ndarray:
+    def evaluate(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if last[0] is not None and np.array_equal(theta, last[0]):
+            return last[1], last[2]
         with np.errstate(all="ignore"):
-            r = f(*cols, *theta) - y
-        if np.shape(r) != y.shape:  # the equation is a constant
-            r = np.broadcast_to(r, y.shape).astype(np.float64)
+            value, jac = equation(X, theta)
+            if logistic:
+                value = expit(value)
+                jac = jac * (value * (1.0 - value))[:, None]
+            r = value - y
         if not np.isfinite(r).all():
             r = np.nan_to_num(r, nan=1e10, posinf=1e10, neginf=-1e10)
-        return r
+        if not np.isfinite(jac).all():
+            jac = np.nan_to_num(jac, nan=0.0, posinf=1e10, neginf=-1e10)
+        last[:] = [theta.copy(), r, jac]
+        return r, jac
 
     def mse(theta: np.ndarray) -> float:
-        return float(np.mean(residual(theta) ** 2))
+        return float(np.mean(evaluate(theta)[0] ** 2))
 
     best_theta, best = theta0, mse(theta0)
-    if not thetas or max_iter <= 0:
+    if len(theta0) == 0 or max_iter <= 0:
         return best, best_theta
-    method = "lm" if len(y) >= len(thetas) else "trf"
+    method = "lm" if len(y) >= len(theta0) else "trf"
     for start in range(n_starts):
         start_theta = theta0.copy()
         if start > 0:
@@ -109,8 +104,9 @@ def fit_constants(
             start_theta = theta0 * np.exp(0.5 * noise) * np.where(flip < 0.2, -1.0, 1.0)
         start_theta = np.where(np.isfinite(start_theta), start_theta, 1.0)
         try:
-            sol = least_squares(residual, start_theta, method=method,
-                                max_nfev=max_iter * (len(thetas) + 1), x_scale="jac")
+            sol = least_squares(lambda t: evaluate(t)[0], start_theta,
+                                jac=lambda t: evaluate(t)[1], method=method,
+                                max_nfev=max_iter, x_scale="jac")
         except (ValueError, np.linalg.LinAlgError):  # degenerate start: try the next one
             continue
         value = mse(sol.x)
@@ -149,7 +145,6 @@ class Evaluator:
         self.network, self.X, self.y, self.output_type = network, X, y, output_type
         self.max_iter, self.n_starts, self.generator = max_iter, n_starts, generator
         self.floor = 1e-10 * max(float(np.var(y)), 1e-300)
-        self.xs = symbols_for([f"x{i}" for i in range(X.shape[1])])
         self.cache: dict[tuple, Candidate] = {}
 
     def __call__(self, architecture: Architecture, use_bias: bool,
@@ -159,17 +154,18 @@ class Evaluator:
         key = (tuple(sorted(architecture.items())), use_bias)
         if key in self.cache:
             return self.cache[key]
-        params: dict = {}
-        expr = self.network.sympy(self.xs, params, architecture, use_bias)
-        if self.output_type != "real":
-            expr = 1 / (1 + sympy.exp(-expr))
+        equation = NumericEquation(self.network, architecture, use_bias)
+        keys = [(id(p), i) for p, i in equation.slots]
         init = init or {}
-        keys = [(id(p), i) for p, i in params.values()]
-        theta0 = np.array([init.get(k, float(p.detach() if i is None else p.detach()[i]))
-                           for k, (p, i) in zip(keys, params.values())], dtype=np.float64)
-        mse, theta = fit_constants(expr, self.xs, list(params), theta0, self.X, self.y,
-                                   max_iter=self.max_iter, n_starts=self.n_starts,
-                                   generator=self.generator)
+        theta0 = np.array([init.get(k, v) for k, v in zip(keys, equation.theta0)],
+                          dtype=np.float64)
+        if equation.degenerate:
+            mse, theta = math.inf, theta0
+        else:
+            mse, theta = fit_constants(equation, self.X, self.y, theta0,
+                                       logistic=self.output_type != "real",
+                                       max_iter=self.max_iter, n_starts=self.n_starts,
+                                       generator=self.generator)
         n = len(self.y)
         k = complexity(self.network, architecture, len(theta))  # the bias, if any, is in theta
         bic = n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
@@ -263,10 +259,8 @@ def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwor
         with torch.no_grad():
             model.out_bias.zero_()
         model.out_bias.requires_grad_(False)
-    params: dict = {}
-    model.sympy(symbols_for([f"x{i}" for i in range(network.n_inputs)]), params)
     with torch.no_grad():
-        for (p, i), v in zip(params.values(), cand.theta):
+        for (p, i), v in zip(NumericEquation(model, use_bias=cand.use_bias).slots, cand.theta):
             if i is None:
                 p.fill_(float(v))
             else:
