@@ -74,7 +74,7 @@ def test_other_theta_changes_the_function():
     eq = NumericEquation(net, arch)
     X = np.random.default_rng(0).uniform(0.5, 2.0, (10, 2))
     theta = eq.theta0 * 1.1
-    value, jac = eq(X, theta)
+    _, jac = eq(X, theta)
     # first-order check of the Jacobian along a random direction, by central differences
     d = np.random.default_rng(1).normal(size=len(theta))
     h = 1e-6

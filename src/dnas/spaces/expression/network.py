@@ -177,7 +177,8 @@ class ExpressionNetwork(nn.Module):
             if name == "none":  # contributes 0 whatever its weight
                 continue
             cands = [e.candidates[name] for e in edges]
-            coefs = {c: torch.stack([getattr(m, c) for m in cands]) for c, _ in cands[0].coefficients}
+            coefs = {c: torch.stack([getattr(m, c) for m in cands])
+                     for c, _ in cands[0].coefficients}
             values.append(type(cands[0]).evaluate(x, **coefs).to(weights.dtype))
             keep.append(p)
         if not values:
