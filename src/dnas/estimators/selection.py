@@ -73,25 +73,44 @@ class StableArchitecture(Callback):
     the same as one epoch ago while the training loss improved by less than ``tol`` (relative)
     over that epoch — the coefficients have converged for this mixture and α moves too slowly
     to change the derivation soon.
+
+    "The same" is up to ties: a label keeps its choice while that candidate's probability stays
+    within ``tie`` (relative) of the largest. Candidates that close are a coin flip for the
+    derivation (α starts as 1e-3-scale noise, and a slow α learning rate keeps it there for many
+    epochs); the discrete refinement that follows decides between them on the data.
     """
 
-    def __init__(self, network: ExpressionNetwork, patience: int | None, tol: float) -> None:
-        self.network, self.patience, self.tol = network, patience, tol
-        self.last: Architecture | None = None
+    def __init__(self, network: ExpressionNetwork, patience: int | None, tol: float,
+                 tie: float = 0.01) -> None:
+        self.network, self.patience, self.tol, self.tie = network, patience, tol, tie
+        self.choice: dict[str, int] | None = None
         self.last_loss = math.inf
         self.stable = 0
+
+    def _update(self) -> bool:
+        """Update the reference choices; whether any label changed beyond a tie."""
+        changed = self.choice is None
+        choice = dict(self.choice or {})
+        for label, g in bind(self.network).items():
+            p = g.probabilities().double()
+            best = int(torch.argmax(p))
+            kept = choice.get(label)
+            if kept is None or p[kept] < (1 - self.tie) * p[best]:
+                changed = changed or kept is not None
+                choice[label] = best
+        self.choice = choice
+        return changed
 
     def on_epoch_end(self, searcher: Searcher) -> None:
         if self.patience is None:
             return
-        arch = self.network.derive_architecture()
         loss = searcher.history[-1]["train_loss"]
         if not math.isfinite(loss):
             searcher.stop()  # a diverged mixture will not come back; derive from what we have
             return
-        self.stable = self.stable + 1 if arch == self.last else 0
+        self.stable = 0 if self._update() else self.stable + 1
         plateau = loss > (1 - self.tol) * self.last_loss
-        self.last, self.last_loss = arch, loss
+        self.last_loss = loss
         if self.stable >= self.patience or (self.stable >= 1 and plateau):
             searcher.stop()
 
