@@ -4,9 +4,9 @@ A drop-in for AutoRA's DARTS theorist (``autora.theorist.darts.DARTSRegressor``)
 parameter names with the same meanings, the same primitive names, the same ``fit`` /
 ``set_params(max_epochs=0, ...)`` refit idiom. Underneath, it is dnas: the expression space
 (:class:`~dnas.spaces.expression.ExpressionNetwork`) searched by :func:`dnas.search` with any
-relaxation of the core (``method=``), then the derived equation's constants fitted by L-BFGS and,
-optionally, its structure refined label by label on the Bayesian information criterion
-(:mod:`dnas.estimators.fitting`).
+relaxation of the core (``method=``), then the derived equation's constants fitted by
+Levenberg-Marquardt with exact Jacobians and, optionally, its structure refined label by label on
+the Bayesian information criterion (:mod:`dnas.estimators.fitting`).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     param_updates_per_epoch : int, default 100
         Coefficient (w) updates per epoch.
     param_updates_for_sampled_model : int, default 100
-        Optimiser iterations (L-BFGS) used to fit the coefficients of the derived equation.
+        Evaluations per start of the Levenberg-Marquardt fit of the derived equation's
+        coefficients (six starts).
     param_learning_rate_max, param_learning_rate_min : float, default 0.025, 0.01
         SGD learning rate for the coefficients, cosine-annealed from max to min.
     param_momentum, param_weight_decay : float, default 0.9, 3e-4
@@ -102,7 +103,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         the BIC (with ``sampling_strategy="sample"`` the drawn equation is kept as drawn).
     patience : int or None, default 1
         Stop the search once the derived architecture has not changed for this many epochs
-        (``None``: always run ``max_epochs``).
+        (``None``: always run ``max_epochs``). Candidates whose probabilities are within 1% of
+        each other count as a tie, not a change: the derivation picks between them by chance, and
+        the refinement decides on the data.
     tol : float, default 1e-3
         Also stop once the architecture is unchanged over an epoch in which the training loss
         improved by less than this fraction.
@@ -261,11 +264,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self.network_ = network
         self.history_ = history
 
-        quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=1,
+        quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
                           generator=gen)
         use_bias = bool(self.train_classifier_bias)
         final = Evaluator(network, X_np, y_np, self.output_type,
-                          max_iter=self.param_updates_for_sampled_model, n_starts=3, generator=gen)
+                          max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen)
         kept = getattr(self, "searched_architecture_", None) if self.n_epochs_ == 0 else None
         if opts["sampling_strategy"] == "sample":
             arch = network.sample_architecture(gen)

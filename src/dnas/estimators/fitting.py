@@ -65,10 +65,13 @@ def fit_constants(
     """Least-squares fit of the equation's constants to ``y``; returns ``(mse, theta)``.
 
     ``logistic`` fits ``sigmoid(equation)``. Levenberg-Marquardt with the exact Jacobian, at most
-    ``max_iter`` evaluations per start. The first start is ``theta0`` (default: the network's
-    values); the others multiply each coefficient by ``exp(N(0, 0.5²))`` and flip its sign with
-    probability 0.2 (a cheap multi-start against the local minima of exp/ln/ratio forms).
-    Non-finite residuals (far outside a guard) count as 1e10.
+    ``max_iter`` evaluations per start. Starts alternate between ``theta0`` (default: the
+    network's values) and the equation's neutral initial values (coefficients learned inside a
+    mixture can sit far from any value the equation alone needs): first each as it is, then
+    perturbed — every coefficient multiplied by ``exp(N(0, 0.5²))`` and its sign flipped with
+    probability 0.2 (around ``theta0``) or 0.5 (around the neutral values), a cheap multi-start
+    against the local minima of exp/ln/ratio forms. Non-finite residuals (far outside a guard)
+    count as 1e10.
     """
     theta0 = equation.theta0 if theta0 is None else np.asarray(theta0, dtype=np.float64)
     last: list = [None, None, None]  # theta, residual, Jacobian of the latest evaluation
@@ -97,11 +100,13 @@ def fit_constants(
         return best, best_theta
     method = "lm" if len(y) >= len(theta0) else "trf"
     for start in range(n_starts):
-        start_theta = theta0.copy()
-        if start > 0:
+        base = theta0 if start % 2 == 0 else equation.theta_initial
+        start_theta = base.copy()
+        if start > 1:
             noise = torch.randn(len(theta0), generator=generator, dtype=torch.float64).numpy()
             flip = torch.rand(len(theta0), generator=generator, dtype=torch.float64).numpy()
-            start_theta = theta0 * np.exp(0.5 * noise) * np.where(flip < 0.2, -1.0, 1.0)
+            p_flip = 0.2 if start % 2 == 0 else 0.5
+            start_theta = base * np.exp(0.5 * noise) * np.where(flip < p_flip, -1.0, 1.0)
         start_theta = np.where(np.isfinite(start_theta), start_theta, 1.0)
         try:
             sol = least_squares(lambda t: evaluate(t)[0], start_theta,
@@ -238,6 +243,14 @@ def simplify(
                                                and names.index(n) < names.index(current))]
             if bias_choice and not best.use_bias and current != "none" and "none" in cost:
                 trials.append(({**dict(best.architecture), label: ["none"]}, True))
+            # without this edge, a product or ratio may only be the sum of what is left: a
+            # factor that has shrunk to a constant (x^0.001, exp(0.001·x)) goes with its node's
+            # combination, a move no single change makes
+            op_label = label.split("_", 1)[0] + "_op"
+            node_op = best.architecture.get(op_label, ("add",))[0]
+            if current != "none" and "none" in cost and node_op != "add":
+                trials.append(({**dict(best.architecture), label: ["none"], op_label: ["add"]},
+                               best.use_bias))
             for choice, use_bias in trials:
                 cand = evaluate(Architecture(choice), use_bias, best.values)
                 # a plainer equation that fits as well (to round-off) is preferred

@@ -56,6 +56,10 @@ class NumericEquation:
         order of :meth:`ExpressionNetwork.sympy`'s ``theta_i`` symbols.
     theta0 : ndarray
         Their current values.
+    theta_initial : ndarray
+        The values a fresh network starts from (each primitive's declared initial coefficients,
+        output weight 1, bias 0): a neutral start for a fit, where ``theta0`` carries whatever a
+        candidate learned inside the mixture.
     degenerate : bool
         The equation divides by a term that is identically 0, or applies a primitive to one (a
         simpler equation says the same); such equations are not fitted.
@@ -65,13 +69,15 @@ class NumericEquation:
                  use_bias: bool = True) -> None:
         self.n_inputs = network.n_inputs
         self.slots: list[tuple[nn.Parameter, int | None]] = []
+        initial: list[float] = []
         self.degenerate = False
 
-        def slot(p: nn.Parameter, index: int | None = None) -> int | float:
+        def slot(p: nn.Parameter, index: int | None = None, init: float = 0.0) -> int | float:
             v = p.detach() if index is None else p.detach()[index]
             if not p.requires_grad:
                 return float(v)
             self.slots.append((p, index))
+            initial.append(init)
             return len(self.slots) - 1
 
         def chosen(module: nn.Module) -> nn.Module:
@@ -94,7 +100,7 @@ class NumericEquation:
                         continue
                     if zero[s]:
                         self.degenerate = True
-                    coefs = tuple((c, slot(getattr(prim, c))) for c, _ in prim.coefficients)
+                    coefs = tuple((c, slot(getattr(prim, c), init=v)) for c, v in prim.coefficients)
                     edges.append(_Edge(s, type(prim), coefs))
                 operands.append(tuple(edges))
                 zero_operand.append(not edges)
@@ -103,11 +109,12 @@ class NumericEquation:
                 self.degenerate = True
             zero[f"k{j}"] = (all(zero_operand) if op == "add"
                              else any(zero_operand) if op == "mul" else zero_operand[0])
-            nodes.append(_Node(tuple(operands), op, slot(network.out_weight, j - 1)))
+            nodes.append(_Node(tuple(operands), op, slot(network.out_weight, j - 1, init=1.0)))
         self.nodes = tuple(nodes)
         self.bias = slot(network.out_bias) if use_bias else 0.0
         self.theta0 = np.array([float(p.detach() if i is None else p.detach()[i])
                                 for p, i in self.slots], dtype=np.float64)
+        self.theta_initial = np.array(initial, dtype=np.float64)
 
     def __len__(self) -> int:
         return len(self.slots)

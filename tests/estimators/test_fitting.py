@@ -1,0 +1,55 @@
+"""Constant fits and the simplification pass of the regressor's discrete refinement."""
+
+import numpy as np
+import torch
+
+from dnas import Architecture
+from dnas.estimators.fitting import Evaluator, fit_constants, simplify
+from dnas.estimators.selection import edge_costs
+from dnas.spaces.expression import ExpressionNetwork
+from dnas.spaces.expression.numeric import NumericEquation
+
+torch.set_num_threads(1)
+
+
+def _learning_curve(n=200, seed=0):
+    x = np.random.default_rng(seed).uniform(0, 10, (n, 1))
+    return x, 0.9 - 0.7 * np.exp(-0.4 * x[:, 0])
+
+
+def test_multi_start_escapes_a_wrong_sign_start():
+    X, y = _learning_curve()
+    net = ExpressionNetwork(1, primitives=["none", "exp"], node_ops=("add",)).double()
+    eq = NumericEquation(net, Architecture({"k1_a_x1": ["exp"]}))
+    theta0 = np.array([1.4, 0.4, 0.0])  # c, a (wrong sign), bias
+    mse, theta = fit_constants(eq, X, y, theta0, max_iter=100, n_starts=6,
+                               generator=torch.Generator().manual_seed(0))
+    assert mse < 1e-20
+    np.testing.assert_allclose(theta, [-0.7, -0.4, 0.9], rtol=1e-8)
+
+
+def test_logistic_output_fits_through_the_sigmoid():
+    X = np.linspace(-3, 3, 50)[:, None]
+    y = 1 / (1 + np.exp(-(2.0 * X[:, 0] - 0.5)))
+    net = ExpressionNetwork(1, primitives=["none", "mult"], node_ops=("add",)).double()
+    eq = NumericEquation(net, Architecture({"k1_a_x1": ["mult"]}))
+    mse, theta = fit_constants(eq, X, y, logistic=True, max_iter=100, n_starts=2,
+                               generator=torch.Generator().manual_seed(0))
+    assert mse < 1e-20
+    np.testing.assert_allclose(theta, [2.0, -0.5], rtol=1e-8)
+
+
+def test_simplify_drops_a_constant_factor_with_its_product():
+    """``x^0.001 · exp(-0.4x)`` fits as well as ``exp(-0.4x)``; removing the factor needs the
+    node's product to become a sum in the same move."""
+    X, y = _learning_curve()
+    prims = ["none", "add", "mult", "exp", "power"]
+    net = ExpressionNetwork(1, primitives=prims, node_ops=("add", "mul", "div")).double()
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=6,
+                         generator=torch.Generator().manual_seed(0))
+    product = Architecture({"k1_a_x1": ["power"], "k1_b_x1": ["exp"], "k1_op": ["mul"]})
+    start = evaluate(product, True)
+    best = simplify(evaluate, start, edge_costs(net), bias_choice=True)
+    assert dict(best.architecture) == {"k1_a_x1": ("none",), "k1_b_x1": ("exp",),
+                                       "k1_op": ("add",)}
+    assert best.bic < start.bic
