@@ -53,3 +53,26 @@ def test_simplify_drops_a_constant_factor_with_its_product():
     assert dict(best.architecture) == {"k1_a_x1": ("none",), "k1_b_x1": ("exp",),
                                        "k1_op": ("add",)}
     assert best.bic < start.bic
+
+
+def test_fewer_constants_win_between_forms_with_as_many_terms():
+    """On noisy Luce-choice data ``x2/(a·x1 + b·x2) + c`` (= 1 − x2/(x1 + x2) at a = b = c = 1)
+    fits a little closer than ``x1/(x1 + x2)`` by spending two more constants on the noise; the
+    criterion must still prefer the law."""
+    rng = np.random.default_rng(1000)
+    X = rng.uniform(0.1, 2.0, (200, 2))
+    y = X[:, 0] / (X[:, 0] + X[:, 1])
+    y = y + 0.01 * np.std(y) * rng.standard_normal(200)
+    net = ExpressionNetwork(2, primitives=["none", "add", "mult"]).double()
+    with torch.no_grad():  # start the general form at the law
+        net.edges["k1_b_x1"].candidates["mult"].a.fill_(-1.0)
+        net.edges["k1_b_x2"].candidates["mult"].a.fill_(-1.0)
+        net.out_bias.fill_(1.0)
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=6,
+                         generator=torch.Generator().manual_seed(0))
+    law = evaluate(Architecture({"k1_a_x1": ["add"], "k1_a_x2": ["none"], "k1_b_x1": ["add"],
+                                 "k1_b_x2": ["add"], "k1_op": ["div"]}), True)
+    general = evaluate(Architecture({"k1_a_x1": ["none"], "k1_a_x2": ["add"], "k1_b_x1": ["mult"],
+                                     "k1_b_x2": ["mult"], "k1_op": ["div"]}), True)
+    assert general.mse < law.mse  # the extra constants do buy something...
+    assert law.bic < general.bic  # ...but not enough

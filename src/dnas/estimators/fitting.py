@@ -14,8 +14,10 @@ trained inside a mixture. Two steps turn it into the law:
 
        BIC = n · ln(max(MSE, floor)) + k · ln(n),      floor = 1e-10 · Var(y)
 
-   where ``k`` counts the fitted coefficients plus one per coefficient-free term (``add``,
-   ``subtract``), so that no term is free. The floor stops round-off from rewarding superfluous
+   where ``k`` counts the fitted coefficients plus one per term (every edge other than
+   ``none``), so that no term is free and, between two forms with as many terms, the one with
+   fewer fitted constants wins (``x1/(x1 + x2)`` over ``x2/(a·x1 + b·x2) + c``, which says the
+   same with two more constants). The floor stops round-off from rewarding superfluous
    terms on noise-free data. Passes repeat until no label changes.
 """
 
@@ -35,7 +37,6 @@ from dnas.spaces.expression.network import ExpressionNetwork
 from dnas.spaces.expression.numeric import NumericEquation
 
 BIAS = "output_bias"
-_FREE_TERMS = ("add", "subtract")
 
 
 @dataclass
@@ -121,10 +122,10 @@ def fit_constants(
 
 
 def complexity(network: ExpressionNetwork, architecture: Architecture, n_theta: int) -> int:
-    """Fitted coefficients plus one per coefficient-free term."""
-    free = sum(1 for label, names in architecture.items()
-               if not label.endswith("_op") and names[0] in _FREE_TERMS)
-    return n_theta + free
+    """Fitted coefficients plus one per term (edge other than ``none``)."""
+    terms = sum(1 for label, names in architecture.items()
+                if not label.endswith("_op") and names[0] != "none")
+    return n_theta + terms
 
 
 class Evaluator:
@@ -210,8 +211,8 @@ def refine(
 
 
 def term_cost(name: str, coefficients: int) -> int:
-    """A primitive's share of the complexity ``k``: its coefficients, at least 1 unless none."""
-    return 0 if name == "none" else max(coefficients, 1) if name in _FREE_TERMS else coefficients
+    """A primitive's share of the complexity ``k``: one for the term, plus its coefficients."""
+    return 0 if name == "none" else 1 + coefficients
 
 
 def simplify(
