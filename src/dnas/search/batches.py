@@ -17,6 +17,9 @@ import torch
 class TensorBatches:
     """Mini-batches of in-memory ``(X, y)`` tensors, reshuffled each pass with a generator.
 
+    A batch of the whole set is the set itself, in its own order: a full-batch loss does not
+    depend on the order, so no permutation is drawn or applied.
+
     Parameters
     ----------
     X, y : torch.Tensor
@@ -59,6 +62,12 @@ class TensorBatches:
         self._order = order.to(self.X.device)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.batch_size == self.X.shape[0]:  # full batch: every pass is the whole set
+            if self.position >= self.n_batches:
+                self.pass_index += 1
+                self.position = 0
+            self.position += 1
+            return self.X, self.y
         if self._order is None:
             self._new_order()
         if self.position >= self.n_batches:
