@@ -75,10 +75,11 @@ def fit_constants(
     count as 1e10.
     """
     theta0 = equation.theta0 if theta0 is None else np.asarray(theta0, dtype=np.float64)
-    last: list = [None, None, None]  # theta, residual, Jacobian of the latest evaluation
+    last: list = [None, None, None]  # theta (bytes), residual, Jacobian of the latest evaluation
 
     def evaluate(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if last[0] is not None and np.array_equal(theta, last[0]):
+        key = theta.tobytes()  # least_squares asks for the Jacobian where it just evaluated
+        if key == last[0]:
             return last[1], last[2]
         with np.errstate(all="ignore"):
             value, jac = equation(X, theta)
@@ -90,7 +91,7 @@ def fit_constants(
             r = np.nan_to_num(r, nan=1e10, posinf=1e10, neginf=-1e10)
         if not np.isfinite(jac).all():
             jac = np.nan_to_num(jac, nan=0.0, posinf=1e10, neginf=-1e10)
-        last[:] = [theta.copy(), r, jac]
+        last[:] = [key, r, jac]
         return r, jac
 
     def mse(theta: np.ndarray) -> float:
