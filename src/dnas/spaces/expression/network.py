@@ -35,6 +35,16 @@ from dnas.spaces.expression.primitives import (
 NODE_OPS = ("add", "mul", "div")
 
 
+def chosen(module: nn.Module, architecture: Architecture | None) -> nn.Module:
+    """The candidate ``architecture`` picks for a choice (a fixed module is its own choice)."""
+    if not isinstance(module, LayerChoice):
+        return module
+    if architecture is None:
+        raise ValueError("the network still has choices: fix it first (dnas.fix) or pass the "
+                         "architecture")
+    return module.candidates[architecture[module.label][0]]
+
+
 def _dense(edge: nn.Module) -> bool:
     """Whether ``edge`` is a choice mixed by the weighted sum of all its candidates."""
     from dnas.relax.base import Relaxation
@@ -245,14 +255,6 @@ class ExpressionNetwork(nn.Module):
             parameters[theta] = (p, index)
             return theta
 
-        def chosen(module: nn.Module, label: str) -> nn.Module:
-            if not isinstance(module, LayerChoice):
-                return module
-            if architecture is None:
-                raise ValueError("the network still has choices: fix it first (dnas.fix) or "
-                                 "pass the architecture")
-            return module.candidates[architecture[module.label][0]]
-
         states: dict[str, sympy.Expr] = dict(zip(self.sources(1), symbols))
         total: sympy.Expr = sympy.Integer(0)
         for j in range(1, self.n_nodes + 1):
@@ -260,11 +262,11 @@ class ExpressionNetwork(nn.Module):
             for o in self.operands:
                 term = sympy.Integer(0)
                 for s in self.sources(j):
-                    edge = chosen(self.edges[f"k{j}_{o}_{s}"], f"k{j}_{o}_{s}")
+                    edge = chosen(self.edges[f"k{j}_{o}_{s}"], architecture)
                     coefs = {n: value(getattr(edge, n)) for n, _ in edge.coefficients}
                     term = term + edge.sympy(states[s], coefs)
                 operands.append(term)
-            comb = chosen(self.combine[f"k{j}"], f"k{j}_op")
+            comb = chosen(self.combine[f"k{j}"], architecture)
             k = comb.sympy(*operands) if len(operands) == 2 else operands[0]
             states[f"k{j}"] = k
             total = total + value(self.out_weight, j - 1) * k

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from dnas.arch.architecture import Architecture
-from dnas.space.choices import LayerChoice
+from dnas.spaces.expression.network import chosen
 from dnas.spaces.expression.primitives import EPS, Primitive
 
 
@@ -80,14 +80,6 @@ class NumericEquation:
             initial.append(init)
             return len(self.slots) - 1
 
-        def chosen(module: nn.Module) -> nn.Module:
-            if not isinstance(module, LayerChoice):
-                return module
-            if architecture is None:
-                raise ValueError("the network still has choices: fix it first (dnas.fix) or "
-                                 "pass the architecture")
-            return module.candidates[architecture[module.label][0]]
-
         zero = {s: False for s in network.sources(1)}  # states that are identically 0
         nodes = []
         for j in range(1, network.n_nodes + 1):
@@ -95,7 +87,7 @@ class NumericEquation:
             for o in network.operands:
                 edges = []
                 for s in network.sources(j):
-                    prim = chosen(network.edges[f"k{j}_{o}_{s}"])
+                    prim = chosen(network.edges[f"k{j}_{o}_{s}"], architecture)
                     if prim.name == "none":
                         continue
                     if zero[s]:
@@ -104,7 +96,7 @@ class NumericEquation:
                     edges.append(_Edge(s, type(prim), coefs))
                 operands.append(tuple(edges))
                 zero_operand.append(not edges)
-            op = chosen(network.combine[f"k{j}"]).op if len(operands) == 2 else "add"
+            op = chosen(network.combine[f"k{j}"], architecture).op if len(operands) == 2 else "add"
             if op == "div" and zero_operand[1]:
                 self.degenerate = True
             zero[f"k{j}"] = (all(zero_operand) if op == "add"
