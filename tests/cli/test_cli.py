@@ -27,7 +27,8 @@ def search_run(tmp_path_factory):
     )
     out = tmp / "run"
     argv = ["search", "--config", str(config), "--epochs", "2", "--seed", "1", "--device", "cpu",
-            "--threads", "1", "--no-progress", "--out", str(out), "--cache-dir", str(tmp / "c")]
+            "--threads", "1", "--no-progress", "--out", str(out), "--cache-dir", str(tmp / "c"),
+            "--crop-padding", "1", "--flip"]
     assert main(argv) == 0
     return out
 
@@ -49,6 +50,15 @@ def test_resolved_config_layers_yaml_under_flags(search_run):
     assert resolved["arch_lr"] == 0.01
     assert resolved["w_lr"] == 0.025  # DARTS default, filled in
     assert resolved["dim"] == 2 and resolved["device"] == "cpu"
+    assert resolved["crop_padding"] == 1 and resolved["flip"] is True  # search augmentation
+
+
+def test_search_augmentation_defaults_follow_the_data():
+    from dnas.cli import options
+
+    assert options.resolve("search", {"data": "cifar10"})["crop_padding"] == 4  # as DARTS
+    assert options.resolve("search", {"data": "cifar10"})["flip"] is True
+    assert options.resolve("search", {})["crop_padding"] == 0  # demo data: off
 
 
 def test_history_and_architecture_agree(search_run):

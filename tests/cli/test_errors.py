@@ -37,6 +37,7 @@ def _one_line_error(capsys, argv, *needles):
         (["search", "--order", "3"], ["order=3"]),
         (["search", "--dim", "3"], ["dim=3"]),
         (["search", "--amp", "fp8"], ["amp='fp8'"]),
+        (["search", "--crop-padding", "-1"], ["crop_padding=-1"]),
         (["search", "--threads", "0", *TINY], ["threads=0"]),
         (["search", "--dim", "1", *TINY], ["dim=1", "digits"]),
         (["search", "--resume"], ["--resume", "--out"]),

@@ -136,3 +136,45 @@ def test_resolve_finds_run_folder_checkpoint(tmp_path):
 def test_every_steps_is_checked():
     with pytest.raises(ValueError, match="every_steps"):
         Checkpoint("x", every_steps=-1)
+
+
+def _jitter(x, generator):
+    return x + 0.3 * torch.randn(x.shape, generator=generator)
+
+
+def test_augmented_search_resumes_bitwise_and_augments_both_halves(tmp_path):
+    config = SearchConfig(epochs=2, batch_size=16, device="cpu", seed=3)
+    seen = []
+
+    def recording(x, generator):
+        seen.append(x.shape[0])
+        return _jitter(x, generator)
+
+    train, valid = toy_classification()
+    torch.manual_seed(0)
+    full = Searcher(ToyClassifier(), train, valid, config, augment=recording)
+    full.run()
+    assert len(seen) == 2 * 2 * full.steps_per_epoch  # every training and validation batch
+    torch.manual_seed(0)
+    plain = Searcher(ToyClassifier(), train, valid, config)
+    plain.run()
+    assert not torch.equal(_state(full)["act.arch.alpha"], _state(plain)["act.arch.alpha"])
+
+    torch.manual_seed(0)
+    first = Searcher(ToyClassifier(), train, valid, config, augment=_jitter,
+                     callbacks=[StopAt(1, 1)])
+    first.run()
+    save_checkpoint(first.state_dict(), tmp_path / "last.pt")
+    torch.manual_seed(9)
+    resumed = Searcher(ToyClassifier(), train, valid, config, augment=_jitter)
+    resumed.load_state_dict(load_checkpoint(tmp_path))
+    resumed.run()
+    a, b = _state(full), _state(resumed)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_augment_must_be_callable():
+    train, valid = toy_classification()
+    with pytest.raises(ValueError, match="augment must be callable"):
+        Searcher(ToyClassifier(), train, valid, SearchConfig(epochs=1, device="cpu"), augment=3)

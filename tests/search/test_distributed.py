@@ -18,15 +18,20 @@ from dnas.search.checkpoint import Checkpoint, load_checkpoint
 from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 WORLD = 2
-CASES = [("darts", 1), ("darts", 2), ("gdas", 1)]
+CASES = [("darts", 1, False), ("darts", 2, False), ("gdas", 1, False), ("darts", 1, True)]
 
 
-def _search(method: str, order: int, dp=None) -> dict[str, torch.Tensor]:
+def _jitter(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A random augmentation: the ranks' slices must be those of the augmented global batch."""
+    return x + 0.3 * torch.randn(x.shape, generator=generator)
+
+
+def _search(method: str, order: int, augmented: bool, dp=None) -> dict[str, torch.Tensor]:
     torch.manual_seed(0)
     train, valid = toy_classification(128)
     config = SearchConfig.for_method(method, order=order, epochs=2, batch_size=16, device="cpu",
                                      progress=False)
-    s = Searcher(ToyClassifier(), train, valid, config)
+    s = Searcher(ToyClassifier(), train, valid, config, augment=_jitter if augmented else None)
     s.data_parallel = dp
     s.run()
     return {n: p.detach().clone() for n, p in s.model.named_parameters()}
@@ -67,7 +72,7 @@ def _worker(rank: int, port: int, folder: str) -> None:
     dp, device = distributed.init_from_env(torch.device("cpu"))
     try:
         assert (dp.rank, dp.world_size, device.type) == (rank, WORLD, "cpu")
-        results = {f"{m}-{o}": _search(m, o, dp) for m, o in CASES}
+        results = {f"{m}-{o}-{int(a)}": _search(m, o, a, dp) for m, o, a in CASES}
         histories = {"full": _full_history(dp), "resumed": _resumed_search(dp, folder)}
         torch.save(results, os.path.join(folder, f"rank{rank}.pt"))
         torch.save(histories, os.path.join(folder, f"history{rank}.pt"))
@@ -86,8 +91,8 @@ def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
     mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True)
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
     for case in ranks[0]:
-        method, order = case.rsplit("-", 1)
-        single = _search(method, int(order))
+        method, order, augmented = case.rsplit("-", 2)
+        single = _search(method, int(order), bool(int(augmented)))
         for name, value in single.items():
             # one architecture: the ranks apply identical all-reduced updates
             assert torch.equal(ranks[0][case][name], ranks[1][case][name]), (case, name)

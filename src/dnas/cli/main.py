@@ -56,6 +56,11 @@ def _search_parser(sub) -> None:
     p.add_argument("--arch-lr", type=float, help="α learning rate (method preset)")
     p.add_argument("--warmup-epochs", type=int, help="epochs before α moves")
     p.add_argument("--grad-clip", type=float, help="weight gradient-norm clip; 0: off")
+    p.add_argument("--crop-padding", type=int, help="augment search batches: random crop/shift "
+                   "with this padding (cifar10: 4, as DARTS; else 0 = off)")
+    p.add_argument("--flip", dest="flip", action="store_true",
+                   help="augment search batches: horizontal flips (images; cifar10: on)")
+    p.add_argument("--no-flip", dest="flip", action="store_false")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", help="run folder (default runs/search-<data>-<method>-<time>)")

@@ -28,6 +28,8 @@ SEARCH_OPTIONS: dict[str, Any] = {
     # float32: on an H100 the search iteration is bound by kernel launches, and bf16 casts made it
     # slower (benchmarks/results/cli.md); "auto" turns bf16 on for CUDA first-order search
     "amp": "off", "channels_last": False, "compile": False, "threads": None,
+    # augmentation of both search halves on the device (DARTS: crop 4 + flip on CIFAR-10)
+    "crop_padding": 0, "flip": False,
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}
@@ -36,8 +38,8 @@ SEARCH_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     # a few minutes on 2 cores: 5 epochs, so α gets a 10x learning rate to move in 155 steps
     "mnist1d": {"channels": 8, "layers": 4, "epochs": 5, "arch_lr": 3e-3},
     "digits": {"channels": 8, "layers": 4, "epochs": 10, "arch_lr": 3e-3},
-    "cifar10": {"channels": 16, "layers": 8, "epochs": 50},
-    "synthetic": {"channels": 16, "layers": 8, "epochs": 1},
+    "cifar10": {"channels": 16, "layers": 8, "epochs": 50, "crop_padding": 4, "flip": True},
+    "synthetic": {"channels": 16, "layers": 8, "epochs": 1, "crop_padding": 4, "flip": True},
 }
 
 #: Command-level retrain options (not RetrainConfig fields) and their defaults.

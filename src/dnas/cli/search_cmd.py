@@ -80,6 +80,9 @@ def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
     for name in ("channels", "layers"):
         opts.positive_int(name, resolved[name])
     opts.positive_int("checkpoint_every", resolved["checkpoint_every"], 0)
+    opts.positive_int("crop_padding", resolved["crop_padding"], 0)
+    if not isinstance(resolved["flip"], bool):
+        raise ValueError(f"flip={resolved['flip']!r} must be true or false")
     if resolved["n_train"] is not None:
         opts.positive_int("n_train", resolved["n_train"], 2)
     if resolved["dim"] is not None and resolved["dim"] not in (1, 2):
@@ -157,7 +160,14 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     ]
     if main:
         callbacks.append(_HistoryFile(out / "history.csv"))
-    searcher = Searcher(model, train, valid, config, callbacks=callbacks)
+    augment = None
+    flip = resolved["flip"] and resolved["dim"] == 2  # flips are for images
+    if resolved["crop_padding"] or flip:
+        from dnas.data import Augment
+
+        augment = Augment(crop_padding=resolved["crop_padding"], flip=flip, cutout=0,
+                          dim=resolved["dim"])
+    searcher = Searcher(model, train, valid, config, callbacks=callbacks, augment=augment)
     if resolved["channels_last"]:
         to_channels_last(searcher.model, resolved["dim"])
     if resolved["compile"]:

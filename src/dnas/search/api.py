@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
 from dnas.relax import Relaxation
@@ -25,6 +26,7 @@ def search(
     config: SearchConfig | None = None,
     callbacks: Iterable[Callback] = (),
     per_label: Mapping[str, str | Relaxation] | None = None,
+    augment: Callable[..., torch.Tensor] | None = None,
     **options: Any,
 ) -> SearchResult:
     """Search the architecture of ``model`` on ``train`` (weights) and ``valid`` (α).
@@ -51,6 +53,9 @@ def search(
         Step/epoch hooks.
     per_label : dict, optional
         ``{label: method}`` overrides.
+    augment : callable, optional
+        ``augment(x, generator=g)`` applied on the device to every training and validation batch,
+        e.g. ``dnas.data.Augment(crop_padding=4)`` (DARTS' CIFAR-10 search: crop + flip).
     **options
         Any other :class:`SearchConfig` field (``w_lr=0.05``, ``seed=1``, ``batch_size=32``...).
 
@@ -73,5 +78,6 @@ def search(
             changes["order"] = order
         config = config.replace(**changes)
     return Searcher(
-        model, train, valid, config, loss_fn=loss_fn, callbacks=list(callbacks), per_label=per_label
+        model, train, valid, config, loss_fn=loss_fn, callbacks=list(callbacks),
+        per_label=per_label, augment=augment,
     ).run()

@@ -51,6 +51,11 @@ class Searcher:
     callbacks : sequence of Callback
     per_label : dict, optional
         Relaxation overrides per label (see :func:`dnas.relax`).
+    augment : callable, optional
+        ``augment(x, generator=g) -> x`` applied on the device to every training *and* validation
+        batch (DARTS augments both halves of its search data with crop + flip), e.g.
+        :class:`dnas.data.Augment`. Its randomness comes from the searcher's own seeded generator,
+        which checkpoints save, so a resumed search draws the same augmentations.
     """
 
     def __init__(
@@ -63,11 +68,15 @@ class Searcher:
         loss_fn: LossFn | None = None,
         callbacks: Sequence[Callback] = (),
         per_label: Mapping[str, str | Relaxation] | None = None,
+        augment: Callable[..., torch.Tensor] | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
         if loss_fn is not None and not callable(loss_fn):
             raise ValueError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        if augment is not None and not callable(augment):
+            raise ValueError(f"augment must be callable, got {type(augment).__name__}")
+        self.augment = augment
         self.config = config
         self.device = resolve_device(config.device)
         relax(model, config.method, per_label=per_label, **config.method_options)
@@ -77,12 +86,14 @@ class Searcher:
         seed = config.seed
         self._data_gen = [torch.Generator(), torch.Generator()]
         self.sample_generator = torch.Generator(device=self.device)
+        self.aug_generator = torch.Generator(device=self.device)
         if seed is not None:
             self._data_gen[0].manual_seed(seed)
             self._data_gen[1].manual_seed(seed + 1)
             self.sample_generator.manual_seed(seed + 2)
+            self.aug_generator.manual_seed(seed + 3)
         else:
-            for g in (*self._data_gen, self.sample_generator):
+            for g in (*self._data_gen, self.sample_generator, self.aug_generator):
                 g.seed()
         self.train = make_batches(train, "train", config.batch_size, self._data_gen[0])
         self.valid = make_batches(valid, "valid", config.batch_size, self._data_gen[1])
@@ -185,6 +196,26 @@ class Searcher:
         zero = torch.zeros((), device=self.device, dtype=torch.float64)
         self._meters = {k: zero.clone() for k in ("tl", "tc", "ta", "tn", "vl", "vc", "va", "vn")}
         self._epoch_start = time.perf_counter()
+
+    def _next_batches(self):
+        """This step's training and validation batches, on the device, augmented if asked."""
+        train_batch, valid_batch = self.train.next(), self.valid.next()
+        if self.data_parallel is not None:
+            # augment the global batch first, so that every rank's slice is what one process
+            # would have seen, then keep this rank's slice
+            train_batch, valid_batch = self._augmented(train_batch), self._augmented(valid_batch)
+            train_batch = self._to_device(self.data_parallel.shard(train_batch))
+            valid_batch = self._to_device(self.data_parallel.shard(valid_batch))
+            return train_batch, valid_batch
+        return self._augmented(self._to_device(train_batch)), self._augmented(
+            self._to_device(valid_batch)
+        )
+
+    def _augmented(self, batch):
+        if self.augment is None:
+            return batch
+        x, y = batch
+        return self.augment(x, generator=self.aug_generator), y
 
     def _to_device(self, batch):
         x, y = batch
@@ -289,12 +320,7 @@ class Searcher:
                     r.set_progress(self.epoch / max(cfg.epochs, 1))
                 searching = self.epoch >= cfg.warmup_epochs
                 while self.step < self.steps_per_epoch and not self._stop:
-                    train_batch, valid_batch = self.train.next(), self.valid.next()
-                    if self.data_parallel is not None:  # multi-process: this rank's slice
-                        train_batch = self.data_parallel.shard(train_batch)
-                        valid_batch = self.data_parallel.shard(valid_batch)
-                    train_batch = self._to_device(train_batch)
-                    valid_batch = self._to_device(valid_batch)
+                    train_batch, valid_batch = self._next_batches()
                     if searching and self.step % cfg.arch_every == 0:
                         self.arch_step(train_batch, valid_batch)
                     self.weight_step(train_batch)
@@ -353,6 +379,7 @@ class Searcher:
             "history": self.history,
             "meters": {k: v.cpu() for k, v in self._meters.items()},
             "sample_generator": self.sample_generator.get_state(),
+            "aug_generator": self.aug_generator.get_state(),
             "train_stream": self.train.state_dict(),
             "valid_stream": self.valid.state_dict(),
             "relaxations": [dict(vars(r)) for r in relaxations(self.model)],
@@ -373,6 +400,8 @@ class Searcher:
             # rank 0 restored the totals of all ranks (search/checkpoint.py): count them once
             self._meters = {k: torch.zeros_like(v) for k, v in self._meters.items()}
         self.sample_generator.set_state(state["sample_generator"])
+        if "aug_generator" in state:  # absent from checkpoints written before augmentation
+            self.aug_generator.set_state(state["aug_generator"])
         self.train.load_state_dict(state["train_stream"])
         self.valid.load_state_dict(state["valid_stream"])
         for r, saved in zip(relaxations(self.model), state["relaxations"]):
