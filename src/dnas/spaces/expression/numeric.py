@@ -114,28 +114,30 @@ class NumericEquation:
     def __call__(self, X: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values ``(n,)`` and Jacobian ``(n, len(θ))`` at ``X`` of shape ``(n, d)``."""
         n, k = X.shape[0], len(self.slots)
+        values = list(theta)
 
         def get(v: int | float) -> float:
-            return theta[v] if isinstance(v, int) else v
+            return values[v] if isinstance(v, int) else v
 
-        # a state is (value, Jacobian or None when it does not depend on θ)
+        # a state is (value, its gradient in θ as a (k, n) array, or None when it has none);
+        # gradients are kept row per coefficient so that a coefficient's partial is one row
         states: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
             f"x{i + 1}": (X[:, i], None) for i in range(self.n_inputs)
         }
-        total, jac = np.zeros(n), np.zeros((n, k))
+        total, grad = np.zeros(n), np.zeros((k, n))
         for j, node in enumerate(self.nodes, start=1):
             parts = []
             for edges in node.operands:
-                value, d = np.zeros(n), np.zeros((n, k))
+                value, d = np.zeros(n), np.zeros((k, n))
                 for e in edges:
-                    x, dx_dtheta = states[e.source]
+                    x, dx = states[e.source]
                     v, dv_dx, partials = e.kind.terms(x, **{c: get(i) for c, i in e.coefs})
                     value += v
-                    if dx_dtheta is not None:
-                        d += np.reshape(dv_dx, (-1, 1)) * dx_dtheta
+                    if dx is not None:
+                        d += dv_dx * dx
                     for c, i in e.coefs:
                         if isinstance(i, int):
-                            d[:, i] += partials[c]
+                            d[i] += partials[c]
                 parts.append((value, d))
             if len(parts) == 1:
                 (kv, kd), = parts
@@ -144,22 +146,21 @@ class NumericEquation:
                 if node.op == "add":
                     kv, kd = a + b, da + db
                 elif node.op == "mul":
-                    kv, kd = a * b, da * b[:, None] + a[:, None] * db
+                    kv, kd = a * b, da * b + a * db
                 else:  # a / b with |b| kept >= EPS, as the torch forward does
                     den = np.where(b < 0, np.minimum(b, -EPS), np.maximum(b, EPS))
-                    inside = (np.abs(b) >= EPS)[:, None]
                     kv = a / den
-                    kd = da / den[:, None] - (kv / den)[:, None] * db * inside
+                    kd = (da - kv * np.where(np.abs(b) >= EPS, 1.0, 0.0) * db) / den
             states[f"k{j}"] = (kv, kd)
             w = get(node.weight)
             total += w * kv
-            jac += w * kd
+            grad += w * kd
             if isinstance(node.weight, int):
-                jac[:, node.weight] += kv
+                grad[node.weight] += kv
         total += get(self.bias)
         if isinstance(self.bias, int):
-            jac[:, self.bias] += 1.0
-        return total, jac
+            grad[self.bias] += 1.0
+        return total, grad.T
 
 
 __all__ = ["NumericEquation"]
