@@ -335,7 +335,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self.train_loss_ = best.mse
         self.bic_ = best.bic
         expr = self.model_.sympy(eq.symbols_for(self._input_labels()))
-        self.equation_ = eq.tidy(eq.output_function(expr, self.output_type))
+        # the output function stays outside the simplification: 1/(1 + exp(5 - 10·x)) reads
+        # better than SymPy's exp(10·x)/(exp(10·x) + 148.4)
+        self.equation_ = eq.output_function(eq.tidy(expr), self.output_type)
 
     # ------------------------------------------------------------------ predicting
     def predict(self, X: Any) -> np.ndarray:

@@ -40,7 +40,25 @@ def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
         return e
     with contextlib.suppress(TypeError, ValueError, RecursionError):  # SymPy may give up
         e = sympy.simplify(e)
-    return round_constants(e, digits)
+    return round_constants(normalise_ratios(round_constants(e, digits)), digits)
+
+
+def normalise_ratios(expr: sympy.Expr) -> sympy.Expr:
+    """Scale each ratio term ``p/q`` so that ``q``'s constant (else its leading coefficient) is 1.
+
+    A fitted ratio has one redundant scale (``8.064/(2.419·x + 8.064)`` is ``1/(0.3·x + 1)``):
+    this picks the conventional one.
+    """
+    terms = []
+    for term in sympy.Add.make_args(expr):
+        num, den = sympy.fraction(term)
+        if den.is_Add:
+            const, rest = den.as_coeff_Add()
+            scale = const if const != 0 else sympy.Add.make_args(rest)[0].as_coeff_Mul()[0]
+            if scale.is_Number and scale not in (0, 1):
+                term = sympy.expand(num / scale) / sympy.expand(den / scale)
+        terms.append(term)
+    return sympy.Add(*terms)
 
 
 def output_function(expr: sympy.Expr, output_type: str) -> sympy.Expr:

@@ -1,0 +1,37 @@
+"""Readable equations: rounding, simplification, one scale for ratios, the output function."""
+
+import numpy as np
+import sympy
+import torch
+
+from dnas import DARTSRegressor
+from dnas.estimators.equation import normalise_ratios, tidy
+
+torch.set_num_threads(1)
+x1, x2 = sympy.symbols("x1 x2", real=True)
+F = sympy.Float
+
+
+def test_a_ratio_gets_the_conventional_scale():
+    assert tidy(F(8.064) / (F(2.419) * x1 + F(8.064))) == 1 / (F(0.3) * x1 + 1)
+    # no constant in the denominator: its first coefficient becomes 1
+    e = normalise_ratios((F(2.0) * x1) / (F(2.0) * x1 + F(4.0) * x2))
+    assert sympy.simplify(e - x1 / (x1 + 2 * x2)) == 0
+    assert float(sympy.fraction(e)[1].as_coefficients_dict()[x1]) == 1.0
+
+
+def test_tidy_rounds_and_keeps_plain_laws():
+    assert tidy(F(2.00000001) * x1 + sympy.exp(F(5.0) * x2)) == 2 * x1 + sympy.exp(5 * x2)
+    assert tidy(x1 / (x1 + x2)) == x1 / (x1 + x2)
+    assert tidy(F(1e-12) * x1 + x2) == x2  # a coefficient fitted to zero is gone
+
+
+def test_probability_output_is_the_logistic_of_the_simplified_graph():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (200, 1))
+    y = 1 / (1 + np.exp(-(X[:, 0] - 0.5) / 0.1))
+    est = DARTSRegressor(output_type="probability", random_state=0, max_epochs=3).fit(X, y)
+    inner = sympy.Symbol("z")
+    assert est.equation_.func == sympy.Pow  # 1/(1 + exp(...)), not SymPy's merged fraction
+    z = sympy.solve(sympy.Eq(est.equation_, 1 / (1 + sympy.exp(-inner))), inner)
+    assert z and sympy.simplify(z[0] - (10 * sympy.Symbol("x1", real=True) - 5)) == 0
