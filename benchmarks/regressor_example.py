@@ -8,7 +8,8 @@ which a second fit in the same process does not pay; that second fit is timed to
 older commit: ``git worktree add /tmp/old <commit>``), interleaved seed by seed with this one so
 both see the same machine load.
 
-    .venv/bin/python benchmarks/regressor_example.py --seeds 10 --out benchmarks/results/regressor_example.md
+    .venv/bin/python benchmarks/regressor_example.py --seeds 10 \
+        --out benchmarks/results/regressor_example.md
 """
 
 from __future__ import annotations
