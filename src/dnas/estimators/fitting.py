@@ -36,7 +36,7 @@ from scipy.special import expit
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derive import fix
-from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.network import ExpressionNetwork, node_of, op_label
 from dnas.spaces.expression.numeric import NumericEquation
 
 BIAS = "output_bias"
@@ -131,7 +131,7 @@ def fit_constants(
     return best, best_theta
 
 
-def complexity(network: ExpressionNetwork, architecture: Architecture, n_theta: int) -> int:
+def complexity(architecture: Architecture, n_theta: int) -> int:
     """Fitted coefficients plus one per term (edge other than ``none``)."""
     terms = sum(1 for label, names in architecture.items()
                 if not label.endswith("_op") and names[0] != "none")
@@ -183,7 +183,7 @@ class Evaluator:
                                        max_iter=self.max_iter, n_starts=self.n_starts,
                                        generator=self.generator)
         n = len(self.y)
-        k = complexity(self.network, architecture, len(theta))  # the bias, if any, is in theta
+        k = complexity(architecture, len(theta))  # the bias, if any, is in theta
         bic = n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
         cand = Candidate(architecture, use_bias, theta, mse, bic,
                          dict(zip(keys, (float(v) for v in theta))))
@@ -257,10 +257,11 @@ def simplify(
             # without this edge, a product or ratio may only be the sum of what is left: a
             # factor that has shrunk to a constant (x^0.001, exp(0.001·x)) goes with its node's
             # combination, a move no single change makes
-            op_label = label.split("_", 1)[0] + "_op"
-            node_op = best.architecture.get(op_label, ("add",))[0]
-            if current != "none" and "none" in cost and node_op != "add":
-                trials.append(({**dict(best.architecture), label: ["none"], op_label: ["add"]},
+            node_op = op_label(node_of(label))
+            if current != "none" and "none" in cost and best.architecture.get(
+                node_op, ("add",)
+            )[0] != "add":
+                trials.append(({**dict(best.architecture), label: ["none"], node_op: ["add"]},
                                best.use_bias))
             for choice, use_bias in trials:
                 cand = evaluate(Architecture(choice), use_bias, best.values)

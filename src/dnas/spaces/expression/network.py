@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
+from dnas.relax.base import Relaxation
 from dnas.space.binding import bind
 from dnas.space.choices import LayerChoice
 from dnas.spaces.expression.primitives import (
@@ -45,10 +46,18 @@ def chosen(module: nn.Module, architecture: Architecture | None) -> nn.Module:
     return module.candidates[architecture[module.label][0]]
 
 
+def node_of(edge_label: str) -> str:
+    """The node an edge label belongs to: ``"k2"`` for ``"k2_a_x1"``."""
+    return edge_label.split("_", 1)[0]
+
+
+def op_label(node: str) -> str:
+    """The label of a node's combination choice: ``"k2_op"``."""
+    return f"{node}_op"
+
+
 def _dense(edge: nn.Module) -> bool:
     """Whether ``edge`` is a choice mixed by the weighted sum of all its candidates."""
-    from dnas.relax.base import Relaxation
-
     return isinstance(edge, LayerChoice) and type(edge.arch.relaxation).mix is Relaxation.mix
 
 
@@ -126,6 +135,8 @@ class ExpressionNetwork(nn.Module):
         if not node_ops or bad or len(set(node_ops)) != len(node_ops):
             raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
         self.n_inputs, self.n_nodes, self.node_ops = n_inputs, n_nodes, node_ops
+        # primitives a weighted sum has to evaluate (`none` adds 0 whatever its weight)
+        self._evaluated = [p for p, name in enumerate(self.primitives) if name != "none"]
         self.operands = ("a",) if node_ops == ("add",) else ("a", "b")
         self.edges = nn.ModuleDict()
         self.combine = nn.ModuleDict()
@@ -142,7 +153,7 @@ class ExpressionNetwork(nn.Module):
                 self.combine[f"k{j}"] = Combine(node_ops[0])
             else:
                 self.combine[f"k{j}"] = LayerChoice(
-                    {op: Combine(op) for op in node_ops}, label=f"k{j}_op"
+                    {op: Combine(op) for op in node_ops}, label=op_label(f"k{j}")
                 )
         self.out_weight = nn.Parameter(torch.ones(n_nodes), requires_grad=bool(train_coefficients))
         self.out_bias = nn.Parameter(torch.zeros(()), requires_grad=bool(train_bias))
@@ -181,20 +192,17 @@ class ExpressionNetwork(nn.Module):
         coefficients, mixed by the stacked weights; returns the node's operands, each ``(n, 1)``.
         """
         x = torch.cat(sources * len(self.operands), dim=1)  # (n, E): edge e reads column e
+        if not self._evaluated:  # every candidate is `none`
+            return [x.new_zeros(x.shape[0], 1) for _ in self.operands]
         weights = torch.stack([e.arch.weights() for e in edges])  # (E, P)
-        values, keep = [], []
-        for p, name in enumerate(self.primitives):
-            if name == "none":  # contributes 0 whatever its weight
-                continue
-            cands = [e.candidates[name] for e in edges]
+        values = []
+        for p in self._evaluated:
+            cands = [e.candidates[self.primitives[p]] for e in edges]
             coefs = {c: torch.stack([getattr(m, c) for m in cands])
                      for c, _ in cands[0].coefficients}
             values.append(type(cands[0]).evaluate(x, **coefs).to(weights.dtype))
-            keep.append(p)
-        if not values:
-            return [x.new_zeros(x.shape[0], 1) for _ in self.operands]
-        if len(keep) < len(self.primitives):
-            weights = weights[:, keep]
+        if len(self._evaluated) < len(self.primitives):
+            weights = weights[:, self._evaluated]
         mixed = (torch.stack(values, dim=-1) * weights).sum(-1)  # (n, E)
         return list(mixed.view(x.shape[0], len(self.operands), -1).sum(-1, keepdim=True).unbind(1))
 
