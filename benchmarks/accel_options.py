@@ -18,7 +18,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from dnas.search import SearchConfig, Searcher
+from dnas.bilevel import SearchConfig, Searcher
 from dnas.spaces.darts import eval_network, genotype, search_network
 from dnas.train.accel import autocast, compile_forward, to_channels_last
 

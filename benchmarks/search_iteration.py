@@ -57,8 +57,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dnas.search.config import SearchConfig
-from dnas.search.loop import Searcher, resolve_device
+from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.loop import Searcher, resolve_device
 from dnas.spaces.darts import search_network
 
 PASSES = {"weight": 1, "arch1": 1, "arch2": 4, "iter1": 2, "iter2": 5}

@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from dnas.search import SearchConfig, Searcher
+from dnas.bilevel import SearchConfig, Searcher
 from dnas.spaces.darts import search_network
 from dnas.train.accel import autocast, compile_forward, to_channels_last
 

@@ -7,9 +7,9 @@ becomes differentiable (``method=``: :func:`methods`), and *how* α and w are op
 """
 
 from dnas.arch import Architecture, derive, fix
+from dnas.bilevel import PRESETS, Callback, SearchConfig, Searcher, SearchResult, search
 from dnas.optim import architecture_gradient
-from dnas.relax import Relaxation, methods, relax
-from dnas.search import Callback, SearchConfig, SearchResult, search
+from dnas.relaxations import Relaxation, methods, relax
 from dnas.space import (
     InputChoice,
     LayerChoice,
@@ -32,6 +32,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "PRESETS",
     "Architecture",
     "Callback",
     "DARTSRegressor",
@@ -40,6 +41,7 @@ __all__ = [
     "Relaxation",
     "SearchConfig",
     "SearchResult",
+    "Searcher",
     "arch_parameters",
     "architecture_gradient",
     "derive",

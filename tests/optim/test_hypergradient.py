@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dnas
-from dnas.optim.hypergradient import virtual_step
+from dnas.optim.gradient import virtual_step
 from tests.helpers import Fn
 
 

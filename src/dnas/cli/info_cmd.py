@@ -22,8 +22,8 @@ def draw(ref: str, out: str | None, cell: str, format: str) -> int:
 
 def list_methods() -> int:
     """One line per relaxation: name and what its paper preset changes."""
-    from dnas.relax import methods
-    from dnas.search.config import PRESETS
+    from dnas.bilevel.config import PRESETS
+    from dnas.relaxations import methods
 
     for name in methods():
         preset = PRESETS.get(name, {})

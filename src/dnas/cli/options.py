@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from dnas.search.config import SearchConfig
+from dnas.bilevel.config import SearchConfig
 from dnas.train.config import RetrainConfig
 
 #: Command-level search options (not SearchConfig fields) and their defaults.

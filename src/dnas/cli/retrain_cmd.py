@@ -15,11 +15,11 @@ from typing import Any
 import torch
 
 from dnas.arch.architecture import Architecture
+from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
 from dnas.cli import options as opts
 from dnas.cli.common import check_data, load_data, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
-from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
-from dnas.train.retrain import Trainer
+from dnas.train.trainer import Trainer
 
 
 def load_architecture(ref: Any) -> Architecture:

@@ -16,15 +16,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from dnas.bilevel import distributed
+from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
+from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.loop import Searcher
+from dnas.bilevel.result import Callback
+from dnas.bilevel.runtime import resolve_device
 from dnas.cli import options as opts
 from dnas.cli.common import check_data, load_data, note, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
-from dnas.search import distributed
-from dnas.search.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
-from dnas.search.config import SearchConfig
-from dnas.search.loop import Searcher
-from dnas.search.result import Callback
-from dnas.search.runtime import resolve_device
 from dnas.spaces import darts as darts_space
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from dnas.arch.architecture import Architecture
+from dnas.bilevel.loop import Searcher
 from dnas.estimators import equation as eq
 from dnas.estimators.fitting import (
     Candidate,
@@ -38,7 +39,6 @@ from dnas.estimators.selection import (
     loss_for,
     ranked_candidates,
 )
-from dnas.search.loop import Searcher
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 

@@ -35,7 +35,7 @@ from scipy.optimize import least_squares, leastsq
 from scipy.special import expit
 
 from dnas.arch.architecture import Architecture
-from dnas.arch.derive import fix
+from dnas.arch.derivation import fix
 from dnas.spaces.expression.network import ExpressionNetwork, node_of, op_label
 from dnas.spaces.expression.numeric import NumericEquation
 

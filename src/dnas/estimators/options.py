@@ -13,9 +13,9 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from dnas.relax.registry import methods
-from dnas.search.config import SearchConfig
-from dnas.search.loop import resolve_device
+from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.loop import resolve_device
+from dnas.relaxations.registry import methods
 from dnas.spaces.expression.network import NODE_OPS
 from dnas.spaces.expression.primitives import check_primitives
 

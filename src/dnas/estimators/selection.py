@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from dnas.arch.architecture import Architecture
+from dnas.bilevel.loop import Callback, Searcher
 from dnas.estimators.fitting import term_cost
-from dnas.search.loop import Callback, Searcher
 from dnas.space.binding import bind
 from dnas.spaces.expression.network import ExpressionNetwork
 

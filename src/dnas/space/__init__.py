@@ -11,7 +11,7 @@ from dnas.space.binding import (
     summary,
     weight_parameters,
 )
-from dnas.space.choices import ArchParams, InputChoice, LayerChoice
+from dnas.space.modules import ArchParams, InputChoice, LayerChoice
 
 __all__ = [
     "ArchParams",

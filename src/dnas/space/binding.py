@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from dnas.space.choices import ArchParams, InputChoice, LayerChoice, _Choice
+from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 
 
 def choices(model: nn.Module) -> list[tuple[str, _Choice]]:

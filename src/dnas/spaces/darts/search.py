@@ -30,7 +30,7 @@ from dnas.ops.cell_ops import FactorizedReduce, ReLUConvBN
 from dnas.ops.layers import batch_norm, check_dim, global_avg_pool, stem
 from dnas.ops.registry import create_op, op_names
 from dnas.space.binding import bind
-from dnas.space.choices import InputChoice, LayerChoice
+from dnas.space.modules import InputChoice, LayerChoice
 from dnas.spaces.darts.structure import (
     PRIMITIVES,
     edge_label,

@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
-from dnas.relax.base import Relaxation
+from dnas.relaxations.base import Relaxation
 from dnas.space.binding import bind
-from dnas.space.choices import LayerChoice
+from dnas.space.modules import LayerChoice
 from dnas.spaces.expression.primitives import (
     DEFAULT_PRIMITIVES,
     check_primitives,

@@ -1,0 +1,181 @@
+"""Search configuration: one frozen dataclass, one home for every default, per-paper presets.
+
+The defaults are those of DARTS (Liu et al., 2019, section 3.1.1): SGD with momentum 0.9, learning
+rate 0.025 annealed to 0.001 by cosine, weight decay 3e-4, gradient clipping at 5; Adam for α with
+learning rate 3e-4, betas (0.5, 0.999), weight decay 1e-3; batch 64; 50 epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnas.optim.gradient import MODES
+from dnas.relaxations.registry import methods
+
+#: What each paper changed relative to the DARTS defaults (only the fields it changed).
+PRESETS: dict[str, dict[str, Any]] = {
+    "darts": {},
+    # Fair DARTS (Chu et al. 2020): DARTS' settings, zero-one loss weight 10
+    "fair-darts": {"method_options": {"zero_one_weight": 10.0}},
+    # DrNAS (Chen et al. 2021): arch lr 6e-4, KL regulariser 1e-3
+    "drnas": {"arch_lr": 6e-4, "method_options": {"reg_weight": 1e-3}},
+    # GDAS (Dong & Yang 2019): temperature 10 -> 0.1, arch lr 3e-4, arch wd 1e-3
+    "gdas": {"method_options": {"tau_max": 10.0, "tau_min": 0.1}},
+    # ProxylessNAS (Cai et al. 2019): Adam(1e-3, betas (0, 0.999)) for α, no α weight decay
+    "proxyless": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    # binary gates family: ProxylessNAS' α optimiser (Cai et al. 2019)
+    "binary": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    "binary-masked": {
+        "arch_lr": 1e-3,
+        "arch_betas": (0.0, 0.999),
+        "arch_weight_decay": 0.0,
+        "method_options": {"num_on": 1, "num_eval": 2},
+    },
+    "moving-average": {"arch_lr": 1e-3, "arch_betas": (0.0, 0.999), "arch_weight_decay": 0.0},
+    # PC-DARTS (Xu et al. 2020): K=4, w lr 0.1, batch 256, arch lr 6e-4, 15 warm-up epochs
+    "pc-darts": {
+        "w_lr": 0.1,
+        "batch_size": 256,
+        "arch_lr": 6e-4,
+        "warmup_epochs": 15,
+        "method_options": {"partial_channels": 4},
+    },
+}
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything :func:`dnas.search` needs besides the model and the data.
+
+    Attributes
+    ----------
+    method : str
+        Relaxation name (see :func:`dnas.methods`).
+    order : {1, 2}
+        First- or second-order architecture gradient.
+    hypergradient : {"finite-difference", "exact"}
+        How the second-order term is computed.
+    epochs : int
+        Passes of ``steps_per_epoch`` steps.
+    steps_per_epoch : int or None
+        Default: the shorter split's number of batches.
+    batch_size : int
+        Batch size used when the data are given as ``(X, y)`` tensors.
+    w_lr, w_lr_min, w_momentum, w_weight_decay, grad_clip
+        Weight optimiser (SGD, cosine schedule per epoch) and gradient-norm clip (None: off).
+    arch_optimizer : {"adam", "sgd"}
+        Optimiser for α.
+    arch_lr, arch_betas, arch_momentum, arch_weight_decay
+        Its hyper-parameters (``arch_momentum`` for SGD only).
+    arch_weight_decay_df, arch_weight_decay_base : float
+        Extra per-candidate decay on α: ``base + df · (parameter count of the candidate)``
+        (as AutoRA's architect), pulling expensive candidates' logits towards 0.
+    warmup_epochs : int
+        Epochs of weight training before α starts moving (PC-DARTS, ProxylessNAS).
+    arch_every : int
+        Take an α step every ``arch_every`` weight steps.
+    method_options : dict
+        Keyword arguments of the relaxation (e.g. ``{"tau_max": 10}``).
+    seed : int or None
+        Seeds sampling, data order and (restored afterwards) the global RNG: same seed, same CPU
+        run, bit for bit. ``None`` leaves everything to the caller's RNG.
+    device : str
+        ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    progress : bool or None
+        Progress bar; ``None``: only when stderr is a terminal.
+    """
+
+    method: str = "darts"
+    order: int = 1
+    hypergradient: str = "finite-difference"
+    epochs: int = 50
+    steps_per_epoch: int | None = None
+    batch_size: int = 64
+    w_lr: float = 0.025
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_weight_decay: float = 3e-4
+    grad_clip: float | None = 5.0
+    arch_optimizer: str = "adam"
+    arch_lr: float = 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_momentum: float = 0.9
+    arch_weight_decay: float = 1e-3
+    arch_weight_decay_df: float = 0.0
+    arch_weight_decay_base: float = 0.0
+    warmup_epochs: int = 0
+    arch_every: int = 1
+    method_options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = 0
+    device: str = "auto"
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in methods():
+            raise ValueError(
+                f"unknown method={self.method!r}; valid methods: {', '.join(methods())}"
+            )
+        if self.order not in (1, 2) or isinstance(self.order, bool):
+            raise ValueError(f"order={self.order!r} is not allowed; use 1 or 2")
+        if self.hypergradient not in MODES:
+            raise ValueError(f"hypergradient={self.hypergradient!r} is not one of {MODES}")
+        if self.arch_optimizer not in ("adam", "sgd"):
+            raise ValueError(f"arch_optimizer={self.arch_optimizer!r} is not one of 'adam', 'sgd'")
+        _int_at_least("epochs", self.epochs, 0)
+        _int_at_least("batch_size", self.batch_size, 1)
+        _int_at_least("warmup_epochs", self.warmup_epochs, 0)
+        _int_at_least("arch_every", self.arch_every, 1)
+        if self.steps_per_epoch is not None:
+            _int_at_least("steps_per_epoch", self.steps_per_epoch, 1)
+        for name in ("w_lr", "w_lr_min", "arch_lr"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name in (
+            "w_weight_decay",
+            "arch_weight_decay",
+            "arch_weight_decay_df",
+            "arch_weight_decay_base",
+            "w_momentum",
+            "arch_momentum",
+        ):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip={self.grad_clip!r} must be > 0 or None")
+        if len(self.arch_betas) != 2 or not all(0 <= b < 1 for b in self.arch_betas):
+            raise ValueError(f"arch_betas={self.arch_betas!r} must be two numbers in [0, 1)")
+        if not isinstance(self.device, str):
+            raise ValueError(f"device={self.device!r} must be a string such as 'auto' or 'cpu'")
+        object.__setattr__(self, "arch_betas", tuple(float(b) for b in self.arch_betas))
+        object.__setattr__(self, "method_options", dict(self.method_options))
+
+    @classmethod
+    def for_method(cls, method: str = "darts", **overrides: Any) -> SearchConfig:
+        """The DARTS defaults, then ``method``'s paper preset, then ``overrides``."""
+        if method not in PRESETS and method not in methods():
+            raise ValueError(f"unknown method={method!r}; valid methods: {', '.join(methods())}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise ValueError(f"unknown search option(s) {bad}; valid options: {sorted(known)}")
+        values: dict[str, Any] = dict(PRESETS.get(method, {}))
+        options = dict(values.pop("method_options", {}))
+        options.update(overrides.pop("method_options", None) or {})
+        values.update(overrides)
+        return cls(method=method, method_options=options, **values)
+
+    def replace(self, **changes: Any) -> SearchConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["arch_betas"] = list(self.arch_betas)
+        return d
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}")

@@ -1,0 +1,306 @@
+"""Retraining a discrete architecture from scratch (the DARTS evaluation recipe).
+
+    loss = CE(logits, y) + auxiliary_weight · CE(aux_logits, y)    (auxiliary tower, training only)
+    drop-path probability at epoch e of E:  drop_path_prob · e / E
+    SGD(momentum 0.9, weight decay 3e-4), learning rate cosine-annealed per epoch, ‖∇‖ clipped
+
+Batches come from a persistent, seeded stream; augmentation runs on the device with its own
+generator; the loop's whole state (weights, optimiser, schedule, RNGs, stream position) is a
+``state_dict``, so a run can be checkpointed (:class:`dnas.bilevel.checkpoint.Checkpoint` works here
+too) and resumed. Metrics stay on the device until the epoch ends: one host sync per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from dnas.bilevel.batches import TensorBatches
+from dnas.bilevel.runtime import resolve_device
+from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
+from dnas.train.config import RetrainConfig
+
+Augment = Callable[..., torch.Tensor]
+
+
+@dataclass
+class RetrainResult:
+    """What :func:`retrain` returns.
+
+    Attributes
+    ----------
+    model : nn.Module
+        The trained model.
+    history : list of dict
+        One row per epoch: ``epoch``, ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``,
+        ``lr``, ``drop_path_prob``, ``seconds``.
+    test_accuracy, test_loss : float
+        After the last epoch.
+    """
+
+    model: nn.Module
+    history: list[dict[str, Any]]
+    test_accuracy: float
+    test_loss: float
+
+
+class Trainer:
+    """The state and loop of one retraining run. :func:`retrain` is the usual front door.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Returns logits, or ``(logits, aux_logits)`` in training mode; may have a settable
+        ``drop_path_prob`` attribute.
+    train, test : (X, y) tensors
+        Training and test sets (moved to the device once).
+    config : RetrainConfig
+    augment : callable, optional
+        ``augment(x, generator=g) -> x`` applied to each training batch on the device.
+    callbacks : sequence
+        Objects with ``on_step_end(trainer)`` / ``on_epoch_end(trainer)`` (e.g. a checkpoint).
+    dim : {1, 2}
+        Spatial dimensions of the inputs (channels-last applies to 2-D only).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train: tuple[torch.Tensor, torch.Tensor],
+        test: tuple[torch.Tensor, torch.Tensor],
+        config: RetrainConfig,
+        *,
+        augment: Augment | None = None,
+        callbacks: Sequence[Any] = (),
+        dim: int = 2,
+    ) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.amp_dtype = resolve_amp(config.amp, self.device)
+        self.model = model.to(self.device)
+        if config.channels_last:
+            to_channels_last(self.model, dim)
+        if config.compile:
+            compile_forward(self.model)
+        self.augment = augment
+        self.callbacks = list(callbacks)
+        X, y = (t.to(self.device) for t in train)
+        self.test = tuple(t.to(self.device) for t in test)
+        order = torch.Generator().manual_seed(config.seed)
+        self.train = TensorBatches(X, y, config.batch_size, order)
+        self.steps_per_epoch = len(self.train)
+        self.aug_generator = torch.Generator(device=self.device).manual_seed(config.seed + 1)
+        # drop path draws from its own generator when the model takes one (the DARTS network
+        # does), else from the global RNG, which run() seeds and checkpoints save
+        self.drop_generator = torch.Generator(device=self.device).manual_seed(config.seed + 2)
+        if hasattr(self.model, "generator"):
+            self.model.generator = self.drop_generator
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=config.lr, momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, T_max=max(config.epochs, 1), eta_min=config.lr_min
+        )
+        self.epoch = 0
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+        self._resumed_rng: Any = None
+        self._reset_meters()
+
+    def _reset_meters(self) -> None:
+        zero = torch.zeros((), device=self.device, dtype=torch.float64)
+        self._meters = {k: zero.clone() for k in ("loss", "correct", "n")}
+        self._epoch_start = time.perf_counter()
+
+    def drop_path_prob(self) -> float:
+        """This epoch's drop-path probability (linear ramp from 0)."""
+        return self.config.drop_path_prob * self.epoch / max(self.config.epochs, 1)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """One SGD step on a batch (augmented here when an augmentation is set)."""
+        cfg = self.config
+        if self.augment is not None:
+            x = self.augment(x, generator=self.aug_generator)
+        if cfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp_dtype):
+            out = self.model(x)
+            logits, aux = out if isinstance(out, (tuple, list)) else (out, None)
+            loss = F.cross_entropy(logits, y)
+            if aux is not None and cfg.auxiliary_weight:
+                loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux, y)
+        loss.backward()
+        if cfg.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        m, n = self._meters, y.shape[0]
+        m["loss"] += loss.detach().double() * n
+        m["correct"] += (logits.detach().argmax(1) == y).sum()
+        m["n"] += n
+
+    @torch.no_grad()
+    def evaluate(
+        self, X: torch.Tensor | None = None, y: torch.Tensor | None = None
+    ) -> tuple[float, float]:
+        """``(loss, accuracy)`` on ``(X, y)`` (default: the test set), in evaluation mode."""
+        if X is None or y is None:
+            X, y = self.test
+        was_training = self.model.training
+        self.model.eval()
+        total = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.float64)
+        try:
+            for i in range(0, X.shape[0], self.config.eval_batch_size):
+                xb = X[i : i + self.config.eval_batch_size].to(self.device, non_blocking=True)
+                yb = y[i : i + self.config.eval_batch_size].to(self.device, non_blocking=True)
+                if self.config.channels_last and xb.dim() == 4:
+                    xb = xb.contiguous(memory_format=torch.channels_last)
+                with autocast(self.device, self.amp_dtype):
+                    out = self.model(xb)
+                logits = out[0] if isinstance(out, (tuple, list)) else out
+                total += F.cross_entropy(logits.float(), yb, reduction="sum").double()
+                correct += (logits.argmax(1) == yb).sum()
+        finally:
+            self.model.train(was_training)
+        n = max(X.shape[0], 1)
+        return float(total) / n, float(correct) / n
+
+    def run(self) -> RetrainResult:
+        """Train (or continue) to ``config.epochs``; evaluates on the test set after each epoch."""
+        cfg = self.config
+        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+        with ExitStack() as stack:
+            devices = [self.device.index or 0] if self.device.type == "cuda" else []
+            stack.enter_context(torch.random.fork_rng(devices=devices))
+            torch.manual_seed(cfg.seed + 3)  # for models that draw from the global RNG
+            if self._resumed_rng is not None:
+                torch.set_rng_state(self._resumed_rng[0])
+                if self._resumed_rng[1] is not None:
+                    torch.cuda.set_rng_state_all(self._resumed_rng[1])
+                self._resumed_rng = None
+            bar = stack.enter_context(tqdm(
+                total=cfg.epochs * self.steps_per_epoch,
+                initial=self.epoch * self.steps_per_epoch + self.step,
+                disable=not show, desc="retrain", leave=False, dynamic_ncols=True,
+            ))
+            self.model.train()
+            while self.epoch < cfg.epochs:
+                if hasattr(self.model, "drop_path_prob"):
+                    self.model.drop_path_prob = self.drop_path_prob()
+                while self.step < self.steps_per_epoch:
+                    self.train_step(*self.train.next())
+                    self.step += 1
+                    bar.update(1)
+                    for cb in self.callbacks:
+                        cb.on_step_end(self)
+                self._end_epoch(bar)
+        last = self.history[-1] if self.history else {}
+        test_loss, test_acc = last.get("test_loss"), last.get("test_acc")
+        if test_acc is None:
+            test_loss, test_acc = self.evaluate()
+        return RetrainResult(self.model, self.history, test_acc, test_loss)
+
+    def _end_epoch(self, bar) -> None:
+        m = {k: float(v) for k, v in self._meters.items()}  # the epoch's one host sync
+        test_loss, test_acc = self.evaluate()
+        row = {
+            "epoch": self.epoch + 1,
+            "train_loss": m["loss"] / m["n"] if m["n"] else math.nan,
+            "train_acc": m["correct"] / m["n"] if m["n"] else math.nan,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "drop_path_prob": self.drop_path_prob(),
+            "seconds": time.perf_counter() - self._epoch_start,
+        }
+        self.history.append(row)
+        self.scheduler.step()
+        self.epoch += 1
+        self.step = 0
+        self._reset_meters()
+        bar.set_postfix(epoch=self.epoch, loss=f"{row['train_loss']:.4g}", test=f"{test_acc:.4f}")
+        for cb in self.callbacks:
+            cb.on_epoch_end(self)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run exactly."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": self.history,
+            "meters": {k: v.cpu() for k, v in self._meters.items()},
+            "train_stream": self.train.state_dict(),
+            "aug_generator": self.aug_generator.get_state(),
+            "drop_generator": self.drop_generator.get_state(),
+            "global_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.history = list(state["history"])
+        self._meters = {k: v.to(self.device) for k, v in state["meters"].items()}
+        self.train.load_state_dict(state["train_stream"])
+        self.aug_generator.set_state(state["aug_generator"])
+        self.drop_generator.set_state(state["drop_generator"])
+        self._resumed_rng = (state["global_rng"], state.get("cuda_rng"))
+
+
+def retrain(
+    model: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    config: RetrainConfig | None = None,
+    *,
+    augment: Augment | None = None,
+    callbacks: Sequence[Any] = (),
+    dim: int = 2,
+    **options: Any,
+) -> RetrainResult:
+    """Train ``model`` from scratch on ``train`` and report accuracy on ``test``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        E.g. ``dnas.spaces.darts.eval_network(architecture)``.
+    train, test : (X, y) tensors
+    config : RetrainConfig, optional
+        Default: the DARTS recipe, with ``options`` (any :class:`RetrainConfig` field) applied.
+    augment : callable, optional
+        ``augment(x, generator=g)`` for training batches (e.g. ``dnas.data.Augment``).
+    callbacks : sequence
+        ``on_step_end`` / ``on_epoch_end`` hooks.
+    dim : {1, 2}
+
+    Returns
+    -------
+    RetrainResult
+    """
+    config = config or RetrainConfig()
+    if options:
+        known = {f.name for f in dataclasses.fields(RetrainConfig)}
+        bad = sorted(set(options) - known)
+        if bad:
+            raise ValueError(f"unknown retrain option(s) {bad}; valid options: {sorted(known)}")
+        config = config.replace(**options)
+    return Trainer(model, train, test, config, augment=augment, callbacks=callbacks, dim=dim).run()
