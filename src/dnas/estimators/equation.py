@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import Sequence
 
 import sympy
-from torch import nn
 
-from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.graph import Node, fold, walk
+from dnas.spaces.expression.network import ExpressionNetwork, SympyReading
 
 
 def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
@@ -81,29 +81,25 @@ def node_lines(
     latex: bool = False,
 ) -> list[str]:
     """AutoRA-style lines ``k1 = ...``, ..., ``y = ...`` of a fixed network."""
-    syms = symbols_for(input_labels)
-    states: dict[str, sympy.Expr] = dict(zip(model.sources(1), syms))
     lines = []
 
     def fmt(e: sympy.Expr) -> str:
         e = _round_decimals(e, decimals)
         return sympy.latex(e) if latex else sympy.sstr(e)
 
-    for j in range(1, model.n_nodes + 1):
-        name = f"k_{j}" if latex else f"k{j}"
-        operands = []
-        for o in model.operands:
-            term = sympy.Integer(0)
-            for s in model.sources(j):
-                term = term + model.edges[f"k{j}_{o}_{s}"].sympy(states[s])
-            operands.append(term)
-        comb = model.combine[f"k{j}"]
-        k = comb.sympy(*operands) if len(operands) == 2 else operands[0]
-        lines.append(f"{name} = {fmt(k)}")
-        states[f"k{j}"] = sympy.Symbol(name)
+    class Lines(SympyReading):
+        def state(self, node: Node, value: sympy.Expr) -> sympy.Expr:
+            name = f"k_{node.index + 1}" if latex else node.name
+            lines.append(f"{name} = {fmt(value)}")
+            return sympy.Symbol(name)
+
+    reading = Lines()
+    nodes = walk(model)
+    fold(nodes, dict(zip(model.sources(1), symbols_for(input_labels))), reading)
     out = sympy.Integer(0)
-    for j in range(1, model.n_nodes + 1):
-        out = out + sympy.Float(float(model.out_weight[j - 1].detach())) * states[f"k{j}"]
+    for node in nodes:
+        name = f"k_{node.index + 1}" if latex else node.name
+        out = out + sympy.Float(float(model.out_weight[node.index].detach())) * sympy.Symbol(name)
     out = out + sympy.Float(float(model.out_bias.detach()))
     out_s = fmt(out)
     if output_type != "real":
@@ -124,27 +120,20 @@ def to_dot(
     decimals: int = 2,
 ) -> str:
     """The fixed network as Graphviz DOT text: inputs, nodes, output; edges labelled."""
-    from dnas.spaces.expression.primitives import Zero
-
     x = sympy.Symbol("x")
     lines = ["digraph equation {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     names = dict(zip(model.sources(1), input_labels))
     for key, label in names.items():
         lines.append(f'  "{key}" [label="{_esc(label)}", shape=box, style=filled, '
                      'fillcolor="#d6eaf8"];')
-    for j in range(1, model.n_nodes + 1):
-        comb = model.combine[f"k{j}"]
-        op = getattr(comb, "op", "add")
-        sym = {"add": "+", "mul": "×", "div": "÷"}[op]
-        lines.append(f'  "k{j}" [label="k{j} ({sym})", shape=ellipse];')
-        for o in model.operands:
-            for s in model.sources(j):
-                edge: nn.Module = model.edges[f"k{j}_{o}_{s}"]
-                if isinstance(edge, Zero):
-                    continue
-                text = sympy.sstr(_round_decimals(edge.sympy(x), decimals))
-                port = "" if len(model.operands) == 1 else _PORTS[op][o] + ": "
-                lines.append(f'  "{s}" -> "k{j}" [label="{_esc(port + text)}"];')
+    for node in walk(model):
+        sym = {"add": "+", "mul": "×", "div": "÷"}[node.op]
+        lines.append(f'  "{node.name}" [label="{node.name} ({sym})", shape=ellipse];')
+        for edges in node.operands:
+            for e in edges:
+                text = sympy.sstr(_round_decimals(SympyReading().edge(e, x), decimals))
+                port = "" if len(node.operands) == 1 else _PORTS[node.op][e.operand] + ": "
+                lines.append(f'  "{e.source}" -> "{node.name}" [label="{_esc(port + text)}"];')
     lines.append(f'  "out" [label="{_esc(output_label)}", shape=box, style=filled, '
                  'fillcolor="#d5f5e3"];')
     for j in range(1, model.n_nodes + 1):

@@ -2,6 +2,7 @@
 variables whose edges choose among symbolic primitives and whose nodes choose sum, product or
 ratio of their operands."""
 
+from dnas.spaces.expression.graph import Edge, Node, Reading, fold, walk
 from dnas.spaces.expression.network import NODE_OPS, Combine, ExpressionNetwork
 from dnas.spaces.expression.primitives import (
     AUTORA_PRIMITIVES,
@@ -19,9 +20,14 @@ __all__ = [
     "NODE_OPS",
     "PRIMITIVE_NAMES",
     "Combine",
+    "Edge",
     "ExpressionNetwork",
+    "Node",
     "Primitive",
+    "Reading",
     "check_primitives",
+    "fold",
     "make_primitive",
     "primitive_names",
+    "walk",
 ]

@@ -16,7 +16,7 @@ every relaxation of the core can drive it. With ``node_ops=("add",)`` a node is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import sympy
 import torch
@@ -26,6 +26,7 @@ from dnas.arch.architecture import Architecture
 from dnas.relaxations.base import Relaxation
 from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
+from dnas.spaces.expression.graph import Edge, Node, Reading, chosen, fold, walk
 from dnas.spaces.expression.primitives import (
     DEFAULT_PRIMITIVES,
     check_primitives,
@@ -34,16 +35,6 @@ from dnas.spaces.expression.primitives import (
 )
 
 NODE_OPS = ("add", "mul", "div")
-
-
-def chosen(module: nn.Module, architecture: Architecture | None) -> nn.Module:
-    """The candidate ``architecture`` picks for a choice (a fixed module is its own choice)."""
-    if not isinstance(module, LayerChoice):
-        return module
-    if architecture is None:
-        raise ValueError("the network still has choices: fix it first (dnas.fix) or pass the "
-                         "architecture")
-    return module.candidates[architecture[module.label][0]]
 
 
 def node_of(edge_label: str) -> str:
@@ -171,27 +162,15 @@ class ExpressionNetwork(nn.Module):
         is evaluated in one pass over all its edges (:meth:`_dense_node`): same values and
         gradients, a fraction of the operations.
         """
-        states = {s: X[:, i : i + 1] for i, s in enumerate(self.sources(1))}
-        out = []
-        for j in range(1, self.n_nodes + 1):
-            edges = [self.edges[f"k{j}_{o}_{s}"] for o in self.operands for s in self.sources(j)]
-            if all(_dense(e) for e in edges):
-                operands = self._dense_node(edges, [states[s] for s in self.sources(j)])
-            else:
-                operands = []
-                for o in self.operands:
-                    terms = [self.edges[f"k{j}_{o}_{s}"](states[s]) for s in self.sources(j)]
-                    operands.append(torch.stack(terms).sum(0) if len(terms) > 1 else terms[0])
-            k = self.combine[f"k{j}"](*operands) if len(operands) == 2 else operands[0]
-            states[f"k{j}"] = k
-            out.append(k)
-        return out
+        inputs = {s: X[:, i : i + 1] for i, s in enumerate(self.sources(1))}
+        return fold(walk(self, relaxed=True), inputs, _TorchReading(self))
 
     def _dense_node(self, edges: list[LayerChoice], sources: list[torch.Tensor]):
         """Every edge of one node at once: each primitive evaluated on all edges with stacked
         coefficients, mixed by the stacked weights; returns the node's operands, each ``(n, 1)``.
+        ``edges`` run operand by operand, ``sources[e]`` is what edge ``e`` reads.
         """
-        x = torch.cat(sources * len(self.operands), dim=1)  # (n, E): edge e reads column e
+        x = torch.cat(sources, dim=1)  # (n, E): edge e reads column e
         if not self._evaluated:  # every candidate is `none`
             return [x.new_zeros(x.shape[0], 1) for _ in self.operands]
         weights = torch.stack([e.arch.weights() for e in edges])  # (E, P)
@@ -245,7 +224,8 @@ class ExpressionNetwork(nn.Module):
         parameters : dict, optional
             When given, every trainable coefficient appears as a symbol ``theta_i`` instead of its
             value, and the dict is filled with ``{theta_i: (nn.Parameter, index)}`` (``index``:
-            ``None`` for a scalar), in a fixed traversal order.
+            ``None`` for a scalar), in the order of :func:`~dnas.spaces.expression.graph.walk`'s
+            edges, then the output weights, then the bias.
         architecture : Architecture, optional
             Read the choices of a relaxed network from it (without copying the network); without
             it the network must be fixed (:func:`dnas.fix`).
@@ -263,22 +243,56 @@ class ExpressionNetwork(nn.Module):
             parameters[theta] = (p, index)
             return theta
 
-        states: dict[str, sympy.Expr] = dict(zip(self.sources(1), symbols))
+        nodes = fold(walk(self, architecture), dict(zip(self.sources(1), symbols)),
+                     SympyReading(value))
         total: sympy.Expr = sympy.Integer(0)
-        for j in range(1, self.n_nodes + 1):
-            operands = []
-            for o in self.operands:
-                term = sympy.Integer(0)
-                for s in self.sources(j):
-                    edge = chosen(self.edges[f"k{j}_{o}_{s}"], architecture)
-                    coefs = {n: value(getattr(edge, n)) for n, _ in edge.coefficients}
-                    term = term + edge.sympy(states[s], coefs)
-                operands.append(term)
-            comb = chosen(self.combine[f"k{j}"], architecture)
-            k = comb.sympy(*operands) if len(operands) == 2 else operands[0]
-            states[f"k{j}"] = k
-            total = total + value(self.out_weight, j - 1) * k
+        for j, k in enumerate(nodes):
+            total = total + value(self.out_weight, j) * k
         return total + (value(self.out_bias) if use_bias else sympy.Integer(0))
 
 
-__all__ = ["NODE_OPS", "Combine", "ExpressionNetwork"]
+class _TorchReading(Reading[torch.Tensor]):
+    """The forward pass: each edge's module on its source (or a node's edges all at once)."""
+
+    def __init__(self, network: ExpressionNetwork) -> None:
+        self.network = network
+
+    def edge(self, edge: Edge, x: torch.Tensor) -> torch.Tensor:
+        return edge.module(x)
+
+    def total(self, terms: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(terms).sum(0) if len(terms) > 1 else terms[0]
+
+    def operands(self, node: Node, states: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
+        edges = [e for operand in node.operands for e in operand]
+        if all(_dense(e.module) for e in edges):
+            return self.network._dense_node([e.module for e in edges],
+                                            [states[e.source] for e in edges])
+        return super().operands(node, states)
+
+    def combine(self, node: Node, operands: list[torch.Tensor]) -> torch.Tensor:
+        return node.combine(*operands) if len(operands) == 2 else operands[0]
+
+
+class SympyReading(Reading[sympy.Expr]):
+    """The SymPy form: each edge's primitive applied to its source's expression.
+
+    ``value(parameter)`` gives what a coefficient reads as (its value, or a symbol standing for
+    it); by default its value.
+    """
+
+    def __init__(self, value: Callable[[nn.Parameter], sympy.Expr] | None = None) -> None:
+        self.value = value or (lambda p: sympy.Float(float(p.detach())))
+
+    def edge(self, edge: Edge, x: sympy.Expr) -> sympy.Expr:
+        module = edge.module
+        return module.sympy(x, {n: self.value(getattr(module, n)) for n, _ in module.coefficients})
+
+    def zero(self) -> sympy.Expr:
+        return sympy.Integer(0)
+
+    def combine(self, node: Node, operands: list[sympy.Expr]) -> sympy.Expr:
+        return node.combine.sympy(*operands) if len(operands) == 2 else operands[0]
+
+
+__all__ = ["NODE_OPS", "Combine", "ExpressionNetwork", "SympyReading", "chosen"]

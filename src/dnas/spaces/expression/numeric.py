@@ -4,7 +4,8 @@ Jacobian.
 The discrete refinement of :class:`dnas.DARTSRegressor` fits the constants of hundreds of
 candidate equations. Building each one as a SymPy expression and compiling it (``lambdify``) costs
 milliseconds, and a numeric Jacobian costs one evaluation per constant. :class:`NumericEquation`
-instead reads the architecture straight off the network, evaluates it with NumPy, and carries the
+instead reads the architecture straight off the network (through
+:func:`~dnas.spaces.expression.graph.walk`), evaluates it with NumPy, and carries the
 derivatives along (forward mode): every primitive supplies its value and exact partial derivatives
 (:meth:`~dnas.spaces.expression.Primitive.terms`), nodes combine them by the sum, product and
 quotient rules. It computes what the network's own forward pass computes, guards included.
@@ -12,29 +13,18 @@ quotient rules. It computes what the network's own forward pass computes, guards
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 from torch import nn
 
 from dnas.arch.architecture import Architecture
-from dnas.spaces.expression.network import chosen
-from dnas.spaces.expression.primitives import EPS, Primitive
+from dnas.spaces.expression.graph import Edge, Node, Reading, fold, walk
+from dnas.spaces.expression.primitives import EPS
 
-
-@dataclass(frozen=True)
-class _Edge:
-    source: str
-    kind: type[Primitive]
-    #: coefficient name -> index into theta (trainable) or fixed value (float)
-    coefs: tuple[tuple[str, int | float], ...]
-
-
-@dataclass(frozen=True)
-class _Node:
-    operands: tuple[tuple[_Edge, ...], ...]
-    op: str  # "add", "mul" or "div"
-    weight: int | float  # theta index of the output coefficient, or its fixed value
+#: a state of the forward-mode evaluation: value (n,), and its gradient in θ as a (k, n) array
+#: (None when it has none); gradients are kept row per coefficient so a partial is one row
+Jet = tuple[np.ndarray, "np.ndarray | None"]
 
 
 class NumericEquation:
@@ -70,7 +60,6 @@ class NumericEquation:
         self.n_inputs = network.n_inputs
         self.slots: list[tuple[nn.Parameter, int | None]] = []
         initial: list[float] = []
-        self.degenerate = False
 
         def slot(p: nn.Parameter, index: int | None = None, init: float = 0.0) -> int | float:
             v = p.detach() if index is None else p.detach()[index]
@@ -80,30 +69,18 @@ class NumericEquation:
             initial.append(init)
             return len(self.slots) - 1
 
-        zero = {s: False for s in network.sources(1)}  # states that are identically 0
-        nodes = []
-        for j in range(1, network.n_nodes + 1):
-            operands, zero_operand = [], []
-            for o in network.operands:
-                edges = []
-                for s in network.sources(j):
-                    prim = chosen(network.edges[f"k{j}_{o}_{s}"], architecture)
-                    if prim.name == "none":
-                        continue
-                    if zero[s]:
-                        self.degenerate = True
-                    coefs = tuple((c, slot(getattr(prim, c), init=v)) for c, v in prim.coefficients)
-                    edges.append(_Edge(s, type(prim), coefs))
-                operands.append(tuple(edges))
-                zero_operand.append(not edges)
-            op = chosen(network.combine[f"k{j}"], architecture).op if len(operands) == 2 else "add"
-            if op == "div" and zero_operand[1]:
-                self.degenerate = True
-            zero[f"k{j}"] = (all(zero_operand) if op == "add"
-                             else any(zero_operand) if op == "mul" else zero_operand[0])
-            nodes.append(_Node(tuple(operands), op, slot(network.out_weight, j - 1, init=1.0)))
-        self.nodes = tuple(nodes)
+        self.nodes = walk(network, architecture)
+        #: edge label -> ((coefficient name, θ index or fixed value), ...)
+        self.coefs: dict[str, tuple[tuple[str, int | float], ...]] = {
+            e.label: tuple((c, slot(getattr(e.module, c), init=v))
+                           for c, v in e.module.coefficients)
+            for node in self.nodes for operand in node.operands for e in operand
+        }
+        self.weights = [slot(network.out_weight, j, init=1.0) for j in range(len(self.nodes))]
         self.bias = slot(network.out_bias) if use_bias else 0.0
+        zero = _Zero()
+        fold(self.nodes, {s: False for s in network.sources(1)}, zero)
+        self.degenerate = zero.degenerate
         self.theta0 = np.array([float(p.detach() if i is None else p.detach()[i])
                                 for p, i in self.slots], dtype=np.float64)
         self.theta_initial = np.array(initial, dtype=np.float64)
@@ -119,48 +96,79 @@ class NumericEquation:
         def get(v: int | float) -> float:
             return values[v] if isinstance(v, int) else v
 
-        # a state is (value, its gradient in θ as a (k, n) array, or None when it has none);
-        # gradients are kept row per coefficient so that a coefficient's partial is one row
-        states: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
-            f"x{i + 1}": (X[:, i], None) for i in range(self.n_inputs)
-        }
+        inputs: dict[str, Jet] = {f"x{i + 1}": (X[:, i], None) for i in range(self.n_inputs)}
+        nodes = fold(self.nodes, inputs, _Forward(self, get, n, k))
         total, grad = np.zeros(n), np.zeros((k, n))
-        for j, node in enumerate(self.nodes, start=1):
-            parts = []
-            for edges in node.operands:
-                value, d = np.zeros(n), np.zeros((k, n))
-                for e in edges:
-                    x, dx = states[e.source]
-                    v, dv_dx, partials = e.kind.terms(x, **{c: get(i) for c, i in e.coefs})
-                    value += v
-                    if dx is not None:
-                        d += dv_dx * dx
-                    for c, i in e.coefs:
-                        if isinstance(i, int):
-                            d[i] += partials[c]
-                parts.append((value, d))
-            if len(parts) == 1:
-                (kv, kd), = parts
-            else:
-                (a, da), (b, db) = parts
-                if node.op == "add":
-                    kv, kd = a + b, da + db
-                elif node.op == "mul":
-                    kv, kd = a * b, da * b + a * db
-                else:  # a / b with |b| kept >= EPS, as the torch forward does
-                    den = np.where(b < 0, np.minimum(b, -EPS), np.maximum(b, EPS))
-                    kv = a / den
-                    kd = (da - kv * np.where(np.abs(b) >= EPS, 1.0, 0.0) * db) / den
-            states[f"k{j}"] = (kv, kd)
-            w = get(node.weight)
+        for (kv, kd), weight in zip(nodes, self.weights):
+            w = get(weight)
             total += w * kv
             grad += w * kd
-            if isinstance(node.weight, int):
-                grad[node.weight] += kv
+            if isinstance(weight, int):
+                grad[weight] += kv
         total += get(self.bias)
         if isinstance(self.bias, int):
             grad[self.bias] += 1.0
         return total, grad.T
+
+
+class _Forward(Reading[Jet]):
+    """Values and θ-gradients by the sum, product and quotient rules."""
+
+    def __init__(self, equation: NumericEquation, get, n: int, k: int) -> None:
+        self.equation, self.get, self.n, self.k = equation, get, n, k
+
+    def operands(self, node: Node, states: Mapping[str, Jet]) -> list[Jet]:
+        # each operand accumulated in place: one (k, n) array per operand, not per edge
+        parts = []
+        for edges in node.operands:
+            value, d = np.zeros(self.n), np.zeros((self.k, self.n))
+            for e in edges:
+                x, dx = states[e.source]
+                coefs = self.equation.coefs[e.label]
+                v, dv_dx, partials = e.module.terms(x, **{c: self.get(i) for c, i in coefs})
+                value += v
+                if dx is not None:
+                    d += dv_dx * dx
+                for c, i in coefs:
+                    if isinstance(i, int):
+                        d[i] += partials[c]
+            parts.append((value, d))
+        return parts
+
+    def combine(self, node: Node, operands: list[Jet]) -> Jet:
+        if len(operands) == 1:
+            return operands[0]
+        (a, da), (b, db) = operands
+        if node.op == "add":
+            return a + b, da + db
+        if node.op == "mul":
+            return a * b, da * b + a * db
+        # a / b with |b| kept >= EPS, as the torch forward does
+        den = np.where(b < 0, np.minimum(b, -EPS), np.maximum(b, EPS))
+        kv = a / den
+        return kv, (da - kv * np.where(np.abs(b) >= EPS, 1.0, 0.0) * db) / den
+
+
+class _Zero(Reading[bool]):
+    """Which states are identically 0, and whether a primitive or a division reads one."""
+
+    def __init__(self) -> None:
+        self.degenerate = False
+
+    def edge(self, edge: Edge, is_zero: bool) -> bool:
+        self.degenerate = self.degenerate or is_zero
+        return False
+
+    def total(self, terms: list[bool]) -> bool:
+        return not terms
+
+    def combine(self, node: Node, operands: list[bool]) -> bool:
+        if len(operands) == 1:
+            return operands[0]
+        if node.op == "div":
+            self.degenerate = self.degenerate or operands[1]
+            return operands[0]
+        return all(operands) if node.op == "add" else any(operands)
 
 
 __all__ = ["NumericEquation"]
