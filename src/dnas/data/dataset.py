@@ -34,6 +34,8 @@ class Dataset:
         The name it was loaded under (``"mnist1d"``, ``"digits"``, ``"cifar10"``, ``"synthetic"``).
     class_names : tuple of str
         Human-readable class names where the source has them, else ``()``.
+    description : str
+        How the data were read, for a person (a user's file: what was inferred from what).
     """
 
     X_train: torch.Tensor
@@ -45,6 +47,7 @@ class Dataset:
     dim: int
     name: str
     class_names: tuple[str, ...] = ()
+    description: str = ""
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):
@@ -77,6 +80,14 @@ class Dataset:
                 f"Dataset {self.name!r}: train inputs {tuple(self.X_train.shape[1:])} and test "
                 f"inputs {tuple(self.X_test.shape[1:])} differ in shape"
             )
+
+    @property
+    def kind(self) -> str:
+        """``"image"`` (``dim == 2``), ``"sequence"``, or ``"tabular"`` (features as channels of
+        length 1, see :mod:`dnas.data.layout`)."""
+        if self.dim == 2:
+            return "image"
+        return "tabular" if self.X_train.shape[2] == 1 else "sequence"
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -10,32 +10,7 @@ import numpy as np
 import torch
 
 from dnas.data.dataset import Dataset
-
-
-def stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted train and test indices holding ``round(test_size * n_c)`` of each class ``c`` in test.
-
-    Parameters
-    ----------
-    y : np.ndarray
-        Integer labels.
-    test_size : float
-        Fraction of every class that goes to the test side, in (0, 1).
-    seed : int
-        Seeds the per-class permutations (``numpy.random.default_rng``).
-    """
-    if not isinstance(test_size, float | int) or not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
-    rng = np.random.default_rng(seed)
-    test: list[np.ndarray] = []
-    for c in np.unique(y):
-        members = np.flatnonzero(y == c)
-        k = round(test_size * len(members))
-        test.append(rng.permutation(members)[:k])
-    test_idx = np.sort(np.concatenate(test))
-    train_mask = np.ones(len(y), dtype=bool)
-    train_mask[test_idx] = False
-    return np.flatnonzero(train_mask), test_idx
+from dnas.data.split import stratified_split
 
 
 def load_digits(*, seed: int = 0, test_size: float = 0.2) -> Dataset:

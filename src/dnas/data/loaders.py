@@ -1,10 +1,11 @@
-"""The front door: ``load(name, ...)`` maps a dataset name to its loader and checks the options."""
+"""The front door: ``load(name, ...)`` maps a dataset name or a user's path to its loader and checks
+the options."""
 
 from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dnas.data.dataset import Dataset
@@ -59,8 +60,25 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
 
 
+#: Options :func:`load` accepts for a user's file or folder (see :func:`dnas.data.files.load_path`).
+FILE_OPTIONS = ("label_column", "ignore_columns", "layout", "image_size", "test_size", "max_gb")
+
+
+def is_path(name: object) -> bool:
+    """Whether ``load(name)`` reads a user's file or folder: a path object, a pair of paths, or a
+    string that is not a built-in dataset name (built-in names win: write ``./digits`` for a
+    folder called ``digits``)."""
+    if isinstance(name, str):
+        return name.lower() not in _LOADERS
+    if isinstance(name, os.PathLike):
+        return True
+    return isinstance(name, (tuple, list)) and all(
+        isinstance(p, (str, os.PathLike)) for p in name
+    )
+
+
 def load(
-    name: str,
+    name: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     root: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -71,7 +89,11 @@ def load(
 
     Parameters
     ----------
-    name : {"mnist1d", "digits", "cifar10", "synthetic"}
+    name : {"mnist1d", "digits", "cifar10", "synthetic"} or a path
+        A user's data: an ``.npz`` file, two ``.npy`` files (``"X.npy,y.npy"`` or a pair), a
+        ``.csv``/``.tsv`` file or an image folder, read by :func:`dnas.data.files.load_path`
+        (options ``label_column``, ``ignore_columns``, ``layout``, ``image_size``,
+        ``test_size``, ``max_gb``; ``seed`` seeds its train/test split). Built-in names:
         ``"mnist1d"``: MNIST-1D generated offline with the ``mnist1d`` package (4000/1000,
         ``(N, 1, 40)``), cached in ``cache_dir``; option ``num_samples``.
         ``"digits"``: scikit-learn's 8x8 digits, ``(N, 1, 8, 8)`` in [0, 1], stratified split
@@ -95,7 +117,29 @@ def load(
     Dataset
         Float32 inputs, int64 labels, ``num_classes``, ``in_channels``, ``dim``, ``name``.
     """
-    if not isinstance(name, str) or name.lower() not in _LOADERS:
+    if is_path(name):
+        from dnas.data.files import load_path, source_paths
+
+        try:
+            source_paths(name)  # type: ignore[arg-type]
+        except ValueError as err:
+            looks_like_path = any(c in str(name) for c in "/\\.,")
+            if isinstance(name, str) and not looks_like_path and "does not exist" in str(err):
+                raise ValueError(
+                    f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}, or the path "
+                    "of an .npz, .npy pair, .csv file or image folder (no such file or folder)"
+                ) from None
+            raise
+        unknown = sorted(set(kw) - set(FILE_OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"a data file has no option(s) {', '.join(unknown)}; its options: "
+                f"{', '.join(FILE_OPTIONS)}"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        return load_path(name, seed=seed, **kw)  # type: ignore[arg-type]
+    if not isinstance(name, str):
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     name = name.lower()
     allowed = _options(name)

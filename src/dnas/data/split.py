@@ -1,4 +1,5 @@
-"""The DARTS search split: the training set cut in two, one half for w and one for α.
+"""Splits: the DARTS search split (the training set cut in two, one half for w and one for α), and
+the stratified train/test split of a data set that comes as one set.
 
 DARTS (Liu et al., 2019, section 3.3) holds out half of the CIFAR-10 training set as the
 validation split on which the architecture α is optimised, while the weights w train on the other
@@ -8,6 +9,7 @@ together hold every sample once (each part keeps the original order of its sampl
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -50,3 +52,29 @@ def search_split(
     first, second = order[:k].sort().values, order[k:].sort().values
     first, second = first.to(X.device), second.to(X.device)
     return (X[first], y[first.to(y.device)]), (X[second], y[second.to(y.device)])
+
+
+def stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted train and test indices holding ``round(test_size * n_c)`` of each class ``c`` in test.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Integer labels.
+    test_size : float
+        Fraction of every class that goes to the test side, in (0, 1).
+    seed : int
+        Seeds the per-class permutations (``numpy.random.default_rng``).
+    """
+    if not isinstance(test_size, float | int) or not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
+    rng = np.random.default_rng(seed)
+    test: list[np.ndarray] = []
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        k = round(test_size * len(members))
+        test.append(rng.permutation(members)[:k])
+    test_idx = np.sort(np.concatenate(test))
+    train_mask = np.ones(len(y), dtype=bool)
+    train_mask[test_idx] = False
+    return np.flatnonzero(train_mask), test_idx
