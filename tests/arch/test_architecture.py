@@ -52,9 +52,13 @@ def test_json_round_trip(tmp_path):
         ('{"format": "dnas.architecture", "version": 7, "choices": {}}', "schema version 7"),
         ('{"format": "dnas.architecture", "version": 1}', "no 'choices'"),
         ('{"format": "dnas.architecture", "version": 1, "choices": {"a": []}}', "label 'a'"),
+        (  # numbers are the values of value choices; booleans and nulls are nothing
+            '{"format": "dnas.architecture", "version": 1, "choices": {"a": [true]}}',
+            "candidate name True",
+        ),
         (
-            '{"format": "dnas.architecture", "version": 1, "choices": {"a": [1]}}',
-            "candidate name 1",
+            '{"format": "dnas.architecture", "version": 1, "choices": {"a": [null]}}',
+            "candidate name None",
         ),
         ('{"format": "dnas.architecture", "version": 1, "choices": {}, "x": 0}', "unknown keys"),
     ],

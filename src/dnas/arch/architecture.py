@@ -6,12 +6,14 @@ Schema (version 1)::
      "choices": {"<label>": ["<candidate name>", ...], ...},
      "meta": {...}}                      # free-form, JSON-serialisable (method, α, space, ...)
 
-For an InputChoice the chosen "names" are the input indices as strings (``"0"``, ``"2"``).
+For an InputChoice the chosen "names" are the input indices as strings (``"0"``, ``"2"``); for a
+ValueChoice they are the chosen plain value, a JSON number (``{"width": [32]}``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -22,29 +24,42 @@ FORMAT = "dnas.architecture"
 VERSION = 1
 
 
-class Architecture(Mapping[str, tuple[str, ...]]):
-    """An immutable mapping ``label -> tuple of chosen candidate names``.
+#: What an architecture chooses per label: candidate names, or the values of value choices.
+Chosen = str | int | float
+
+
+def _valid_item(n: Any) -> bool:
+    if isinstance(n, str):
+        return bool(n)
+    return isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
+
+
+class Architecture(Mapping[str, tuple[Chosen, ...]]):
+    """An immutable mapping ``label -> tuple of chosen candidate names (or values)``.
 
     Parameters
     ----------
-    choices : mapping of str to str or sequence of str
-        The chosen candidate(s) per label; a single name is accepted for one choice.
+    choices : mapping of str to str, number, or sequence of them
+        The chosen candidate(s) per label; a single name is accepted for one choice. Value
+        choices hold their chosen value (a number).
     meta : dict, optional
         Free-form, JSON-serialisable information (method, final probabilities, ...).
     """
 
     def __init__(
-        self, choices: Mapping[str, str | Sequence[str]], meta: Mapping[str, Any] | None = None
+        self,
+        choices: Mapping[str, Chosen | Sequence[Chosen]],
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(choices, Mapping):
             raise ValueError(
                 f"choices must be a mapping of label -> names, got {type(choices).__name__}"
             )
-        data: dict[str, tuple[str, ...]] = {}
+        data: dict[str, tuple[Chosen, ...]] = {}
         for label, chosen in choices.items():
             if not isinstance(label, str) or not label:
                 raise ValueError(f"architecture label {label!r} must be a non-empty string")
-            names = (chosen,) if isinstance(chosen, str) else chosen
+            names = (chosen,) if isinstance(chosen, (str, int, float)) else chosen
             if not isinstance(names, Sequence) or not names:
                 raise ValueError(
                     f"label {label!r}: chosen must be a name or a non-empty list of names, "
@@ -52,9 +67,10 @@ class Architecture(Mapping[str, tuple[str, ...]]):
                 )
             names = tuple(names)
             for n in names:
-                if not isinstance(n, str) or not n:
+                if not _valid_item(n):
                     raise ValueError(
-                        f"label {label!r}: candidate name {n!r} must be a non-empty string"
+                        f"label {label!r}: candidate name {n!r} must be a non-empty string "
+                        "(or, for a value choice, a finite number)"
                     )
             if len(set(names)) != len(names):
                 raise ValueError(f"label {label!r}: chosen names repeat: {list(names)}")
@@ -63,7 +79,7 @@ class Architecture(Mapping[str, tuple[str, ...]]):
         self.meta: dict[str, Any] = dict(meta or {})
 
     # Mapping protocol
-    def __getitem__(self, label: str) -> tuple[str, ...]:
+    def __getitem__(self, label: str) -> tuple[Chosen, ...]:
         return self._choices[label]
 
     def __iter__(self):

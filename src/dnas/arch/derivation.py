@@ -9,8 +9,10 @@ import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
-from dnas.space.binding import bind, choices
+from dnas.space.binding import bind
 from dnas.space.modules import InputChoice, LayerChoice
+from dnas.space.searchable import Searchable
+from dnas.space.value import ChosenValue, ValueChoice, ValueParams
 
 
 def derive(model: nn.Module, digits: int = 6) -> Architecture:
@@ -22,12 +24,13 @@ def derive(model: nn.Module, digits: int = 6) -> Architecture:
     custom = getattr(model, "derive_architecture", None)
     if callable(custom):
         return custom()
-    chosen: dict[str, list[str]] = {}
+    chosen: dict[str, list[str | int | float]] = {}
     probs: dict[str, list[float]] = {}
     methods: dict[str, str] = {}
     for label, g in bind(model).items():
         idx = g.relaxation.select(g.alpha.detach(), g)
-        chosen[label] = [g.names[i] for i in idx]
+        # a value choice exports its plain values ({"width": [32]}), a layer choice its names
+        chosen[label] = [g.values[i] if isinstance(g, ValueParams) else g.names[i] for i in idx]
         probs[label] = [round(float(p), digits) for p in g.probabilities().tolist()]
         methods[label] = g.relaxation.name
     return Architecture(chosen, meta={"probabilities": probs, "methods": methods})
@@ -61,28 +64,68 @@ class ChosenInputs(nn.Module):
         return f"indices={self.indices}, reduction={self.reduction!r}"
 
 
-def _fixed(choice: nn.Module, names: tuple[str, ...]) -> nn.Module:
-    bad = [n for n in names if n not in choice.names]
+def _fixed(module: nn.Module, architecture: Architecture) -> nn.Module:
+    """The fixed form of one module (itself when it is neither a choice nor searchable)."""
+    if isinstance(module, Searchable):
+        return module.fixed(architecture)
+    if isinstance(module, ValueChoice):
+        return ChosenValue(module.chosen(architecture))
+    if not isinstance(module, (LayerChoice, InputChoice)):
+        return module
+    names = architecture[module.label]
+    bad = [n for n in names if n not in module.names]
     if bad:
         raise ValueError(
-            f"architecture chooses {bad} for label {choice.label!r}, whose candidates are "
-            f"{list(choice.names)}"
+            f"architecture chooses {bad} for label {module.label!r}, whose candidates are "
+            f"{list(module.names)}"
         )
-    if isinstance(choice, LayerChoice):
-        if len(names) == 1:
-            return choice.candidates[names[0]]
-        return SumOf({n: choice.candidates[n] for n in names})
-    assert isinstance(choice, InputChoice)
-    indices = sorted(int(n) for n in names)
-    return ChosenInputs(indices, choice.n_candidates, choice.reduction)
+    kept = [str(n) for n in names]  # checked above: candidate names
+    if isinstance(module, LayerChoice):
+        if len(kept) == 1:
+            return module.candidates[kept[0]]
+        return SumOf({n: module.candidates[n] for n in kept})
+    indices = sorted(int(n) for n in kept)
+    return ChosenInputs(indices, module.n_candidates, module.reduction)
+
+
+def fix_module(module: nn.Module, architecture: Architecture) -> nn.Module:
+    """``module`` with every choice and searchable module replaced, in place (outermost first).
+
+    A replacement is fixed in turn (a chosen candidate may hold choices of its own); a module
+    reached along several paths is replaced once, so sharing survives. No label checks: see
+    :func:`fix`.
+    """
+    done: dict[int, tuple[nn.Module, nn.Module]] = {}  # id -> (module kept alive, its fixed form)
+
+    def visit(m: nn.Module) -> nn.Module:
+        if id(m) in done:
+            return done[id(m)][1]
+        new = _fixed(m, architecture)
+        if new is not m:
+            new = visit(new)
+        else:
+            # every attribute, also a second name for one child (named_children skips those)
+            for name, child in list(m._modules.items()):
+                if child is None:
+                    continue
+                fixed_child = visit(child)
+                if fixed_child is not child:
+                    setattr(m, name, fixed_child)
+        done[id(m)] = (m, new)
+        return new
+
+    return visit(module)
 
 
 def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
     """A copy of ``model`` with every choice replaced by its chosen candidate(s).
 
+    LayerChoice -> the chosen candidate (the sum of them when several are kept), InputChoice ->
+    the chosen inputs, a searchable module (:mod:`dnas.nn` layers, :class:`dnas.Repeat`) -> the
+    plain module of exactly the chosen sizes, weights copied from the shared ones.
     The result is a plain ``nn.Module`` with no architecture parameters; ``model`` is unchanged.
     Raises ``ValueError`` when the architecture misses a label of the model, names a label the
-    model does not have, or names an unknown candidate.
+    model does not have, or names an unknown candidate or value.
     """
     if not isinstance(architecture, Architecture):
         raise TypeError(
@@ -97,12 +140,4 @@ def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
     unknown = sorted(set(architecture) - labels)
     if unknown:
         raise ValueError(f"architecture names label(s) {unknown} that the model does not have")
-    fixed = copy.deepcopy(model)
-    for name, choice in reversed(choices(fixed)):  # children before parents
-        replacement = _fixed(choice, architecture[choice.label])
-        if not name:
-            return replacement
-        parent_name, _, attr = name.rpartition(".")
-        parent = fixed.get_submodule(parent_name) if parent_name else fixed
-        setattr(parent, attr, replacement)
-    return fixed
+    return fix_module(copy.deepcopy(model), architecture)
