@@ -1,7 +1,8 @@
 """dnas: differentiable neural architecture search (DARTS and its family) for PyTorch.
 
-The three axes: *what* may be searched (:class:`LayerChoice`, :class:`InputChoice`), *how* a choice
-becomes differentiable (``method=``: :func:`methods`), and *how* α and w are optimised
+The three axes: *what* may be searched (:class:`LayerChoice`, :class:`InputChoice`,
+:class:`ValueChoice` inside the searchable layers of :mod:`dnas.nn`, :class:`Repeat`), *how* a
+choice becomes differentiable (``method=``: :func:`methods`), and *how* α and w are optimised
 (:func:`search`, :func:`architecture_gradient`). The result is an :class:`Architecture`, and
 :func:`fix` builds the discrete model from it.
 """
@@ -13,6 +14,8 @@ from dnas.relaxations import Relaxation, methods, relax
 from dnas.space import (
     InputChoice,
     LayerChoice,
+    Repeat,
+    ValueChoice,
     arch_parameters,
     resample,
     summary,
@@ -39,9 +42,11 @@ __all__ = [
     "InputChoice",
     "LayerChoice",
     "Relaxation",
+    "Repeat",
     "SearchConfig",
     "SearchResult",
     "Searcher",
+    "ValueChoice",
     "arch_parameters",
     "architecture_gradient",
     "derive",
