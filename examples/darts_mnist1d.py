@@ -16,8 +16,8 @@ import torch
 
 import dnas
 from dnas.bilevel import SearchConfig, Searcher
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint
 from dnas.data import Augment, load, search_split
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from dnas.spaces.darts import eval_network, search_network
 from dnas.train import RetrainConfig, retrain
 

@@ -9,7 +9,7 @@ import torch
 
 import dnas
 from dnas.bilevel import SearchConfig, Searcher
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
 from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 

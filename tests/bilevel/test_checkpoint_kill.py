@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dnas.bilevel.checkpoint import load_checkpoint
 from dnas.cli.main import main
+from dnas.runtime.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 

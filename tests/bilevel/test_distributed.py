@@ -13,8 +13,8 @@ import torch.multiprocessing as mp
 
 import dnas
 from dnas.bilevel import SearchConfig, Searcher, distributed
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint
 from dnas.optim.gradient import hypergradient
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 WORLD = 2

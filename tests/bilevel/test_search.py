@@ -16,7 +16,7 @@ def data(n=64):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"method": "dartz"}, r"unknown method='dartz'; valid methods: .*darts.*proxyless"),
+        ({"method": "dartz"}, r"method='dartz' must be one of .*'darts'.*'proxyless'"),
         ({"order": 3}, "order=3"),
         ({"epochs": -1}, "epochs=-1"),
         ({"batch_size": 0}, "batch_size=0"),
@@ -158,8 +158,9 @@ def test_config_presets_and_overrides():
     c = SearchConfig.for_method("gdas", method_options={"tau_min": 0.5})
     assert c.method_options == {"tau_max": 10.0, "tau_min": 0.5}
     assert SearchConfig().w_lr == 0.025 and SearchConfig().grad_clip == 5.0
-    r = dnas.search(BiasedChoice(), *data(), config=c.replace(epochs=1), seed=3)
+    r = dnas.search(BiasedChoice(), *data(), config=c.replace(epochs=1, seed=3))
     assert r.config.seed == 3 and r.config.method == "gdas"
+    assert r.config.method_options == {"tau_max": 10.0, "tau_min": 0.5}
 
 
 def test_size_proportional_arch_weight_decay():
@@ -188,7 +189,7 @@ def test_size_proportional_arch_weight_decay():
 
 
 def test_full_batch_stream_is_the_set_itself():
-    from dnas.bilevel.batches import TensorBatches
+    from dnas.runtime.batches import TensorBatches
 
     X, y = torch.arange(10.0).reshape(5, 2), torch.arange(5)
     g = torch.Generator().manual_seed(0)

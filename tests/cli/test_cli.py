@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from dnas import Architecture
-from dnas.bilevel.checkpoint import load_checkpoint
 from dnas.cli.main import main
+from dnas.runtime.checkpoint import load_checkpoint
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

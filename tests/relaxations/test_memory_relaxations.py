@@ -7,6 +7,7 @@ from torch import nn
 
 import dnas
 from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.feed import next_batches
 from dnas.bilevel.loop import Searcher
 from dnas.relaxations.gates import GateSample
 from dnas.relaxations.moving_average import RunningMeans
@@ -130,8 +131,8 @@ def test_rescaling_keeps_the_involved_paths_mass_under_adam(method, options):
     others_moved = False
     for _ in range(12):
         before = arch.alpha.detach().clone()
-        tb = s._to_device(s.train.next())
-        s.arch_step(tb, s._to_device(s.valid.next()))
+        tb, vb = next_batches(s.train, s.valid, s.device, None, s.aug_generator)
+        s.arch_step(tb, vb)
         E = arch.sample.indices
         torch.testing.assert_close(_involved_mass(arch.alpha, E), _involved_mass(before, E),
                                    rtol=0, atol=1e-6)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from dnas.train import RetrainConfig, Trainer, retrain
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from dnas.runtime.atomic import atomic_write
 
 FORMAT = "dnas.architecture"
 VERSION = 1
@@ -151,20 +152,9 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
             raise ValueError(f"malformed architecture JSON: {err}") from None
         return cls.from_dict(data)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write JSON atomically (temporary file in the same folder, then rename)."""
-        path = Path(path)
-        text = self.to_json()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write JSON atomically (:func:`dnas.runtime.atomic.atomic_write`); returns the path."""
+        return atomic_write(path, self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Architecture:

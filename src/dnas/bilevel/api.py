@@ -8,10 +8,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.config import SearchConfig, resolve_config
 from dnas.bilevel.loop import LossFn, Searcher
-from dnas.bilevel.result import Callback, SearchResult
+from dnas.bilevel.result import SearchResult
 from dnas.relaxations import Relaxation
+from dnas.runtime.callbacks import Callback
 
 
 def search(
@@ -19,8 +20,8 @@ def search(
     train: Any,
     valid: Any,
     *,
-    method: str = "darts",
-    order: int = 1,
+    method: str | None = None,
+    order: int | None = None,
     epochs: int | None = None,
     loss_fn: LossFn | None = None,
     config: SearchConfig | None = None,
@@ -38,17 +39,19 @@ def search(
         relaxed and trained in place.
     train, valid
         DataLoaders, iterables of ``(x, y)`` batches, or ``(X, y)`` tensor pairs.
-    method : str, default "darts"
-        Relaxation (see :func:`dnas.methods`); the paper's preset is applied.
-    order : {1, 2}
-        First- or second-order architecture gradient.
+    method : str, optional
+        Relaxation (see :func:`dnas.methods`), default ``"darts"``; the paper's preset is applied
+        (:data:`dnas.PRESETS`), then the other options.
+    order : {1, 2}, optional
+        First- (default) or second-order architecture gradient.
     epochs : int, optional
         Default 50 (DARTS).
     loss_fn : callable, optional
         ``loss_fn(output, target)``; default cross-entropy for integer targets, MSE otherwise.
     config : SearchConfig, optional
-        A complete configuration; when given, ``method``, ``order``, ``epochs`` and ``options``
-        must not contradict it (pass them through the config instead).
+        A complete configuration, used as it is. Either ``config`` or the keyword options
+        (``method``, ``order``, ``epochs``, ``**options``), never both: giving both raises
+        ``TypeError`` naming the clash (change a config with ``config.replace(...)``).
     callbacks : iterable of Callback
         Step/epoch hooks.
     per_label : dict, optional
@@ -63,20 +66,9 @@ def search(
     -------
     SearchResult
     """
-    if config is None:
-        overrides = dict(options, order=order)
-        if epochs is not None:
-            overrides["epochs"] = epochs
-        config = SearchConfig.for_method(method, **overrides)
-    elif options or epochs is not None or method != config.method or order != config.order:
-        changes = dict(options)
-        if epochs is not None:
-            changes["epochs"] = epochs
-        if method != "darts":
-            changes["method"] = method
-        if order != 1:
-            changes["order"] = order
-        config = config.replace(**changes)
+    given = {k: v for k, v in (("method", method), ("order", order), ("epochs", epochs))
+             if v is not None}
+    config = resolve_config(config, {**given, **options}, "search()")
     return Searcher(
         model, train, valid, config, loss_fn=loss_fn, callbacks=list(callbacks),
         per_label=per_label, augment=augment,

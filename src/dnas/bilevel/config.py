@@ -14,6 +14,7 @@ from typing import Any
 
 from dnas.optim.gradient import MODES
 from dnas.relaxations.registry import methods
+from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
 
 #: What each paper changed relative to the DARTS defaults (only the fields it changed).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -114,49 +115,38 @@ class SearchConfig:
     progress: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in methods():
-            raise ValueError(
-                f"unknown method={self.method!r}; valid methods: {', '.join(methods())}"
-            )
-        if self.order not in (1, 2) or isinstance(self.order, bool):
-            raise ValueError(f"order={self.order!r} is not allowed; use 1 or 2")
-        if self.hypergradient not in MODES:
-            raise ValueError(f"hypergradient={self.hypergradient!r} is not one of {MODES}")
-        if self.arch_optimizer not in ("adam", "sgd"):
-            raise ValueError(f"arch_optimizer={self.arch_optimizer!r} is not one of 'adam', 'sgd'")
-        _int_at_least("epochs", self.epochs, 0)
-        _int_at_least("batch_size", self.batch_size, 1)
-        _int_at_least("warmup_epochs", self.warmup_epochs, 0)
-        _int_at_least("arch_every", self.arch_every, 1)
-        if self.steps_per_epoch is not None:
-            _int_at_least("steps_per_epoch", self.steps_per_epoch, 1)
-        for name in ("w_lr", "w_lr_min", "arch_lr"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
-        for name in (
-            "w_weight_decay",
-            "arch_weight_decay",
-            "arch_weight_decay_df",
-            "arch_weight_decay_base",
-            "w_momentum",
-            "arch_momentum",
-        ):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip={self.grad_clip!r} must be > 0 or None")
-        if len(self.arch_betas) != 2 or not all(0 <= b < 1 for b in self.arch_betas):
-            raise ValueError(f"arch_betas={self.arch_betas!r} must be two numbers in [0, 1)")
+        check_choice("method", self.method, methods())
+        check_choice("order", self.order, (1, 2))
+        check_choice("hypergradient", self.hypergradient, MODES)
+        check_choice("arch_optimizer", self.arch_optimizer, ("adam", "sgd"))
+        check_int("epochs", self.epochs, 0)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("warmup_epochs", self.warmup_epochs, 0)
+        check_int("arch_every", self.arch_every, 1)
+        check_int("steps_per_epoch", self.steps_per_epoch, 1, none_ok=True)
+        for name in ("w_lr", "w_lr_min", "arch_lr", "w_weight_decay", "arch_weight_decay",
+                     "arch_weight_decay_df", "arch_weight_decay_base", "w_momentum",
+                     "arch_momentum"):
+            check_float(name, getattr(self, name), 0)
+        check_float("grad_clip", self.grad_clip, 0, low_open=True, none_ok=True)
+        betas = self.arch_betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ParameterError(f"arch_betas={betas!r} must be two numbers in [0, 1)")
+        for b in betas:
+            check_float("arch_betas", b, 0, 1, high_open=True)
         if not isinstance(self.device, str):
-            raise ValueError(f"device={self.device!r} must be a string such as 'auto' or 'cpu'")
-        object.__setattr__(self, "arch_betas", tuple(float(b) for b in self.arch_betas))
+            raise ParameterError(
+                f"device={self.device!r} must be a string such as 'auto', 'cpu' or 'cuda:0'"
+            )
+        check_bool("progress", self.progress) if self.progress is not None else None
+        check_int("seed", self.seed, none_ok=True)
+        object.__setattr__(self, "arch_betas", tuple(float(b) for b in betas))
         object.__setattr__(self, "method_options", dict(self.method_options))
 
     @classmethod
     def for_method(cls, method: str = "darts", **overrides: Any) -> SearchConfig:
         """The DARTS defaults, then ``method``'s paper preset, then ``overrides``."""
-        if method not in PRESETS and method not in methods():
-            raise ValueError(f"unknown method={method!r}; valid methods: {', '.join(methods())}")
+        check_choice("method", method, methods())
         known = {f.name for f in dataclasses.fields(cls)}
         bad = sorted(set(overrides) - known)
         if bad:
@@ -168,14 +158,35 @@ class SearchConfig:
         return cls(method=method, method_options=options, **values)
 
     def replace(self, **changes: Any) -> SearchConfig:
+        """A copy with ``changes`` applied (no preset is applied: the fields are set as given)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists for tuples), as a run folder's ``config.yaml`` holds it."""
         d = dataclasses.asdict(self)
         d["arch_betas"] = list(self.arch_betas)
         return d
 
 
-def _int_at_least(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+def resolve_config(
+    config: SearchConfig | None, options: Mapping[str, Any], caller: str = "search()"
+) -> SearchConfig:
+    """The one way into a search: either a complete ``config`` or keyword ``options``.
+
+    Options alone build ``SearchConfig.for_method(method, **options)`` (``method`` defaults to
+    ``"darts"``), so the method's paper preset applies. Both together raise ``TypeError`` naming
+    the clashing options: a config is never silently edited, nor an option silently dropped.
+    """
+    if config is None:
+        rest = dict(options)
+        return SearchConfig.for_method(rest.pop("method", "darts"), **rest)
+    if not isinstance(config, SearchConfig):
+        raise TypeError(f"config must be a SearchConfig, got {type(config).__name__}")
+    if options:
+        given = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        raise TypeError(
+            f"{caller} takes either config= or keyword options, not both: got config= "
+            f"(method={config.method!r}) and {given}; change the config with "
+            f"config.replace({given}), or drop config= to start from the method's preset"
+        )
+    return config

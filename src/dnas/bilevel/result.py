@@ -1,17 +1,18 @@
-"""What a search returns (:class:`SearchResult`) and the hooks it calls (:class:`Callback`)."""
+"""What a search returns (:class:`SearchResult`, one history row per epoch) and the hooks it calls
+(:class:`Callback`, shared with retraining: :mod:`dnas.runtime.callbacks`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.config import SearchConfig
-
-if TYPE_CHECKING:
-    from dnas.bilevel.loop import Searcher
+from dnas.runtime.callbacks import Callback
+from dnas.space.modules import ArchParams
 
 
 @dataclass
@@ -37,11 +38,26 @@ class SearchResult:
     config: SearchConfig = field(repr=False)
 
 
-class Callback:
-    """Hooks called by the search; override what you need. ``searcher.stop()`` ends the run."""
+def history_row(
+    epoch: int,
+    metrics: Mapping[str, float],
+    lr: float,
+    seconds: float,
+    groups: Mapping[str, ArchParams],
+) -> dict[str, Any]:
+    """One row of :attr:`SearchResult.history` (``metrics``: :meth:`dnas.runtime.Meters.summary`
+    of the ``train`` and ``valid`` splits)."""
+    return {
+        "epoch": epoch,
+        "train_loss": metrics["train_loss"],
+        "train_acc": metrics["train_acc"],
+        "valid_loss": metrics["valid_loss"],
+        "valid_acc": metrics["valid_acc"],
+        "lr": lr,
+        "seconds": seconds,
+        "probabilities": {k: g.probabilities().tolist() for k, g in groups.items()},
+        "alpha": {k: g.alpha.detach().tolist() for k, g in groups.items()},
+    }
 
-    def on_step_end(self, searcher: Searcher) -> None:
-        """After each weight step (``searcher.step`` has already been incremented)."""
 
-    def on_epoch_end(self, searcher: Searcher) -> None:
-        """After each epoch, once its row is in ``searcher.history``."""
+__all__ = ["Callback", "SearchResult", "history_row"]

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from dnas.runtime.checks import check_choice, check_int
+
 
 def note(message: str) -> None:
     """One informational line on stderr (stdout stays for results)."""
@@ -19,8 +21,7 @@ def check_data(resolved: Mapping[str, Any]) -> None:
     from dnas.data import DATASETS
 
     name = resolved.get("data")
-    if name not in DATASETS:
-        raise ValueError(f"unknown data={name!r}; valid data: {', '.join(DATASETS)}")
+    check_choice("data", name, DATASETS)
     if name == "cifar10" and resolved.get("data_root") is None:
         raise ValueError("data='cifar10' needs --data-root: the folder holding cifar-10-batches-py")
 
@@ -46,6 +47,4 @@ def set_threads(n: int | None) -> None:
     """``torch.set_num_threads(n)`` when ``n`` is given (checked first)."""
     if n is None:
         return
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads={n!r} must be an integer >= 1")
-    torch.set_num_threads(n)
+    torch.set_num_threads(check_int("threads", n, 1))

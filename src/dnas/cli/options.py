@@ -19,6 +19,9 @@ from typing import Any
 import yaml
 
 from dnas.bilevel.config import SearchConfig
+from dnas.relaxations.registry import methods
+from dnas.runtime.atomic import atomic_write
+from dnas.runtime.checks import check_choice
 from dnas.train.config import RetrainConfig
 
 #: Command-level search options (not SearchConfig fields) and their defaults.
@@ -62,7 +65,7 @@ RETRAIN_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A YAML mapping from ``path``; ``ValueError`` naming the problem otherwise."""
     p = Path(path)
     try:
@@ -83,13 +86,9 @@ def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def write_yaml(data: Mapping[str, Any], path: str | os.PathLike) -> None:
-    """Write ``data`` as YAML atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(_plain(dict(data)), sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+def write_yaml(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write ``data`` as YAML atomically (:func:`dnas.runtime.atomic.atomic_write`)."""
+    atomic_write(path, yaml.safe_dump(_plain(dict(data)), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:
@@ -113,7 +112,7 @@ def _check_known(layer: Mapping[str, Any], known: set[str], where: str) -> None:
 def resolve(
     command: str,
     flags: Mapping[str, Any],
-    config_file: str | os.PathLike | None = None,
+    config_file: str | os.PathLike[str] | None = None,
     saved: Mapping[str, Any] | None = None,
     base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -162,8 +161,7 @@ def search_config(resolved: Mapping[str, Any]) -> SearchConfig:
         values["arch_betas"] = tuple(values["arch_betas"])
     if "method_options" in values and not isinstance(values["method_options"], Mapping):
         raise ValueError(f"method_options={values['method_options']!r} must be a mapping")
-    if not isinstance(method, str):
-        raise ValueError(f"method={method!r} must be a method name")
+    check_choice("method", method, methods())
     return SearchConfig.for_method(method, **values)
 
 
@@ -175,9 +173,3 @@ def retrain_config(resolved: Mapping[str, Any]) -> RetrainConfig:
         values["grad_clip"] = None
     return RetrainConfig(**values)
 
-
-def positive_int(name: str, value: Any, low: int = 1) -> int:
-    """``value`` as an int ``>= low``, else ``ValueError`` naming the option."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return value

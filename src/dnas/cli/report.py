@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dnas.runtime.atomic import atomic_writer
+
 SCALARS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc",
            "lr", "drop_path_prob", "seconds")
 
@@ -38,18 +40,14 @@ def _flatten(row: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def write_history_csv(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def write_history_csv(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write one row per epoch (scalars, then every label's α and probabilities) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_writer(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=history_columns(history), extrasaction="ignore")
         writer.writeheader()
         for row in history:
             writer.writerow(_flatten(row))
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def _pyplot():
@@ -63,7 +61,7 @@ def _pyplot():
 
 def plot_alpha(
     history: Sequence[Mapping[str, Any]],
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     names: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """One panel per label: each candidate's probability over epochs.
@@ -112,7 +110,7 @@ def plot_alpha(
     return _save(fig, plt, path)
 
 
-def plot_losses(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def plot_losses(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Loss curves (left) and accuracies (right) over epochs, for every split in ``history``."""
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
@@ -133,13 +131,11 @@ def plot_losses(history: Sequence[Mapping[str, Any]], path: str | os.PathLike) -
     return _save(fig, plt, path)
 
 
-def _save(fig, plt, path: str | os.PathLike) -> Path:
+def _save(fig: Any, plt: Any, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp, dpi=90)
-        os.replace(tmp, path)
+        with atomic_writer(path, "wb") as fh:
+            fig.savefig(fh, dpi=90, format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
     return path

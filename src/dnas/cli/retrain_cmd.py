@@ -15,10 +15,13 @@ from typing import Any
 import torch
 
 from dnas.arch.architecture import Architecture
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
 from dnas.cli import options as opts
 from dnas.cli.common import check_data, load_data, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
+from dnas.runtime.atomic import atomic_write
+from dnas.runtime.callbacks import Callback
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.runtime.checks import check_int
 from dnas.train.trainer import Trainer
 
 
@@ -39,12 +42,11 @@ def load_architecture(ref: Any) -> Architecture:
     return Architecture.load(path)
 
 
-class _HistoryFile:
+class _HistoryFile(Callback):
+    """Rewrite ``history.csv`` after every epoch, so a killed run keeps its curves."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    def on_step_end(self, trainer: Trainer) -> None:
-        pass
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         write_history_csv(trainer.history, self.path)
@@ -77,9 +79,8 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     resolved = opts.resolve("retrain", flags, config_file, saved, base=base)
     check_data(resolved)
     for name in ("channels", "layers"):
-        opts.positive_int(name, resolved[name])
-    if resolved["n_train"] is not None:
-        opts.positive_int("n_train", resolved["n_train"])
+        check_int(name, resolved[name], 1)
+    check_int("n_train", resolved["n_train"], 1, none_ok=True)
     config = opts.retrain_config(resolved)
     set_threads(resolved["threads"])
 
@@ -128,9 +129,7 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
         "parameters": params, "epochs": config.epochs, "data": resolved["data"],
         "seconds": time.perf_counter() - start,
     }
-    tmp = out / ".results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "results.json")
+    atomic_write(out / "results.json", json.dumps(results, indent=2) + "\n")
     save_checkpoint({"model": model.state_dict()}, out / "model.pt")
     if result.history:
         write_history_csv(result.history, out / "history.csv")

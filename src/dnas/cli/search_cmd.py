@@ -17,14 +17,15 @@ import torch
 from torch import nn
 
 from dnas.bilevel import distributed
-from dnas.bilevel.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.loop import Searcher
-from dnas.bilevel.result import Callback
-from dnas.bilevel.runtime import resolve_device
 from dnas.cli import options as opts
 from dnas.cli.common import check_data, load_data, note, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
+from dnas.runtime.callbacks import Callback
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
+from dnas.runtime.checks import check_bool, check_choice, check_int
+from dnas.runtime.device import resolve_device
 from dnas.spaces import darts as darts_space
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 
@@ -74,21 +75,17 @@ def _resume_source(resume: str | bool | None, out: str | None) -> tuple[Path, Pa
 
 
 def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
-    if resolved["space"] not in SPACES:
-        raise ValueError(f"unknown space={resolved['space']!r}; valid spaces: {', '.join(SPACES)}")
+    check_choice("space", resolved["space"], SPACES)
     check_data(resolved)
     for name in ("channels", "layers"):
-        opts.positive_int(name, resolved[name])
-    opts.positive_int("checkpoint_every", resolved["checkpoint_every"], 0)
-    opts.positive_int("crop_padding", resolved["crop_padding"], 0)
-    if not isinstance(resolved["flip"], bool):
-        raise ValueError(f"flip={resolved['flip']!r} must be true or false")
-    if resolved["n_train"] is not None:
-        opts.positive_int("n_train", resolved["n_train"], 2)
-    if resolved["dim"] is not None and resolved["dim"] not in (1, 2):
-        raise ValueError(f"dim={resolved['dim']!r} must be 1 (sequences) or 2 (images)")
-    if resolved["amp"] not in AMP_CHOICES:
-        raise ValueError(f"amp={resolved['amp']!r} is not one of {AMP_CHOICES}")
+        check_int(name, resolved[name], 1)
+    check_int("checkpoint_every", resolved["checkpoint_every"], 0)
+    check_int("crop_padding", resolved["crop_padding"], 0)
+    check_bool("flip", resolved["flip"])
+    check_int("n_train", resolved["n_train"], 2, none_ok=True)
+    if resolved["dim"] is not None:
+        check_choice("dim", resolved["dim"], (1, 2))
+    check_choice("amp", resolved["amp"], AMP_CHOICES)
 
 
 def run_search(flags: dict[str, Any], config_file: str | None, resume: str | bool | None) -> int:

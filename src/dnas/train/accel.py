@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from dnas.runtime.checks import check_choice
+
 #: values of the ``amp`` option
 AMP_CHOICES = ("auto", "bf16", "off")
 
@@ -31,9 +33,8 @@ def resolve_amp(amp: str, device: torch.device, order: int = 1) -> torch.dtype |
         if order == 1 and device.type == "cuda" and torch.cuda.is_bf16_supported():
             return torch.bfloat16
         return None
-    if amp == "bf16":
-        return torch.bfloat16
-    raise ValueError(f"amp={amp!r} is not one of {AMP_CHOICES}")
+    check_choice("amp", amp, AMP_CHOICES)
+    return torch.bfloat16
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
 from dnas.train.accel import AMP_CHOICES
 
 
@@ -73,26 +74,25 @@ class RetrainConfig:
     def __post_init__(self) -> None:
         for name, low in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1),
                           ("crop_padding", 0), ("cutout", 0), ("seed", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+            check_int(name, getattr(self, name), low)
         for name in ("lr", "lr_min", "momentum", "weight_decay", "auxiliary_weight"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError(f"{name}={value!r} must be a number >= 0")
-        if not (isinstance(self.drop_path_prob, (int, float)) and 0 <= self.drop_path_prob < 1):
-            raise ValueError(f"drop_path_prob={self.drop_path_prob!r} must be in [0, 1)")
-        if self.grad_clip is not None and not (
-            isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0
-        ):
-            raise ValueError(f"grad_clip={self.grad_clip!r} must be > 0 or None")
-        if self.amp not in AMP_CHOICES:
-            raise ValueError(f"amp={self.amp!r} is not one of {AMP_CHOICES}")
+            check_float(name, getattr(self, name), 0)
+        check_float("drop_path_prob", self.drop_path_prob, 0, 1, high_open=True)
+        check_float("grad_clip", self.grad_clip, 0, low_open=True, none_ok=True)
+        check_choice("amp", self.amp, AMP_CHOICES)
+        for name in ("flip", "channels_last", "compile"):
+            check_bool(name, getattr(self, name))
+        if self.progress is not None:
+            check_bool("progress", self.progress)
         if not isinstance(self.device, str):
-            raise ValueError(f"device={self.device!r} must be a string such as 'auto' or 'cpu'")
+            raise ParameterError(
+                f"device={self.device!r} must be a string such as 'auto', 'cpu' or 'cuda:0'"
+            )
 
     def replace(self, **changes: Any) -> RetrainConfig:
+        """A copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data, as a run folder's ``config.yaml`` holds it."""
         return dataclasses.asdict(self)

@@ -6,28 +6,28 @@
 
 Batches come from a persistent, seeded stream; augmentation runs on the device with its own
 generator; the loop's whole state (weights, optimiser, schedule, RNGs, stream position) is a
-``state_dict``, so a run can be checkpointed (:class:`dnas.bilevel.checkpoint.Checkpoint` works here
-too) and resumed. Metrics stay on the device until the epoch ends: one host sync per epoch.
+``state_dict``, so a run can be checkpointed (:class:`dnas.runtime.Checkpoint`, as for a search)
+and resumed. Metrics stay on the device until the epoch ends: one host sync per epoch.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from dnas.bilevel.batches import TensorBatches
-from dnas.bilevel.runtime import resolve_device
+from dnas.runtime.batches import TensorBatches
+from dnas.runtime.callbacks import Callback
+from dnas.runtime.device import resolve_device
+from dnas.runtime.meters import Meters
+from dnas.runtime.progress import progress_bar
+from dnas.runtime.rng import generator, global_rng, global_rng_state
 from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
 from dnas.train.config import RetrainConfig
 
@@ -68,10 +68,16 @@ class Trainer:
     config : RetrainConfig
     augment : callable, optional
         ``augment(x, generator=g) -> x`` applied to each training batch on the device.
-    callbacks : sequence
-        Objects with ``on_step_end(trainer)`` / ``on_epoch_end(trainer)`` (e.g. a checkpoint).
+    callbacks : sequence of Callback
+        Objects with ``on_step_end(trainer)`` / ``on_epoch_end(trainer)`` (e.g.
+        :class:`dnas.runtime.Checkpoint`).
     dim : {1, 2}
         Spatial dimensions of the inputs (channels-last applies to 2-D only).
+
+    Attributes
+    ----------
+    meters : dnas.runtime.Meters
+        The epoch's running training loss and accuracy (split ``"train"``).
     """
 
     def __init__(
@@ -82,7 +88,7 @@ class Trainer:
         config: RetrainConfig,
         *,
         augment: Augment | None = None,
-        callbacks: Sequence[Any] = (),
+        callbacks: Sequence[Callback] = (),
         dim: int = 2,
     ) -> None:
         self.config = config
@@ -97,13 +103,12 @@ class Trainer:
         self.callbacks = list(callbacks)
         X, y = (t.to(self.device) for t in train)
         self.test = tuple(t.to(self.device) for t in test)
-        order = torch.Generator().manual_seed(config.seed)
-        self.train = TensorBatches(X, y, config.batch_size, order)
+        self.train = TensorBatches(X, y, config.batch_size, generator(config.seed))
         self.steps_per_epoch = len(self.train)
-        self.aug_generator = torch.Generator(device=self.device).manual_seed(config.seed + 1)
+        self.aug_generator = generator(config.seed + 1, self.device)
         # drop path draws from its own generator when the model takes one (the DARTS network
         # does), else from the global RNG, which run() seeds and checkpoints save
-        self.drop_generator = torch.Generator(device=self.device).manual_seed(config.seed + 2)
+        self.drop_generator = generator(config.seed + 2, self.device)
         if hasattr(self.model, "generator"):
             self.model.generator = self.drop_generator
         self.optimizer = torch.optim.SGD(
@@ -116,12 +121,9 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.history: list[dict[str, Any]] = []
-        self._resumed_rng: Any = None
-        self._reset_meters()
-
-    def _reset_meters(self) -> None:
-        zero = torch.zeros((), device=self.device, dtype=torch.float64)
-        self._meters = {k: zero.clone() for k in ("loss", "correct", "n")}
+        self.meters = Meters(("train",), self.device)
+        #: global RNG state of a loaded checkpoint, applied when run() starts
+        self.resume_rng: Mapping[str, Any] | None = None
         self._epoch_start = time.perf_counter()
 
     def drop_path_prob(self) -> float:
@@ -146,10 +148,7 @@ class Trainer:
         if cfg.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.optimizer.step()
-        m, n = self._meters, y.shape[0]
-        m["loss"] += loss.detach().double() * n
-        m["correct"] += (logits.detach().argmax(1) == y).sum()
-        m["n"] += n
+        self.meters["train"].update(loss, logits, y)
 
     @torch.no_grad()
     def evaluate(
@@ -181,21 +180,13 @@ class Trainer:
     def run(self) -> RetrainResult:
         """Train (or continue) to ``config.epochs``; evaluates on the test set after each epoch."""
         cfg = self.config
-        show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-        with ExitStack() as stack:
-            devices = [self.device.index or 0] if self.device.type == "cuda" else []
-            stack.enter_context(torch.random.fork_rng(devices=devices))
-            torch.manual_seed(cfg.seed + 3)  # for models that draw from the global RNG
-            if self._resumed_rng is not None:
-                torch.set_rng_state(self._resumed_rng[0])
-                if self._resumed_rng[1] is not None:
-                    torch.cuda.set_rng_state_all(self._resumed_rng[1])
-                self._resumed_rng = None
-            bar = stack.enter_context(tqdm(
-                total=cfg.epochs * self.steps_per_epoch,
-                initial=self.epoch * self.steps_per_epoch + self.step,
-                disable=not show, desc="retrain", leave=False, dynamic_ncols=True,
-            ))
+        # seeded for models that draw from the global RNG; a resumed run's state is set after
+        resumed, self.resume_rng = self.resume_rng, None
+        with global_rng(self.device, cfg.seed + 3, resumed), progress_bar(
+            cfg.epochs * self.steps_per_epoch,
+            initial=self.epoch * self.steps_per_epoch + self.step,
+            desc="retrain", show=cfg.progress,
+        ) as bar:
             self.model.train()
             while self.epoch < cfg.epochs:
                 if hasattr(self.model, "drop_path_prob"):
@@ -213,13 +204,13 @@ class Trainer:
             test_loss, test_acc = self.evaluate()
         return RetrainResult(self.model, self.history, test_acc, test_loss)
 
-    def _end_epoch(self, bar) -> None:
-        m = {k: float(v) for k, v in self._meters.items()}  # the epoch's one host sync
+    def _end_epoch(self, bar: Any) -> None:
+        m = self.meters.summary()  # the epoch's one host sync
         test_loss, test_acc = self.evaluate()
         row = {
             "epoch": self.epoch + 1,
-            "train_loss": m["loss"] / m["n"] if m["n"] else math.nan,
-            "train_acc": m["correct"] / m["n"] if m["n"] else math.nan,
+            "train_loss": m["train_loss"],
+            "train_acc": m["train_acc"],
             "test_loss": test_loss,
             "test_acc": test_acc,
             "lr": self.optimizer.param_groups[0]["lr"],
@@ -230,7 +221,8 @@ class Trainer:
         self.scheduler.step()
         self.epoch += 1
         self.step = 0
-        self._reset_meters()
+        self.meters.reset()
+        self._epoch_start = time.perf_counter()
         bar.set_postfix(epoch=self.epoch, loss=f"{row['train_loss']:.4g}", test=f"{test_acc:.4f}")
         for cb in self.callbacks:
             cb.on_epoch_end(self)
@@ -245,25 +237,25 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "history": self.history,
-            "meters": {k: v.cpu() for k, v in self._meters.items()},
+            "meters": self.meters.state_dict(),
             "train_stream": self.train.state_dict(),
             "aug_generator": self.aug_generator.get_state(),
             "drop_generator": self.drop_generator.get_state(),
-            "global_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+            **global_rng_state(self.device),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (the global RNG is applied when :meth:`run` starts)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.history = list(state["history"])
-        self._meters = {k: v.to(self.device) for k, v in state["meters"].items()}
+        self.meters.load_state_dict(state["meters"])
         self.train.load_state_dict(state["train_stream"])
         self.aug_generator.set_state(state["aug_generator"])
         self.drop_generator.set_state(state["drop_generator"])
-        self._resumed_rng = (state["global_rng"], state.get("cuda_rng"))
+        self.resume_rng = {"global_rng": state["global_rng"], "cuda_rng": state.get("cuda_rng")}
 
 
 def retrain(
@@ -273,7 +265,7 @@ def retrain(
     config: RetrainConfig | None = None,
     *,
     augment: Augment | None = None,
-    callbacks: Sequence[Any] = (),
+    callbacks: Sequence[Callback] = (),
     dim: int = 2,
     **options: Any,
 ) -> RetrainResult:

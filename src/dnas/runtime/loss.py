@@ -1,4 +1,4 @@
-"""Run-time defaults of a search: the device ``"auto"`` resolves to, and the default loss."""
+"""The default loss of a search: cross-entropy for class labels, mean squared error otherwise."""
 
 from __future__ import annotations
 
@@ -27,16 +27,4 @@ def default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(output, target)
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is checked."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device={device!r} is not a device name such as 'cpu' or 'cuda:0'"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but CUDA is not available here")
-    return dev
+__all__ = ["default_loss"]

@@ -1,31 +1,31 @@
-"""Checkpoints of a search (or retraining): written atomically, read back safely.
+"""Checkpoints of a search or a retraining: written atomically, read back safely.
 
-A checkpoint is ``Searcher.state_dict()`` (weights, α, both optimisers, the schedule, every RNG,
-the data streams' positions) saved with :func:`torch.save`. It is written to a temporary file in
-the target folder and renamed over the old one (:func:`os.replace` is atomic on POSIX and
-Windows), so a run killed at any instant leaves either the previous checkpoint or the new one,
-never half of one. Reading uses ``weights_only=True``: a checkpoint cannot run code.
+A checkpoint is a loop's ``state_dict()`` (for a search: weights, α, both optimisers, the schedule,
+every RNG, the data streams' positions) saved with :func:`torch.save` through
+:func:`dnas.runtime.atomic.atomic_writer`, so a run killed at any instant leaves either the
+previous checkpoint or the new one, never half of one. Reading uses ``weights_only=True``: a
+checkpoint cannot run code.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from dnas.bilevel.loop import Searcher
-from dnas.bilevel.result import Callback
+from dnas.runtime.atomic import atomic_writer
+from dnas.runtime.callbacks import Callback
+from dnas.runtime.checks import check_int
 
 #: name of the rolling checkpoint inside a checkpoint folder
 LAST = "last.pt"
 
 
-def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename).
+def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write ``state`` to ``path`` atomically (see :mod:`dnas.runtime.atomic`).
 
     Parameters
     ----------
@@ -39,22 +39,12 @@ def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike) -> Path:
     -------
     Path
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(dict(state), fh)
-            fh.flush()
-            os.fsync(fh.fileno())  # the rename must not overtake the data on a crash
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_writer(path, "wb") as fh:
+        torch.save(dict(state), fh)
+    return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
     ``path`` may be a checkpoint file or a folder holding ``last.pt`` (a run folder's
@@ -72,7 +62,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return state
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
     """The checkpoint ``path`` names: itself, ``path/last.pt`` or ``path/checkpoints/last.pt``."""
     p = Path(path)
     for candidate in (p, p / LAST, p / "checkpoints" / LAST):
@@ -84,7 +74,10 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
 
 
 class Checkpoint(Callback):
-    """Save the search's state every ``every_steps`` steps and at the end of every epoch.
+    """Save a loop's state every ``every_steps`` steps and at the end of every epoch.
+
+    Works with any loop that has ``step``, ``steps_per_epoch``, ``epoch``, ``state_dict()`` and
+    ``meters`` (:class:`dnas.Searcher`, :class:`dnas.train.Trainer`).
 
     Parameters
     ----------
@@ -100,15 +93,12 @@ class Checkpoint(Callback):
 
     def __init__(
         self,
-        folder: str | os.PathLike,
+        folder: str | os.PathLike[str],
         every_steps: int | None = None,
         keep_epochs: bool = False,
         enabled: bool = True,
     ) -> None:
-        if every_steps is not None and (
-            isinstance(every_steps, bool) or not isinstance(every_steps, int) or every_steps < 0
-        ):
-            raise ValueError(f"every_steps={every_steps!r} must be a non-negative integer or None")
+        check_int("every_steps", every_steps, 0, none_ok=True)
         self.folder = Path(folder)
         self.every_steps = every_steps or 0
         self.keep_epochs = keep_epochs
@@ -119,29 +109,30 @@ class Checkpoint(Callback):
     def path(self) -> Path:
         return self.folder / LAST
 
-    def on_step_end(self, searcher: Searcher) -> None:
+    def on_step_end(self, loop: Any) -> None:
         # the last step of an epoch is saved by on_epoch_end, after the epoch's row exists
-        if (self.every_steps and searcher.step % self.every_steps == 0
-                and searcher.step < searcher.steps_per_epoch):
-            self.save(searcher)
+        if (self.every_steps and loop.step % self.every_steps == 0
+                and loop.step < loop.steps_per_epoch):
+            self.save(loop)
 
-    def on_epoch_end(self, searcher: Searcher) -> None:
-        self.save(searcher)
+    def on_epoch_end(self, loop: Any) -> None:
+        self.save(loop)
         if self.keep_epochs and self.enabled:
-            save_checkpoint(searcher.state_dict(), self.folder / f"epoch_{searcher.epoch}.pt")
+            save_checkpoint(loop.state_dict(), self.folder / f"epoch_{loop.epoch}.pt")
 
-    def save(self, searcher: Searcher) -> None:
-        dp = getattr(searcher, "data_parallel", None)
+    def save(self, loop: Any) -> None:
+        """Write ``loop.state_dict()`` to :attr:`path` (on every rank's turn; rank 0 writes)."""
+        dp = getattr(loop, "data_parallel", None)
         totals = None
         if dp is not None:
             # multi-process: every rank joins the sum, so rank 0's checkpoint holds the epoch's
             # running totals over all ranks (the other ranks restart theirs from zero)
-            totals = {k: v.clone() for k, v in searcher._meters.items()}
-            dp.sum_(totals.values())
+            totals = loop.meters.copy()
+            dp.sum_(totals.tensors())
         if self.enabled:
-            state = searcher.state_dict()
+            state = loop.state_dict()
             if totals is not None:
-                state["meters"] = {k: v.cpu() for k, v in totals.items()}
+                state["meters"] = totals.state_dict()
                 state["meters_over_ranks"] = True
             save_checkpoint(state, self.path)
             self.saved += 1

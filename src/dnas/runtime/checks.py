@@ -1,0 +1,123 @@
+"""Checking user-given values, with one message style.
+
+Every check raises with a message that names the parameter, shows the value and says what is
+allowed: ``epochs=-1 must be an integer >= 0``, ``amp='fp8' must be one of 'auto', 'bf16', 'off'``.
+A value of the wrong kind raises :class:`ParameterError`, which is both a ``ValueError`` and a
+``TypeError`` (as scikit-learn's ``InvalidParameterError``), so callers catching either see it; a
+value of the right kind out of range raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any, NoReturn, TypeVar
+
+T = TypeVar("T")
+
+
+class ParameterError(ValueError, TypeError):
+    """A parameter of the wrong kind (a string where a number belongs, a bool for an integer)."""
+
+
+def _fail(name: str, value: Any, allowed: str, kind_error: bool) -> NoReturn:
+    cls = ParameterError if kind_error else ValueError
+    raise cls(f"{name}={value!r} must be {allowed}")
+
+
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f"{'<' if high_open else '<='} {high}"
+    return ""
+
+
+def _in_range(
+    value: float, low: float | None, high: float | None, low_open: bool, high_open: bool
+) -> bool:
+    if low is not None and (value <= low if low_open else value < low):
+        return False
+    return not (high is not None and (value >= high if high_open else value > high))
+
+
+def check_int(
+    name: str,
+    value: Any,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    none_ok: bool = False,
+) -> Any:
+    """``value`` as given when it is an integer in ``[low, high]`` (bounds optional).
+
+    Booleans are not integers here; NumPy integers are. With ``none_ok``, ``None`` passes.
+    """
+    if none_ok and value is None:
+        return None
+    allowed = " ".join(
+        t for t in ("an integer", _range_text(low, high, False, False)) if t
+    ) + (" or None" if none_ok else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        _fail(name, value, allowed, True)
+    if not _in_range(int(value), low, high, False, False):
+        _fail(name, value, allowed, False)
+    return value
+
+
+def check_float(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    none_ok: bool = False,
+) -> Any:
+    """``value`` as given when it is a real number (not NaN, not a bool) in the range.
+
+    ``low_open`` / ``high_open`` exclude the bound: ``check_float("p", p, 0, 1, high_open=True)``
+    allows ``[0, 1)``. With ``none_ok``, ``None`` passes.
+    """
+    if none_ok and value is None:
+        return None
+    allowed = " ".join(
+        t for t in ("a number", _range_text(low, high, low_open, high_open)) if t
+    ) + (" or None" if none_ok else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        _fail(name, value, allowed, True)
+    if math.isnan(value) or not _in_range(float(value), low, high, low_open, high_open):
+        _fail(name, value, allowed, False)
+    return value
+
+
+def check_choice(name: str, value: T, choices: Iterable[Any]) -> T:
+    """``value`` when it is one of ``choices`` (compared with ``==``; unhashable values fail)."""
+    options = list(choices)
+    try:
+        ok = any(
+            c is value or (isinstance(value, bool) == isinstance(c, bool) and bool(value == c))
+            for c in options
+        )
+    except (TypeError, ValueError):  # e.g. an array compared elementwise
+        ok = False
+    if not ok:
+        shown = ", ".join(repr(c) for c in options)
+        _fail(name, value, f"one of {shown}", False)
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` when it is ``True`` or ``False`` (NumPy booleans included)."""
+    if value is True or value is False:
+        return bool(value)
+    if type(value).__name__ == "bool_":  # numpy.bool_
+        return bool(value)
+    _fail(name, value, "True or False", True)
+
+
+__all__ = ["ParameterError", "check_bool", "check_choice", "check_float", "check_int"]
