@@ -14,8 +14,8 @@ import numbers
 from typing import Any
 
 from dnas.bilevel.config import SearchConfig
-from dnas.bilevel.loop import resolve_device
 from dnas.relaxations.registry import methods
+from dnas.runtime.device import resolve_device
 from dnas.spaces.expression.network import NODE_OPS
 from dnas.spaces.expression.primitives import check_primitives
 
