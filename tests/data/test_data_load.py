@@ -20,7 +20,7 @@ def test_unknown_name_lists_the_valid_ones():
 def test_unknown_option_names_the_allowed_ones():
     with pytest.raises(TypeError, match=r"'digits' has no option.* n; its options: test_size"):
         load("digits", n=3)
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="seed=.* must be an integer"):
         load("synthetic", seed="0")
 
 

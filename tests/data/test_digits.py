@@ -39,5 +39,5 @@ def test_seed_decides_the_split():
 
 
 def test_bad_test_size():
-    with pytest.raises(ValueError, match=r"test_size must be a fraction in \(0, 1\), got 1\.5"):
+    with pytest.raises(ValueError, match=r"test_size=1\.5 must be a number in \(0, 1\)"):
         load_digits(test_size=1.5)

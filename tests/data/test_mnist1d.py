@@ -116,5 +116,5 @@ def test_corrupt_cache_is_regenerated(tmp_path, damage):
 
 
 def test_bad_num_samples(tmp_path):
-    with pytest.raises(ValueError, match="num_samples must be an integer >= 20, got 5"):
+    with pytest.raises(ValueError, match="num_samples=5 must be an integer >= 20"):
         load_mnist1d(cache_dir=tmp_path, num_samples=5)

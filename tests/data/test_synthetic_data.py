@@ -32,11 +32,11 @@ def test_sequences_and_nearest_class_mean_beats_chance():
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"n": 0}, "n must be a positive integer, got 0"),
-        ({"n_test": -1}, "n_test must be"),
+        ({"n": 0}, "n=0 must be an integer >= 1"),
+        ({"n_test": -1}, "n_test=-1 must be an integer >= 1"),
         ({"shape": (3, 32, 32, 2)}, "shape must be"),
         ({"shape": (3, 0)}, "shape must be"),
-        ({"classes": 1}, "classes must be at least 2"),
+        ({"classes": 1}, "classes=1 must be an integer >= 2"),
     ],
 )
 def test_bad_options(kw, message):

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dnas.runtime.checks import check_bool, check_choice, check_int
+
 
 def _draw_int(
     high: int, n: int, x: torch.Tensor, generator: torch.Generator | None
@@ -56,15 +58,12 @@ class Augment(nn.Module):
         self, crop_padding: int = 4, flip: bool | None = None, cutout: int = 0, dim: int = 2
     ) -> None:
         super().__init__()
-        if dim not in (1, 2) or isinstance(dim, bool):
-            raise ValueError(f"dim must be 1 (sequences) or 2 (images), got {dim!r}")
-        for name, value in (("crop_padding", crop_padding), ("cutout", cutout)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_choice("dim", dim, (1, 2))
+        check_int("crop_padding", crop_padding, 0)
+        check_int("cutout", cutout, 0)
         if flip is None:
             flip = dim == 2
-        if not isinstance(flip, bool):
-            raise TypeError(f"flip must be a bool or None, got {flip!r}")
+        flip = check_bool("flip", flip)
         if flip and dim == 1:
             raise ValueError("flip=True is for images (dim=2); reversing a sequence changes it")
         self.crop_padding, self.flip, self.cutout, self.dim = crop_padding, flip, cutout, dim

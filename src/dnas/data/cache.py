@@ -1,19 +1,19 @@
 """Where generated datasets are cached, and how a cache file is written without ever leaving half.
 
 The cache folder is the ``cache_dir`` argument, else the ``DNAS_DATA_DIR`` environment variable,
-else ``~/.cache/dnas``. Files are written to a temporary name in the same folder and renamed into
-place (``os.replace`` is atomic on one file system), so a crash or a concurrent reader never sees a
-partial file.
+else ``~/.cache/dnas``. Files are written with :func:`dnas.runtime.atomic.atomic_writer`, so a
+crash or a concurrent reader never sees a partial file.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+
+from dnas.runtime.atomic import atomic_writer
 
 ENV_VAR = "DNAS_DATA_DIR"
 
@@ -37,18 +37,8 @@ def save_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         When the folder cannot be created or written (one line naming it).
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # a unique hidden name beside the target; 0o666 lets the umask decide the permissions
-        # (tempfile.mkstemp would force 0o600 on a file meant to be shared)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise ValueError(f"cannot write the data cache in {path.parent}: {exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_writer(path, "wb") as handle:
             # a file object (not a name) keeps numpy from appending its own ".npz"
             np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise ValueError(f"cannot write the data cache in {path.parent}: {exc}") from None

@@ -28,6 +28,7 @@ from dnas.data.dataset import Dataset
 from dnas.data.labels import Position, check_finite, encode_labels
 from dnas.data.layout import LAYOUTS, arrange, check_layout, kind_of
 from dnas.data.split import stratified_split
+from dnas.runtime.checks import check_float, check_int
 
 #: Default limit on the in-memory size of a user's data set (float32 inputs), in GiB.
 MAX_GB = 4.0
@@ -221,12 +222,10 @@ def load_path(
         given; ``description`` says what was inferred.
     """
     layout = check_layout(layout)
-    if isinstance(max_gb, bool) or not isinstance(max_gb, (int, float)) or not max_gb > 0:
-        raise ValueError(f"max_gb={max_gb!r} must be a positive number of GiB")
+    check_float("max_gb", max_gb, 0, low_open=True)
     if isinstance(ignore_columns, str):
         ignore_columns = [c.strip() for c in ignore_columns.split(",") if c.strip()]
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    check_int("seed", seed)
     paths = source_paths(source)
     path = paths[0]
     suffix = path.suffix.lower()

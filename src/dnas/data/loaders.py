@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dnas.data.dataset import Dataset
+from dnas.runtime.checks import check_int
 
 
 def _mnist1d(*, root: Any, cache_dir: Any, seed: int, **kw: Any) -> Dataset:
@@ -136,8 +137,7 @@ def load(
                 f"a data file has no option(s) {', '.join(unknown)}; its options: "
                 f"{', '.join(FILE_OPTIONS)}"
             )
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        check_int("seed", seed)
         return load_path(name, seed=seed, **kw)  # type: ignore[arg-type]
     if not isinstance(name, str):
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
@@ -149,6 +149,5 @@ def load(
             f"dataset {name!r} has no option(s) {', '.join(unknown)}; "
             f"its options: {', '.join(allowed) or 'none'}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    check_int("seed", seed)
     return _LOADERS[name](root=root, cache_dir=cache_dir, seed=seed, **kw)

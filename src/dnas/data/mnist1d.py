@@ -26,6 +26,7 @@ import torch
 
 from dnas.data.cache import cache_directory, save_npz_atomic
 from dnas.data.dataset import Dataset
+from dnas.runtime.checks import check_int
 
 _KEYS = ("x", "y", "x_test", "y_test")
 
@@ -121,8 +122,7 @@ def load_mnist1d(
     Dataset
         ``dim=1``, ``in_channels=1``, ``num_classes=10``.
     """
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 20:
-        raise ValueError(f"num_samples must be an integer >= 20, got {num_samples!r}")
+    check_int("num_samples", num_samples, 20)
     args = _generator_args(num_samples)
     path = _cache_path(cache_directory(cache_dir), args)
     shapes = _expected_shapes(args)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dnas.runtime.checks import check_float
+
 
 def search_split(
     X: torch.Tensor, y: torch.Tensor, fraction: float = 0.5, seed: int = 0
@@ -39,8 +41,7 @@ def search_split(
             f"X and y must have the same first dimension, got shapes {tuple(X.shape)} and "
             f"{tuple(y.shape)}"
         )
-    if isinstance(fraction, bool) or not isinstance(fraction, float | int):
-        raise TypeError(f"fraction must be a float in (0, 1), got {fraction!r}")
+    check_float("fraction", fraction)  # the range is checked below, with the sample count
     n = X.shape[0]
     k = int(fraction * n) if 0.0 < fraction < 1.0 else -1
     if not 0 < k < n:
@@ -66,8 +67,7 @@ def stratified_split(y: np.ndarray, test_size: float, seed: int) -> tuple[np.nda
     seed : int
         Seeds the per-class permutations (``numpy.random.default_rng``).
     """
-    if not isinstance(test_size, float | int) or not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size!r}")
+    check_float("test_size", test_size, 0, 1, low_open=True, high_open=True)
     rng = np.random.default_rng(seed)
     test: list[np.ndarray] = []
     for c in np.unique(y):

@@ -13,12 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from dnas.data.dataset import Dataset
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+from dnas.runtime.checks import check_int
 
 
 def load_synthetic(
@@ -49,15 +44,14 @@ def load_synthetic(
     Dataset
         Float32 inputs of ``shape``, int64 labels uniform over the classes.
     """
-    n = _positive_int("n", n)
-    n_test = max(1, n // 4) if n_test is None else _positive_int("n_test", n_test)
+    n = check_int("n", n, 1)
+    n_test = max(1, n // 4) if n_test is None else check_int("n_test", n_test, 1)
     shape = tuple(shape)
     if len(shape) not in (2, 3) or not all(
         isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape
     ):
         raise ValueError(f"shape must be (C, L) or (C, H, W) positive integers, got {shape!r}")
-    if _positive_int("classes", classes) < 2:
-        raise ValueError(f"classes must be at least 2, got {classes!r}")
+    check_int("classes", classes, 2)
     gen = torch.Generator().manual_seed(seed)
     prototypes = torch.randn((classes, *shape), generator=gen)
 
