@@ -56,17 +56,17 @@ def test_unknown_primitive_lists_valid_names():
 
 
 @pytest.mark.parametrize("param, value, match", [
-    ("output_type", "class", "output_type='class' is not one of"),
+    ("output_type", "class", "output_type='class' must be one of 'real'"),
     ("output_type", "probability_distribution", "single output"),
-    ("darts_type", "gdas", "darts_type='gdas' is not one of"),
-    ("method", "nope", "method='nope' is not one of"),
+    ("darts_type", "gdas", "darts_type='gdas' must be one of 'original', 'fair'"),
+    ("method", "nope", "method='nope' must be one of None, 'binary'"),
     ("sampling_strategy", "min", "sampling_strategy='min'"),
     ("num_graph_nodes", 0, "num_graph_nodes=0 must be an integer >= 1"),
     ("max_epochs", -1, "max_epochs=-1"),
     ("batch_size", 0, "batch_size=0"),
     ("arch_learning_rate_max", -0.1, "arch_learning_rate_max=-0.1"),
     ("grad_clip", 0, "grad_clip=0"),
-    ("arch_momentum", 1.0, r"arch_momentum=1.0 must be in \[0, 1\)"),
+    ("arch_momentum", 1.0, r"arch_momentum=1.0 must be a number in \[0, 1\)"),
     ("node_ops", ("add", "pow"), "node_ops"),
     ("warm_start", "yes", "warm_start='yes'"),
 ])

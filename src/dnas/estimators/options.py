@@ -15,6 +15,7 @@ from typing import Any
 
 from dnas.bilevel.config import SearchConfig
 from dnas.relaxations.registry import methods
+from dnas.runtime.checks import check_bool, check_choice, check_float, check_int
 from dnas.runtime.device import resolve_device
 from dnas.spaces.expression.network import NODE_OPS
 from dnas.spaces.expression.primitives import check_primitives
@@ -23,58 +24,35 @@ OUTPUT_TYPES = ("real", "sigmoid", "probability", "probability_sample", "probabi
 DARTS_TYPES = {"original": "darts", "fair": "fair-darts"}
 
 
-def _int(est: Any, name: str, low: int, none_ok: bool = False) -> None:
-    v = getattr(est, name)
-    if none_ok and v is None:
-        return
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-        tail = " or None" if none_ok else ""
-        raise ValueError(f"{name}={v!r} must be an integer >= {low}{tail}")
-
-
-def _real(est: Any, name: str, low: float = 0.0, strict: bool = False) -> None:
-    v = getattr(est, name)
-    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
-    if not ok or (v <= low if strict else v < low):
-        raise ValueError(f"{name}={v!r} must be a number {'>' if strict else '>='} {low}")
-
-
 def check_options(est: Any) -> dict[str, Any]:
     """Validate every parameter of ``est``; return the normalised ones."""
     for name in ("num_graph_nodes", "param_updates_per_epoch", "max_epochs",
                  "arch_updates_per_epoch", "param_updates_for_sampled_model"):
-        _int(est, name, 1 if name in ("num_graph_nodes", "param_updates_per_epoch") else 0)
-    _int(est, "batch_size", 1, none_ok=True)
-    _int(est, "patience", 0, none_ok=True)
+        check_int(name, getattr(est, name),
+                  1 if name in ("num_graph_nodes", "param_updates_per_epoch") else 0)
+    check_int("batch_size", est.batch_size, 1, none_ok=True)
+    check_int("patience", est.patience, 0, none_ok=True)
     for name in ("param_learning_rate_max", "param_learning_rate_min", "param_momentum",
                  "param_weight_decay", "arch_learning_rate_max", "arch_weight_decay",
                  "arch_weight_decay_df", "arch_weight_decay_base", "fair_darts_loss_weight"):
-        _real(est, name)
-    _real(est, "grad_clip", strict=True)
-    _real(est, "tol")
-    _real(est, "arch_momentum")
-    if est.arch_momentum >= 1:
-        raise ValueError(f"arch_momentum={est.arch_momentum!r} must be in [0, 1)")
-    if est.output_type not in OUTPUT_TYPES:
-        raise ValueError(f"output_type={est.output_type!r} is not one of {list(OUTPUT_TYPES)}")
+        check_float(name, getattr(est, name), 0)
+    check_float("grad_clip", est.grad_clip, 0, low_open=True)
+    check_float("tol", est.tol, 0)
+    check_float("arch_momentum", est.arch_momentum, 0, 1, high_open=True)
+    check_choice("output_type", est.output_type, OUTPUT_TYPES)
     if est.output_type == "probability_distribution":
         raise ValueError(
             "output_type='probability_distribution' is a softmax over several outputs; this "
             "estimator fits a single output: use 'probability' (one logistic output) instead"
         )
-    if est.darts_type not in DARTS_TYPES:
-        raise ValueError(f"darts_type={est.darts_type!r} is not one of {list(DARTS_TYPES)}")
-    method = est.method if est.method is not None else DARTS_TYPES[est.darts_type]
-    if method not in methods():
-        raise ValueError(f"method={est.method!r} is not one of {methods()} (or None)")
-    if est.sampling_strategy not in ("max", "sample"):
-        raise ValueError(f"sampling_strategy={est.sampling_strategy!r} is not one of "
-                         "'max', 'sample'")
-    if est.warm_start not in (True, False, "auto"):
-        raise ValueError(f"warm_start={est.warm_start!r} must be True, False or 'auto'")
+    check_choice("darts_type", est.darts_type, DARTS_TYPES)
+    method = check_choice("method", est.method, [None, *methods()])
+    method = method if method is not None else DARTS_TYPES[est.darts_type]
+    check_choice("sampling_strategy", est.sampling_strategy, ("max", "sample"))
+    check_choice("warm_start", est.warm_start, (True, False, "auto"))
     for name in ("refine", "train_classifier_coefficients", "train_classifier_bias"):
-        if not isinstance(getattr(est, name), (bool, numbers.Integral)):
-            raise ValueError(f"{name}={getattr(est, name)!r} must be True or False")
+        if not isinstance(getattr(est, name), numbers.Integral):  # bools, and 0/1 as sklearn does
+            check_bool(name, getattr(est, name))
     primitives = check_primitives(est.primitives)
     if isinstance(est.node_ops, str):
         raise ValueError(f"node_ops={est.node_ops!r} must be a list of names from {NODE_OPS}")
@@ -82,10 +60,7 @@ def check_options(est: Any) -> dict[str, Any]:
     distinct = len(set(node_ops)) == len(node_ops)
     if not node_ops or any(o not in NODE_OPS for o in node_ops) or not distinct:
         raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
-    try:
-        device = resolve_device(est.device)
-    except ValueError as err:
-        raise ValueError(f"device={est.device!r}: {err}") from None
+    device = resolve_device(est.device)  # its error names device= and the value
     return {
         "method": method,
         "primitives": primitives,
