@@ -24,6 +24,7 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.relaxations.base import Relaxation
+from dnas.runtime.checks import check_int
 from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
 from dnas.spaces.expression.graph import Edge, Node, Reading, chosen, fold, walk
@@ -116,10 +117,8 @@ class ExpressionNetwork(nn.Module):
         train_bias: bool = True,
     ) -> None:
         super().__init__()
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
-            raise ValueError(f"n_inputs={n_inputs!r} must be a positive integer")
-        if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 1:
-            raise ValueError(f"n_nodes={n_nodes!r} must be a positive integer")
+        check_int("n_inputs", n_inputs, 1)
+        check_int("n_nodes", n_nodes, 1)
         self.primitives = check_primitives(primitives)
         node_ops = tuple(node_ops)
         bad = [o for o in node_ops if o not in NODE_OPS]
