@@ -9,6 +9,8 @@ choice becomes differentiable (``method=``: :func:`methods`), and *how* α and w
 
 from dnas.arch import Architecture, derive, fix
 from dnas.bilevel import PRESETS, Callback, SearchConfig, Searcher, SearchResult, search
+from dnas.deploy import export
+from dnas.monitor import TensorBoard
 from dnas.optim import architecture_gradient
 from dnas.relaxations import Relaxation, methods, relax
 from dnas.space import (
@@ -46,10 +48,12 @@ __all__ = [
     "SearchConfig",
     "SearchResult",
     "Searcher",
+    "TensorBoard",
     "ValueChoice",
     "arch_parameters",
     "architecture_gradient",
     "derive",
+    "export",
     "fix",
     "methods",
     "relax",

@@ -272,11 +272,11 @@ def _finish(parts: _Parts, source: Source, seed: int, test_size: float) -> Datas
     arranged: dict[str, np.ndarray] = {}
     layout = parts.layout
     for split, X in parts.X.items():
-        y = parts.y[split]
-        if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
+        labels = parts.y[split]
+        if X.ndim == 0 or labels.ndim == 0 or X.shape[0] != labels.shape[0]:
             raise ValueError(
-                f"{where}: {split} inputs {X.shape} and labels {y.shape} do not hold one label "
-                "per sample"
+                f"{where}: {split} inputs {X.shape} and labels {labels.shape} do not hold one "
+                "label per sample"
             )
         if X.shape[0] == 0:
             raise ValueError(f"{where}: the {split} part holds no samples")
@@ -288,7 +288,7 @@ def _finish(parts: _Parts, source: Source, seed: int, test_size: float) -> Datas
     if parts.class_names is not None:
         codes, names, label_note = [parts.y[s] for s in splits], parts.class_names, ""
     else:
-        label_at = {}
+        label_at: dict[str, Position] = {}
         if parts.position is not None:
             at = parts.position
             label_at = {"position": lambda i: at((i[0],))}
