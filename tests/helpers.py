@@ -93,3 +93,47 @@ class StopAt(dnas.Callback):
     def on_step_end(self, searcher):
         if (searcher.epoch, searcher.step) == self.at:
             searcher.stop()
+
+
+#: options a relaxation needs to run on :class:`SharedLabels` (others run with their defaults)
+TEST_OPTIONS: dict[str, dict] = {"pc-darts": {"partial_channels": 2}}
+
+
+class SharedLabels(nn.Module):
+    """Two LayerChoices with one label (conv candidates, one with BatchNorm), a third with
+    another label, and an InputChoice; input ``(B, c, length)``, one output per sample.
+
+    ``partial_channels`` builds the candidates for ``c // K`` channels (PC-DARTS), so every
+    registered relaxation runs on it (see :data:`TEST_OPTIONS`).
+    """
+
+    def __init__(self, c: int = 4, length: int = 6, partial_channels: int = 1) -> None:
+        super().__init__()
+        k = c // partial_channels
+
+        def ops() -> dict[str, nn.Module]:
+            return {
+                "conv": nn.Conv1d(k, k, 1),
+                "tanh": nn.Sequential(nn.Conv1d(k, k, 1), nn.Tanh()),
+                "skip": nn.Identity(),
+                "bn": nn.Sequential(nn.Conv1d(k, k, 1), nn.BatchNorm1d(k)),
+            }
+
+        self.a = dnas.LayerChoice(ops(), label="op")
+        self.b = dnas.LayerChoice(ops(), label="op")
+        self.c = dnas.LayerChoice(ops(), label="other")
+        self.inputs = dnas.InputChoice(2, label="in")
+        self.head = nn.Linear(c * length, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inputs([self.a(x), self.b(x)])
+        return self.head(self.c(h).flatten(1)).squeeze(-1)
+
+
+def shared_labels(method: str, seed: int = 0) -> SharedLabels:
+    """A :class:`SharedLabels` model relaxed with ``method`` (and its :data:`TEST_OPTIONS`)."""
+    options = TEST_OPTIONS.get(method, {})
+    torch.manual_seed(seed)
+    model = SharedLabels(partial_channels=options.get("partial_channels", 1))
+    dnas.relax(model, method, **options)
+    return model

@@ -143,6 +143,7 @@ class Objective:
         self.w_params = {n: p for n, p in named_weight_parameters(model).items() if p.requires_grad}
         self.buffers = dict(model.named_buffers())
         self._buffer_groups = _clone_groups(list(self.buffers.values()))
+        self._aliases = tied_slots(model)
         self.last_valid: tuple[torch.Tensor, torch.Tensor] | None = None  # (loss, output), detached
 
     def loss(self, w: dict, alpha: dict, batch: Batch, regularize: bool = False) -> torch.Tensor:
@@ -151,7 +152,14 @@ class Objective:
         state: dict[str, torch.Tensor] = dict(zip(self.buffers, self._clone_buffers()))
         state.update(w)
         state.update({self.alpha_names[k]: a for k, a in alpha.items()})
-        out = functional_call(self.model, state, (x,))
+        for name, others in self._aliases.items():  # tied tensors: every slot gets the value
+            if name in state:
+                state.update(dict.fromkeys(others, state[name]))
+        # tie_weights=False: each (module, attribute) slot is swapped exactly once. With torch's
+        # default (True) a module registered under several paths (the ArchParams every choice of a
+        # label shares) is swapped once per path, and restoring in the same order leaves the
+        # module holding the substituted tensor instead of its Parameter.
+        out = functional_call(self.model, state, (x,), tie_weights=False)
         loss = self.loss_fn(out, y)
         if regularize:
             self.last_valid = (loss.detach(), _detach_output(out))
@@ -175,6 +183,29 @@ class Objective:
             for i, t in zip(indices, torch._foreach_mul([tensors[i] for i in indices], 1)):
                 out[i] = t
         return out
+
+
+def tied_slots(model: nn.Module) -> dict[str, list[str]]:
+    """Names of the tensors held in more than one module slot, and their other slots.
+
+    A *slot* is one ``(module, attribute)`` pair. A module registered under several paths (a shared
+    :class:`~dnas.space.modules.ArchParams`) is one slot seen under many names: it is left out.
+    A tensor held by two different modules (tied weights) fills two slots: the first name
+    (the one ``named_parameters()`` / ``named_buffers()`` report) maps to the others.
+    """
+    first: dict[int, str] = {}
+    seen: set[tuple[int, str]] = set()
+    others: dict[str, list[str]] = {}
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        for attr, t in (*module._parameters.items(), *module._buffers.items()):
+            if t is None or (id(module), attr) in seen:
+                continue
+            seen.add((id(module), attr))
+            name = f"{prefix}.{attr}" if prefix else attr
+            canonical = first.setdefault(id(t), name)
+            if canonical != name:
+                others.setdefault(canonical, []).append(name)
+    return others
 
 
 def _clone_groups(tensors: list[torch.Tensor]) -> list[list[int]]:
