@@ -38,7 +38,7 @@ def test_alpha_stays_the_optimisers_parameter_after_an_alpha_step(method, order)
         seen_in_weight_step.append((module.arch.alpha, module.arch.alpha.requires_grad))
 
     for step in range(3):
-        tb, vb = s._to_device(s.train.next()), s._to_device(s.valid.next())
+        tb, vb = s.train.next(), s.valid.next()  # CPU batches
         s.arch_step(tb, vb)
         alphas = _alphas_in_model(model)
         assert all(type(a) is nn.Parameter and id(a) in held for a in alphas), step
