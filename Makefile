@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test test-fast lint typecheck clean
 
 install: $(STAMP)
 
@@ -22,8 +22,16 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# everything but the subprocess tests (torchrun, a killed run)
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks examples
+
+# mypy on src/dnas (configured in pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

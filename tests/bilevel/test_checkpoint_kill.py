@@ -29,6 +29,7 @@ def _args(out: Path, cache: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # a subprocess run: `make test-fast` leaves it out
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     cache = tmp_path / "cache"
     killed = tmp_path / "killed"

@@ -14,6 +14,7 @@ from dnas import Architecture
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="needs gloo")
+@pytest.mark.slow  # a subprocess run: `make test-fast` leaves it out
 def test_torchrun_two_processes_one_run_folder(tmp_path):
     src = str(Path(__file__).parents[2] / "src")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": src}

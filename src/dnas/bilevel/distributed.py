@@ -133,8 +133,10 @@ def init_from_env(device: torch.device) -> tuple[DataParallel, torch.device]:
     else:
         backend = "gloo"
     if not dist.is_initialized():
-        kwargs = {"device_id": device} if backend == "nccl" else {}
-        dist.init_process_group(backend, **kwargs)
+        if backend == "nccl":
+            dist.init_process_group(backend, device_id=device)
+        else:
+            dist.init_process_group(backend)
     return DataParallel(dist.get_rank(), dist.get_world_size()), device
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from dnas.runtime.checkpoint import resolve_checkpoint
 from dnas.runtime.checks import check_choice, check_int
 
 
@@ -34,6 +36,23 @@ def load_data(resolved: Mapping[str, Any]):
     name = resolved["data"]
     return load(name, root=resolved.get("data_root"), cache_dir=resolved.get("cache_dir"),
                 seed=resolved.get("seed") or 0)
+
+
+def resume_source(resume: str | bool | None, out: str | None) -> tuple[Path, Path] | None:
+    """``(run folder, checkpoint file)`` that ``--resume`` names, or None for a fresh run.
+
+    ``--resume`` alone continues the run in ``--out``; with a path it names a run folder, its
+    ``checkpoints/`` folder or a checkpoint file.
+    """
+    if not resume:
+        return None
+    if resume is True:
+        if out is None:
+            raise ValueError("--resume without a path needs --out (the run folder to continue)")
+        resume = out
+    ckpt = resolve_checkpoint(resume)
+    run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+    return run, ckpt
 
 
 def subset(X: torch.Tensor, y: torch.Tensor, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:

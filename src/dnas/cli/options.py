@@ -131,12 +131,11 @@ def resolve(
         the built-in ones.
     """
     if command == "search":
-        options, overrides, per_data, cls = (SEARCH_OPTIONS, SEARCH_OVERRIDES,
-                                             SEARCH_DATA_DEFAULTS, SearchConfig)
+        options, overrides, per_data = SEARCH_OPTIONS, SEARCH_OVERRIDES, SEARCH_DATA_DEFAULTS
+        known = set(options) | _fields(SearchConfig)
     else:
-        options, overrides, per_data, cls = (RETRAIN_OPTIONS, {}, RETRAIN_DATA_DEFAULTS,
-                                             RetrainConfig)
-    known = set(options) | _fields(cls)
+        options, overrides, per_data = RETRAIN_OPTIONS, {}, RETRAIN_DATA_DEFAULTS
+        known = set(options) | _fields(RetrainConfig)
     from_file = read_yaml(config_file) if config_file is not None else {}
     _check_known(from_file, known, f"config file {str(config_file)!r}")
     saved = dict(saved or {})

@@ -16,11 +16,11 @@ import torch
 
 from dnas.arch.architecture import Architecture
 from dnas.cli import options as opts
-from dnas.cli.common import check_data, load_data, set_threads, subset
+from dnas.cli.common import check_data, load_data, resume_source, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
 from dnas.runtime.atomic import atomic_write
 from dnas.runtime.callbacks import Callback
-from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from dnas.runtime.checks import check_int
 from dnas.train.trainer import Trainer
 
@@ -56,15 +56,9 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     """Run ``dnas retrain``; returns the exit status."""
     checkpoint = None
     saved = None
-    if resume:
-        if resume is True:
-            if flags.get("out") is None:
-                raise ValueError("--resume without a path needs --out (the run folder to continue)")
-            resume = flags["out"]
-        checkpoint = resolve_checkpoint(resume)
-        run = checkpoint.parent
-        if run.name == "checkpoints":
-            run = run.parent
+    source = resume_source(resume, flags.get("out"))
+    if source is not None:
+        run, checkpoint = source
         if (run / "config.yaml").is_file():
             saved = opts.read_yaml(run / "config.yaml")
         flags.setdefault("out", str(run))
@@ -74,7 +68,7 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     from dnas.spaces.darts import eval_network, validate_architecture
 
     validate_architecture(arch)
-    base = {k: arch.meta[k] for k in ("data", "dim") if k in arch.meta}
+    base: dict[str, Any] = {k: arch.meta[k] for k in ("data", "dim") if k in arch.meta}
     base.setdefault("data", "cifar10")
     resolved = opts.resolve("retrain", flags, config_file, saved, base=base)
     check_data(resolved)

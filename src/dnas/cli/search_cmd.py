@@ -20,10 +20,10 @@ from dnas.bilevel import distributed
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.loop import Searcher
 from dnas.cli import options as opts
-from dnas.cli.common import check_data, load_data, note, set_threads, subset
+from dnas.cli.common import check_data, load_data, note, resume_source, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
 from dnas.runtime.callbacks import Callback
-from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint
+from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from dnas.runtime.checks import check_bool, check_choice, check_int
 from dnas.runtime.device import resolve_device
 from dnas.spaces import darts as darts_space
@@ -61,19 +61,6 @@ class _HistoryFile(Callback):
         write_history_csv(searcher.history, self.path)
 
 
-def _resume_source(resume: str | bool | None, out: str | None) -> tuple[Path, Path] | None:
-    """(run folder, checkpoint file) to resume from, or None for a fresh run."""
-    if not resume:
-        return None
-    if resume is True:
-        if out is None:
-            raise ValueError("--resume without a path needs --out (the run folder to continue)")
-        resume = out
-    ckpt = resolve_checkpoint(resume)
-    run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
-    return run, ckpt
-
-
 def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
     check_choice("space", resolved["space"], SPACES)
     check_data(resolved)
@@ -90,7 +77,7 @@ def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
 
 def run_search(flags: dict[str, Any], config_file: str | None, resume: str | bool | None) -> int:
     """Run ``dnas search``; returns the exit status."""
-    source = _resume_source(resume, flags.get("out"))
+    source = resume_source(resume, flags.get("out"))
     saved = None
     if source is not None:
         flags.setdefault("out", str(source[0]))  # the folder found, not the one saved (cwd moves)
@@ -140,8 +127,8 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     X, y = subset(data.X_train, data.y_train, resolved["n_train"])
     train, valid = search_split(X, y, 0.5, seed=config.seed or 0)
     if device.type != "cpu":  # the whole split lives on the device: no copies per step
-        train = tuple(t.to(device) for t in train)
-        valid = tuple(t.to(device) for t in valid)
+        train = (train[0].to(device), train[1].to(device))
+        valid = (valid[0].to(device), valid[1].to(device))
     if dp is not None and config.batch_size % dp.world_size:
         raise ValueError(
             f"batch_size={config.batch_size} must be divisible by the {dp.world_size} processes"

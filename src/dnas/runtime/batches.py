@@ -55,11 +55,12 @@ class TensorBatches:
     def __len__(self) -> int:
         return self.n_batches
 
-    def _new_order(self) -> None:
+    def _new_order(self) -> torch.Tensor:
         self._order_state = self.generator.get_state()
         n = self.X.shape[0]
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         self._order = order.to(self.X.device)
+        return self._order
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.batch_size == self.X.shape[0]:  # full batch: every pass is the whole set
@@ -68,14 +69,13 @@ class TensorBatches:
                 self.position = 0
             self.position += 1
             return self.X, self.y
-        if self._order is None:
-            self._new_order()
+        order = self._order if self._order is not None else self._new_order()
         if self.position >= self.n_batches:
             self.pass_index += 1
             self.position = 0
-            self._new_order()
+            order = self._new_order()
         start = self.position * self.batch_size
-        idx = self._order[start : start + self.batch_size]
+        idx = order[start : start + self.batch_size]
         self.position += 1
         return self.X[idx], self.y[idx]
 

@@ -50,7 +50,8 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
 def to_channels_last(model: nn.Module, dim: int) -> nn.Module:
     """Store 2-D convolution weights channels-last (no-op for 1-D models); activations follow."""
     if dim == 2:
-        model.to(memory_format=torch.channels_last)
+        # a documented keyword of Module.to that torch's type stubs leave out
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return model
 
 

@@ -110,7 +110,7 @@ class Trainer:
         # does), else from the global RNG, which run() seeds and checkpoints save
         self.drop_generator = generator(config.seed + 2, self.device)
         if hasattr(self.model, "generator"):
-            self.model.generator = self.drop_generator
+            setattr(self.model, "generator", self.drop_generator)  # noqa: B010 (not a Tensor)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum,
             weight_decay=config.weight_decay,
@@ -190,7 +190,7 @@ class Trainer:
             self.model.train()
             while self.epoch < cfg.epochs:
                 if hasattr(self.model, "drop_path_prob"):
-                    self.model.drop_path_prob = self.drop_path_prob()
+                    setattr(self.model, "drop_path_prob", self.drop_path_prob())  # noqa: B010
                 while self.step < self.steps_per_epoch:
                     self.train_step(*self.train.next())
                     self.step += 1
@@ -198,9 +198,9 @@ class Trainer:
                     for cb in self.callbacks:
                         cb.on_step_end(self)
                 self._end_epoch(bar)
-        last = self.history[-1] if self.history else {}
-        test_loss, test_acc = last.get("test_loss"), last.get("test_acc")
-        if test_acc is None:
+        if self.history:
+            test_loss, test_acc = self.history[-1]["test_loss"], self.history[-1]["test_acc"]
+        else:  # zero epochs: the untrained model
             test_loss, test_acc = self.evaluate()
         return RetrainResult(self.model, self.history, test_acc, test_loss)
 
