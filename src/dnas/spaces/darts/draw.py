@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from dnas.arch.architecture import Architecture
+from dnas.runtime.atomic import atomic_writer
 from dnas.spaces.darts.structure import CELL_TYPES, CellSpec, parse_architecture
 
 FORMATS = ("png", "svg")
@@ -61,26 +61,13 @@ def to_dot(architecture: Architecture, cell: str = "normal") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Let ``write`` fill a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _render_graphviz(dot: str, fmt: str, out: Path) -> None:
+def _render_graphviz(dot: str, fmt: str, out: IO[bytes]) -> None:
     import graphviz
 
-    out.write_bytes(graphviz.Source(dot).pipe(format=fmt))
+    out.write(graphviz.Source(dot).pipe(format=fmt))
 
 
-def _render_matplotlib(spec: CellSpec, cell: str, fmt: str, out: Path) -> None:
+def _render_matplotlib(spec: CellSpec, cell: str, fmt: str, out: IO[bytes]) -> None:
     """An arc diagram: states on a line in order, edges as arcs above it labelled with their
     operation, the concatenation into the output as gray arcs below it."""
     # A Figure without pyplot: no global state, no display backend needed.
@@ -126,7 +113,7 @@ def _render_matplotlib(spec: CellSpec, cell: str, fmt: str, out: Path) -> None:
 
 def draw_cell(
     architecture: Architecture,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     cell: str = "normal",
     format: str | None = None,
 ) -> list[Path]:
@@ -169,13 +156,11 @@ def draw_cell(
     specs = [_spec(architecture, c) for c in wanted]  # validate everything before writing
     use_dot = shutil.which("dot") is not None
     for c, spec, target in zip(wanted, specs, targets):
-        if use_dot:
-            dot = to_dot(architecture, c)
-            _write_atomic(target, lambda tmp, dot=dot: _render_graphviz(dot, format, tmp))
-        else:
-            _write_atomic(
-                target, lambda tmp, c=c, spec=spec: _render_matplotlib(spec, c, format, tmp)
-            )
+        with atomic_writer(target, "wb") as fh:
+            if use_dot:
+                _render_graphviz(to_dot(architecture, c), format, fh)
+            else:
+                _render_matplotlib(spec, c, format, fh)
     return targets
 
 
