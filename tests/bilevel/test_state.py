@@ -1,15 +1,13 @@
-"""Checkpoints: atomic writes, safe reads, and exact (bitwise) resume of a search in process."""
+"""A search's state: exact (bitwise) resume in process, with RNGs, augmentation and callers' RNG."""
 
 from __future__ import annotations
-
-import pickle
 
 import pytest
 import torch
 
 import dnas
 from dnas.bilevel import SearchConfig, Searcher
-from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
+from dnas.runtime.checkpoint import load_checkpoint, save_checkpoint
 from tests.helpers import StopAt, ToyClassifier, toy_classification
 
 
@@ -62,80 +60,6 @@ def test_resume_does_not_touch_callers_global_rng(tmp_path):
     torch.set_rng_state(before)
     other.load_state_dict(state)
     assert torch.equal(torch.get_rng_state(), before)
-
-
-def test_checkpoint_callback_saves_every_n_steps_and_each_epoch(tmp_path):
-    config = SearchConfig(epochs=2, batch_size=16, device="cpu")  # 3 steps per epoch
-    cb = Checkpoint(tmp_path / "ck", every_steps=2)
-    _searcher(config, callbacks=[cb]).run()
-    # steps 2 of each epoch (mid-epoch) + 2 epoch ends
-    assert cb.saved == 4
-    state = load_checkpoint(tmp_path / "ck")
-    assert (state["epoch"], state["step"]) == (2, 0)
-    assert [p.name for p in (tmp_path / "ck").iterdir()] == ["last.pt"]  # no temporary files left
-
-
-def test_checkpoint_keep_epochs_and_disabled(tmp_path):
-    config = SearchConfig(epochs=2, batch_size=16, device="cpu")
-    _searcher(config, callbacks=[Checkpoint(tmp_path / "a", keep_epochs=True)]).run()
-    kept = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert kept == ["epoch_1.pt", "epoch_2.pt", "last.pt"]
-    _searcher(config, callbacks=[Checkpoint(tmp_path / "b", enabled=False)]).run()
-    assert not (tmp_path / "b").exists()
-
-
-def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
-    path = save_checkpoint({"model": {"w": torch.ones(2)}}, tmp_path / "last.pt")
-
-    def broken_save(obj, fh):
-        fh.write(b"partial")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint({"model": {"w": torch.zeros(2)}}, path)
-    monkeypatch.undo()
-    assert torch.equal(load_checkpoint(path)["model"]["w"], torch.ones(2))
-    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
-
-
-def test_load_rejects_damaged_foreign_and_missing_files(tmp_path):
-    good = save_checkpoint({"model": {"w": torch.ones(3)}}, tmp_path / "good.pt")
-    truncated = tmp_path / "truncated.pt"
-    truncated.write_bytes(good.read_bytes()[:40])
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
-        load_checkpoint(truncated)
-    foreign = tmp_path / "foreign.pt"
-    torch.save({"weights": torch.ones(1)}, foreign)
-    with pytest.raises(ValueError, match="not a dnas checkpoint"):
-        load_checkpoint(foreign)
-    with pytest.raises(ValueError, match="no checkpoint at"):
-        resolve_checkpoint(tmp_path / "nowhere")
-
-
-class _Evil:
-    def __reduce__(self):
-        return (print, ("code ran",))
-
-
-def test_load_refuses_to_run_pickled_code(tmp_path, capsys):
-    path = tmp_path / "evil.pt"
-    with open(path, "wb") as fh:
-        pickle.dump({"model": _Evil()}, fh, protocol=2)
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
-        load_checkpoint(path)
-    assert "code ran" not in capsys.readouterr().out
-
-
-def test_resolve_finds_run_folder_checkpoint(tmp_path):
-    save_checkpoint({"model": {}}, tmp_path / "run" / "checkpoints" / "last.pt")
-    assert resolve_checkpoint(tmp_path / "run") == tmp_path / "run" / "checkpoints" / "last.pt"
-    assert resolve_checkpoint(tmp_path / "run" / "checkpoints").name == "last.pt"
-
-
-def test_every_steps_is_checked():
-    with pytest.raises(ValueError, match="every_steps"):
-        Checkpoint("x", every_steps=-1)
 
 
 def _jitter(x, generator):

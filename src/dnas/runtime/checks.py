@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any, NoReturn, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
 
@@ -113,9 +115,7 @@ def check_choice(name: str, value: T, choices: Iterable[Any]) -> T:
 
 def check_bool(name: str, value: Any) -> bool:
     """``value`` when it is ``True`` or ``False`` (NumPy booleans included)."""
-    if value is True or value is False:
-        return bool(value)
-    if type(value).__name__ == "bool_":  # numpy.bool_
+    if value is True or value is False or isinstance(value, np.bool_):
         return bool(value)
     _fail(name, value, "True or False", True)
 

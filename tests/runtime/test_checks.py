@@ -1,0 +1,83 @@
+"""Value checks: one message style naming the parameter, the value and what is allowed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
+
+
+def test_int_accepts_integers_in_range_and_returns_them():
+    assert check_int("n", 3, 1) == 3
+    assert check_int("n", np.int64(3), 1, 5) == 3
+    assert check_int("n", None, 1, none_ok=True) is None
+    assert check_int("seed", -7) == -7
+
+
+@pytest.mark.parametrize(("value", "kwargs", "message", "kind"), [
+    (0, {"low": 1}, "n=0 must be an integer >= 1", ValueError),
+    (6, {"low": 1, "high": 5}, r"n=6 must be an integer in \[1, 5\]", ValueError),
+    (True, {"low": 0}, "n=True must be an integer >= 0", ParameterError),
+    (2.0, {"low": 0}, "n=2.0 must be an integer >= 0", ParameterError),
+    ("3", {}, "n='3' must be an integer$", ParameterError),
+    (None, {"low": 1}, "n=None must be an integer >= 1$", ParameterError),
+    (-1, {"low": 0, "none_ok": True}, "n=-1 must be an integer >= 0 or None", ValueError),
+])
+def test_int_refusals(value, kwargs, message, kind):
+    with pytest.raises(kind, match=message):
+        check_int("n", value, **kwargs)
+
+
+def test_wrong_kind_is_both_value_and_type_error():
+    with pytest.raises(ValueError):
+        check_int("n", "x")
+    with pytest.raises(TypeError):
+        check_float("x", "x")
+    with pytest.raises(ValueError) as info:
+        check_int("n", -1, 0)
+    assert not isinstance(info.value, TypeError)  # out of range is not a type problem
+
+
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
+    (-0.1, {"low": 0}, r"x=-0.1 must be a number >= 0"),
+    (0, {"low": 0, "low_open": True}, r"x=0 must be a number > 0"),
+    (1.0, {"low": 0, "high": 1, "high_open": True}, r"x=1.0 must be a number in \[0, 1\)"),
+    (0.0, {"low": 0, "high": 1, "low_open": True}, r"x=0.0 must be a number in \(0, 1\]"),
+    (math.nan, {}, r"x=nan must be a number"),
+    (True, {}, r"x=True must be a number"),
+    (2, {"high": 1}, r"x=2 must be a number <= 1"),
+])
+def test_float_refusals(value, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        check_float("x", value, **kwargs)
+
+
+def test_float_accepts_ints_numpy_and_none_when_allowed():
+    assert check_float("x", 1, 0) == 1
+    assert check_float("x", np.float32(0.5), 0, 1) == np.float32(0.5)
+    assert check_float("x", None, none_ok=True) is None
+
+
+def test_choice():
+    assert check_choice("amp", "off", ("auto", "bf16", "off")) == "off"
+    assert check_choice("order", 2, (1, 2)) == 2
+    with pytest.raises(ValueError, match="amp='fp8' must be one of 'auto', 'bf16', 'off'"):
+        check_choice("amp", "fp8", ("auto", "bf16", "off"))
+    with pytest.raises(ValueError, match="order=True must be one of 1, 2"):
+        check_choice("order", True, (1, 2))  # a bool is not an order
+    with pytest.raises(ValueError, match=r"order=\[1\] must be one of 1, 2"):
+        check_choice("order", [1], (1, 2))
+    with pytest.raises(ValueError, match="must be one of"):
+        check_choice("x", np.array([1, 2]), (1, 2))  # elementwise comparison is no match
+
+
+def test_bool():
+    assert check_bool("flip", True) is True
+    assert check_bool("flip", np.bool_(False)) is False
+    with pytest.raises(ParameterError, match="flip=1 must be True or False"):
+        check_bool("flip", 1)
+    with pytest.raises(ParameterError, match="flip='yes' must be True or False"):
+        check_bool("flip", "yes")
