@@ -13,7 +13,6 @@ can be checkpointed and resumed exactly.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,8 +32,8 @@ from dnas.relaxations.base import Relaxation as _Base
 from dnas.runtime.batches import make_batches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
+from dnas.runtime.loop import LoopState
 from dnas.runtime.loss import default_loss
-from dnas.runtime.meters import Meters
 from dnas.runtime.progress import progress_bar
 from dnas.runtime.rng import generator, global_rng
 from dnas.space.binding import arch_groups, weight_parameters
@@ -42,7 +41,7 @@ from dnas.space.binding import arch_groups, weight_parameters
 LossFn = Callable[[Any, torch.Tensor], torch.Tensor]
 
 
-class Searcher:
+class Searcher(LoopState):
     """The state and the loop of one search. :func:`dnas.search` is the usual front door.
 
     Parameters
@@ -103,7 +102,7 @@ class Searcher:
         relax(model, config.method, per_label=per_label, **config.method_options)
         self.model = model.to(self.device)
         self.loss_fn: LossFn = loss_fn or default_loss
-        self.callbacks = list(callbacks)
+        self._init_state(("train", "valid"), self.device, callbacks)
         seed = config.seed
         self.sample_generator = generator(None if seed is None else seed + 2, self.device)
         self.aug_generator = generator(None if seed is None else seed + 3, self.device)
@@ -125,15 +124,9 @@ class Searcher:
             for g in self.groups.values()
             if type(g.relaxation).after_arch_step is not _Base.after_arch_step
         ]
-        self.epoch = 0
-        self.step = 0
-        self.history: list[dict[str, Any]] = []
-        self.meters = Meters(("train", "valid"), self.device)
         self._stop = False
         self._first_batch_checked = False
         self.data_parallel: Any = None
-        self.resume_rng: Mapping[str, Any] | None = None
-        self._epoch_start = time.perf_counter()
 
     def _default_steps(self) -> int:
         try:
@@ -230,10 +223,7 @@ class Searcher:
                     if searching and self.step % cfg.arch_every == 0:
                         self.arch_step(train_batch, valid_batch)
                     self.weight_step(train_batch)
-                    self.step += 1
-                    bar.update(1)
-                    for cb in self.callbacks:
-                        cb.on_step_end(self)
+                    self._end_step(bar)
                 if self.step >= self.steps_per_epoch:
                     self._end_epoch(bar)
         architecture = derive(self.model)
@@ -247,19 +237,10 @@ class Searcher:
             self.data_parallel.average_buffers(self.model)
         row = history_row(
             self.epoch + 1, self.meters.summary(), self.w_optimizer.param_groups[0]["lr"],
-            time.perf_counter() - self._epoch_start, self.groups,
+            self.epoch_seconds(), self.groups,
         )
-        self.history.append(row)
-        self.scheduler.step()
-        self.epoch += 1
-        self.step = 0
-        self.meters.reset()
-        self._epoch_start = time.perf_counter()
-        bar.set_postfix(
-            epoch=self.epoch, loss=f"{row['train_loss']:.4g}", valid=f"{row['valid_loss']:.4g}"
-        )
-        for cb in self.callbacks:
-            cb.on_epoch_end(self)
+        self._finish_epoch(row, self.scheduler, bar, loss=f"{row['train_loss']:.4g}",
+                           valid=f"{row['valid_loss']:.4g}")
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

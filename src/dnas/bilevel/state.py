@@ -24,10 +24,7 @@ def searcher_state(s: Searcher) -> dict[str, Any]:
         "w_optimizer": s.w_optimizer.state_dict(),
         "a_optimizer": s.a_optimizer.state_dict(),
         "scheduler": s.scheduler.state_dict(),
-        "epoch": s.epoch,
-        "step": s.step,
-        "history": s.history,
-        "meters": s.meters.state_dict(),
+        **s._progress_state(),
         "sample_generator": s.sample_generator.get_state(),
         "aug_generator": s.aug_generator.get_state(),
         "train_stream": s.train.state_dict(),
@@ -43,9 +40,7 @@ def load_searcher_state(s: Searcher, state: Mapping[str, Any]) -> None:
     s.w_optimizer.load_state_dict(state["w_optimizer"])
     s.a_optimizer.load_state_dict(state["a_optimizer"])
     s.scheduler.load_state_dict(state["scheduler"])
-    s.epoch, s.step = state["epoch"], state["step"]
-    s.history = list(state["history"])
-    s.meters.load_state_dict(state["meters"])
+    s._load_progress(state)
     dp = s.data_parallel
     if state.get("meters_over_ranks") and dp is not None and not dp.is_main:
         # rank 0 restored the totals of all ranks (runtime/checkpoint.py): count them once
@@ -57,8 +52,6 @@ def load_searcher_state(s: Searcher, state: Mapping[str, Any]) -> None:
     s.valid.load_state_dict(state["valid_stream"])
     for r, saved in zip(installed_relaxations(s.model), state["relaxations"]):
         vars(r).update(saved)
-    # applied by run() after its own seeding, which would otherwise overwrite it
-    s.resume_rng = {"global_rng": state["global_rng"], "cuda_rng": state.get("cuda_rng")}
 
 
 __all__ = ["load_searcher_state", "searcher_state"]

@@ -7,7 +7,8 @@
 - :mod:`~dnas.runtime.checkpoint`: checkpoints and the :class:`Checkpoint` callback;
 - :mod:`~dnas.runtime.checks`: checks of user-given values, one message style;
 - :mod:`~dnas.runtime.meters`, :mod:`~dnas.runtime.rng`, :mod:`~dnas.runtime.progress`,
-  :mod:`~dnas.runtime.callbacks`: what a loop keeps track of.
+  :mod:`~dnas.runtime.callbacks`, :mod:`~dnas.runtime.loop`: what a loop keeps track of, and
+  the skeleton the search's and the retraining's loops share.
 
 The search (:mod:`dnas.bilevel`), retraining (:mod:`dnas.train`), the data loaders, the
 estimator and the command line all build on it; it depends on none of them.
@@ -19,6 +20,7 @@ from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
 from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
 from dnas.runtime.device import resolve_device
+from dnas.runtime.loop import LoopState
 from dnas.runtime.loss import default_loss
 from dnas.runtime.meters import Meters, SplitMeter
 from dnas.runtime.progress import progress_bar
@@ -28,6 +30,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "IterableBatches",
+    "LoopState",
     "Meters",
     "ParameterError",
     "SplitMeter",

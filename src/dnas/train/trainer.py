@@ -13,7 +13,6 @@ and resumed. Metrics stay on the device until the epoch ends: one host sync per 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from torch import nn
 from dnas.runtime.batches import TensorBatches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
-from dnas.runtime.meters import Meters
+from dnas.runtime.loop import LoopState
 from dnas.runtime.progress import progress_bar
 from dnas.runtime.rng import generator, global_rng, global_rng_state
 from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
@@ -55,7 +54,7 @@ class RetrainResult:
     test_loss: float
 
 
-class Trainer:
+class Trainer(LoopState):
     """The state and loop of one retraining run. :func:`retrain` is the usual front door.
 
     Parameters
@@ -100,7 +99,7 @@ class Trainer:
         if config.compile:
             compile_forward(self.model)
         self.augment = augment
-        self.callbacks = list(callbacks)
+        self._init_state(("train",), self.device, callbacks)
         X, y = (t.to(self.device) for t in train)
         self.test = tuple(t.to(self.device) for t in test)
         self.train = TensorBatches(X, y, config.batch_size, generator(config.seed))
@@ -118,13 +117,6 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.optimizer, T_max=max(config.epochs, 1), eta_min=config.lr_min
         )
-        self.epoch = 0
-        self.step = 0
-        self.history: list[dict[str, Any]] = []
-        self.meters = Meters(("train",), self.device)
-        #: global RNG state of a loaded checkpoint, applied when run() starts
-        self.resume_rng: Mapping[str, Any] | None = None
-        self._epoch_start = time.perf_counter()
 
     def drop_path_prob(self) -> float:
         """This epoch's drop-path probability (linear ramp from 0)."""
@@ -193,10 +185,7 @@ class Trainer:
                     setattr(self.model, "drop_path_prob", self.drop_path_prob())  # noqa: B010
                 while self.step < self.steps_per_epoch:
                     self.train_step(*self.train.next())
-                    self.step += 1
-                    bar.update(1)
-                    for cb in self.callbacks:
-                        cb.on_step_end(self)
+                    self._end_step(bar)
                 self._end_epoch(bar)
         if self.history:
             test_loss, test_acc = self.history[-1]["test_loss"], self.history[-1]["test_acc"]
@@ -215,17 +204,10 @@ class Trainer:
             "test_acc": test_acc,
             "lr": self.optimizer.param_groups[0]["lr"],
             "drop_path_prob": self.drop_path_prob(),
-            "seconds": time.perf_counter() - self._epoch_start,
+            "seconds": self.epoch_seconds(),
         }
-        self.history.append(row)
-        self.scheduler.step()
-        self.epoch += 1
-        self.step = 0
-        self.meters.reset()
-        self._epoch_start = time.perf_counter()
-        bar.set_postfix(epoch=self.epoch, loss=f"{row['train_loss']:.4g}", test=f"{test_acc:.4f}")
-        for cb in self.callbacks:
-            cb.on_epoch_end(self)
+        self._finish_epoch(row, self.scheduler, bar, loss=f"{row['train_loss']:.4g}",
+                           test=f"{test_acc:.4f}")
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -234,10 +216,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "epoch": self.epoch,
-            "step": self.step,
-            "history": self.history,
-            "meters": self.meters.state_dict(),
+            **self._progress_state(),
             "train_stream": self.train.state_dict(),
             "aug_generator": self.aug_generator.get_state(),
             "drop_generator": self.drop_generator.get_state(),
@@ -249,13 +228,10 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.history = list(state["history"])
-        self.meters.load_state_dict(state["meters"])
+        self._load_progress(state)
         self.train.load_state_dict(state["train_stream"])
         self.aug_generator.set_state(state["aug_generator"])
         self.drop_generator.set_state(state["drop_generator"])
-        self.resume_rng = {"global_rng": state["global_rng"], "cuda_rng": state.get("cuda_rng")}
 
 
 def retrain(
