@@ -41,12 +41,13 @@ def _options(name: str) -> tuple[str, ...]:
     """The extra keyword options each dataset accepts (read off its loader's signature)."""
     from dnas.data import cifar10, digits, mnist1d, synthetic
 
-    target = {
+    loaders: dict[str, Callable[..., Dataset]] = {
         "mnist1d": mnist1d.load_mnist1d,
         "digits": digits.load_digits,
         "cifar10": cifar10.load_cifar10,
         "synthetic": synthetic.load_synthetic,
-    }[name]
+    }
+    target = loaders[name]
     skip = {"root", "cache_dir", "seed"}
     return tuple(p for p in inspect.signature(target).parameters if p not in skip)
 
@@ -122,7 +123,7 @@ def load(
         from dnas.data.files import load_path, source_paths
 
         try:
-            source_paths(name)  # type: ignore[arg-type]
+            source_paths(name)
         except ValueError as err:
             looks_like_path = any(c in str(name) for c in "/\\.,")
             if isinstance(name, str) and not looks_like_path and "does not exist" in str(err):
@@ -138,7 +139,7 @@ def load(
                 f"{', '.join(FILE_OPTIONS)}"
             )
         check_int("seed", seed)
-        return load_path(name, seed=seed, **kw)  # type: ignore[arg-type]
+        return load_path(name, seed=seed, **kw)
     if not isinstance(name, str):
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     name = name.lower()
