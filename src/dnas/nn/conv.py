@@ -154,8 +154,9 @@ class _ConvNd(SizedLayer):
         big = self.weight.shape[-1]
         start = (big - k) // 2
         window = (slice(start, start + k),) * self.dim
+        index = (slice(0, c_out), slice(0, c_in // groups), *window)
         with torch.no_grad():
-            conv.weight.copy_(self.weight[(slice(0, c_out), slice(0, c_in // groups), *window)])
+            conv.weight.copy_(self.weight[index])
             if self.bias is not None and conv.bias is not None:
                 conv.bias.copy_(self.bias[:c_out])
         return conv

@@ -70,7 +70,7 @@ class InvertedResidual(nn.Module):
                                        "kernel_size": kernel_size, "expansion": expansion}
         self.stride = stride
         expand = is_choice(expansion) or expansion != 1
-        hidden: Size = in_channels * expansion if expand else in_channels  # type: ignore[operator]
+        hidden: Size = in_channels * expansion if expand else in_channels
         layers: list[nn.Module] = []
         d, t = device, dtype
         if expand:

@@ -180,7 +180,8 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
-        shifted = x[(..., *([slice(1, None)] * self.dim))]
+        index: tuple[Any, ...] = (..., *([slice(1, None)] * self.dim))
+        shifted = x[index]
         shifted = F.pad(shifted, (0, 1) * self.dim)
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
