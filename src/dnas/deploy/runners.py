@@ -27,7 +27,7 @@ class QuietJit(warnings.catch_warnings):
     """Hides torch's deprecation warnings for ``torch.jit`` inside the block: TorchScript is what
     the user asked for, and the warning names nothing they can change here."""
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self):
         out = super().__enter__()
         warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.jit")
         warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.jit")

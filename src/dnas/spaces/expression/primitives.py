@@ -395,7 +395,7 @@ def check_primitives(primitives: object, parameter: str = "primitives") -> tuple
             f"{parameter}={primitives!r} must be a list of primitive names; valid names: "
             f"{', '.join(PRIMITIVE_NAMES)}"
         )
-    names = tuple(primitives)  # type: ignore[arg-type]
+    names = tuple(primitives)
     if not names:
         raise ValueError(f"{parameter} is empty; valid names: {', '.join(PRIMITIVE_NAMES)}")
     bad = [n for n in names if n not in _REGISTRY]
