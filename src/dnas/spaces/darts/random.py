@@ -13,6 +13,7 @@ edges per node, every intermediate node concatenated into the output).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -80,7 +81,7 @@ def random_architecture(
                 op = ops[int(torch.randint(len(ops), (1,), generator=generator))]
                 pairs.append((op, j))
         genotype[cell] = pairs
-    meta = {"space": "darts", "sampler": "uniform"}
+    meta: dict[str, Any] = {"space": "darts", "sampler": "uniform"}
     if seed_value is not None:
         meta["seed"] = seed_value
     return from_genotype(genotype["normal"], genotype["reduce"], meta=meta)

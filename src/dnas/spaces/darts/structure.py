@@ -146,7 +146,7 @@ def parse_architecture(
             continue
         m = _NODE.match(label)
         if m:
-            nodes.setdefault(m.group(1), {})[int(m.group(2))] = chosen
+            nodes.setdefault(m.group(1), {})[int(m.group(2))] = tuple(str(c) for c in chosen)
             continue
         raise ValueError(
             f"label {label!r} is not a DARTS cell label; expected '<cell>/edge_<node>_<input>' or "
@@ -228,8 +228,8 @@ def from_genotype(
     choices: dict[str, str] = {}
     info = dict(meta or {})
     cells = (("normal", normal, normal_concat), ("reduce", reduce, reduce_concat))
-    for cell, pairs, concat in cells:
-        pairs = [tuple(p) for p in pairs]
+    for cell, given, concat in cells:
+        pairs: list[tuple[Any, ...]] = [tuple(p) for p in given]
         if not pairs or len(pairs) % 2:
             raise ValueError(
                 f"{cell}: a genotype has two (operation, input) pairs per node, got {pairs}"
@@ -237,7 +237,7 @@ def from_genotype(
         steps = len(pairs) // 2
         for i in range(steps):
             k = i + 2
-            picked = {}
+            picked: dict[int, str] = {}
             for op, j in pairs[2 * i : 2 * i + 2]:
                 if not isinstance(j, int) or not 0 <= j < k:
                     raise ValueError(
