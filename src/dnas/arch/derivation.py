@@ -57,7 +57,9 @@ class ChosenInputs(nn.Module):
         self.reduction = reduction
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        out = sum(inputs[i] for i in self.indices)
+        out = inputs[self.indices[0]]
+        for i in self.indices[1:]:  # the order of sum(): the same numbers
+            out = out + inputs[i]
         return out / len(self.indices) if self.reduction == "mean" else out
 
     def extra_repr(self) -> str:
