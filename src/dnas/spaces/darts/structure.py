@@ -24,6 +24,7 @@ from typing import Any
 
 from dnas.arch.architecture import Architecture
 from dnas.ops.registry import op_names
+from dnas.runtime.checks import check_int
 
 #: The eight candidate operations of the DARTS CNN space, in the order of the paper's code.
 PRIMITIVES: tuple[str, ...] = (
@@ -54,10 +55,8 @@ def node_label(cell: str, node: int) -> str:
 
 
 def positive_int(name: str, value: object, low: int = 1) -> int:
-    """``value`` if it is an integer >= ``low``, else ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return value
+    """``value`` if it is an integer >= ``low`` (:func:`dnas.runtime.checks.check_int`)."""
+    return int(check_int(name, value, low))
 
 
 @dataclass(frozen=True)
