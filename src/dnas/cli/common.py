@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from dnas.data.dataset import Dataset
 from dnas.runtime.checkpoint import resolve_checkpoint
 from dnas.runtime.checks import check_choice, check_int
 
@@ -28,7 +29,7 @@ def check_data(resolved: Mapping[str, Any]) -> None:
         raise ValueError("data='cifar10' needs --data-root: the folder holding cifar-10-batches-py")
 
 
-def load_data(resolved: Mapping[str, Any]):
+def load_data(resolved: Mapping[str, Any]) -> Dataset:
     """``dnas.data.load`` with the command's ``data``, ``data_root``, ``cache_dir`` and ``seed``."""
     from dnas.data import load
 

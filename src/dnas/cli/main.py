@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 S = argparse.SUPPRESS
 
@@ -25,11 +25,11 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
+    def error(self, message: str) -> NoReturn:  # one line, no usage block
         raise _UsageError(f"{self.prog}: error: {message}")
 
 
-def _search_parser(sub) -> None:
+def _search_parser(sub: Any) -> None:
     p = sub.add_parser(
         "search", help="search a cell architecture (default: MNIST-1D, 1-D DARTS cells)",
         description="Search a DARTS cell architecture. Options resolve as: built-in defaults < "
@@ -72,7 +72,7 @@ def _search_parser(sub) -> None:
     p.set_defaults(command="search")
 
 
-def _retrain_parser(sub) -> None:
+def _retrain_parser(sub: Any) -> None:
     p = sub.add_parser(
         "retrain", help="train an architecture from scratch and report test accuracy",
         description="Retrain a cell architecture with the DARTS recipe (SGD 0.025 cosine, "
@@ -111,7 +111,7 @@ def _retrain_parser(sub) -> None:
     p.set_defaults(command="retrain")
 
 
-def _accel_flags(p) -> None:
+def _accel_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", help="auto (bf16 on CUDA) | bf16 | off (search default: off; "
                    "retrain default: auto)")
     p.add_argument("--channels-last", action="store_true", help="channels-last 2-D activations")

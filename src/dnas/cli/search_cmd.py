@@ -16,12 +16,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from dnas.arch.architecture import Architecture
 from dnas.bilevel import distributed
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.loop import Searcher
 from dnas.cli import options as opts
 from dnas.cli.common import check_data, load_data, note, resume_source, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
+from dnas.data.dataset import Dataset
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from dnas.runtime.checks import check_bool, check_choice, check_int
@@ -30,7 +32,7 @@ from dnas.spaces import darts as darts_space
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 
 
-def _darts_space(resolved: Mapping[str, Any], data, config: SearchConfig) -> nn.Module:
+def _darts_space(resolved: Mapping[str, Any], data: Dataset, config: SearchConfig) -> nn.Module:
     from dnas.spaces.darts import search_network
 
     kwargs: dict[str, Any] = {}
@@ -105,7 +107,13 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
             distributed.shutdown()
 
 
-def _search(resolved, config: SearchConfig, device: torch.device, dp, source) -> int:
+def _search(
+    resolved: dict[str, Any],
+    config: SearchConfig,
+    device: torch.device,
+    dp: distributed.DataParallel | None,
+    source: tuple[Path, Path] | None,
+) -> int:
     main = dp is None or dp.is_main
     if resolved["out"] is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -209,7 +217,7 @@ def _search(resolved, config: SearchConfig, device: torch.device, dp, source) ->
     return 0
 
 
-def _draw(arch, out: Path) -> list[Path]:
+def _draw(arch: Architecture, out: Path) -> list[Path]:
     from dnas.spaces.darts import draw_cell
 
     try:
