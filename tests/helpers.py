@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import dnas
@@ -137,3 +138,44 @@ def shared_labels(method: str, seed: int = 0) -> SharedLabels:
     model = SharedLabels(partial_channels=options.get("partial_channels", 1))
     dnas.relax(model, method, **options)
     return model
+
+
+class TinyBilevel(nn.Module):
+    """Linear -> BatchNorm -> choice -> Linear -> choice (shared label) ... in float64."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(3, 4)
+        self.bn = nn.BatchNorm1d(4)
+        self.c1 = dnas.LayerChoice(
+            {"tanh": Fn(torch.tanh), "sin": Fn(torch.sin), "soft": Fn(F.softplus)}, label="act"
+        )
+        self.l2 = nn.Linear(4, 4)
+        self.c2 = dnas.LayerChoice(
+            {"tanh": Fn(torch.tanh), "sin": Fn(torch.sin), "soft": Fn(F.softplus)}, label="act"
+        )
+        self.c3 = dnas.LayerChoice({"lin": nn.Linear(4, 1), "sum": Fn(lambda h: h.sum(-1, True))},
+                                   label="head")
+
+    def forward(self, x):
+        return self.c3(self.c2(self.l2(self.c1(self.bn(self.l1(x))))))
+
+
+def bilevel_problem(seed=0, momentum=0.9, weight_decay=3e-4, lr=0.5, nesterov=False, dampening=0.0):
+    """A float64 :class:`TinyBilevel`, its SGD optimiser after one real step, MSE, two batches."""
+    torch.manual_seed(seed)
+    model = TinyBilevel().double()
+    dnas.relax(model, "darts")
+    with torch.no_grad():
+        for a in dnas.arch_parameters(model):
+            a.copy_(torch.randn_like(a))
+    opt = torch.optim.SGD(dnas.weight_parameters(model), lr=lr, momentum=momentum,
+                          weight_decay=weight_decay, nesterov=nesterov, dampening=dampening)
+    xt, xv = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 3, dtype=torch.float64)
+    yt, yv = torch.sin(xt.sum(1, keepdim=True)), torch.sin(xv.sum(1, keepdim=True))
+    loss = F.mse_loss
+    # one real step so that the momentum buffer is non-zero
+    loss(model(xt), yt).backward()
+    opt.step()
+    model.zero_grad(set_to_none=True)
+    return model, opt, loss, (xt, yt), (xv, yv)

@@ -7,7 +7,7 @@ from torch import nn
 import dnas
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.loop import Searcher
-from dnas.optim.gradient import Objective, tied_slots
+from dnas.optim.objective import Objective, tied_slots
 from tests.helpers import TEST_OPTIONS, shared_labels
 
 

@@ -26,7 +26,8 @@ from dnas.bilevel.feed import Batch, next_batches
 from dnas.bilevel.first_batch import checked_forward
 from dnas.bilevel.optimizers import arch_optimizer, size_decay, weight_optimizer
 from dnas.bilevel.result import SearchResult, history_row
-from dnas.optim.gradient import Objective, hypergradient
+from dnas.optim.gradient import hypergradient
+from dnas.optim.objective import Objective
 from dnas.relaxations import Relaxation, installed_relaxations, relax
 from dnas.relaxations.base import Relaxation as _Base
 from dnas.runtime.batches import make_batches
