@@ -7,6 +7,7 @@ choice becomes differentiable (``method=``: :func:`methods`), and *how* α and w
 :func:`fix` builds the discrete model from it.
 """
 
+from dnas import cost, nn  # noqa: F401  (dnas.nn.Conv2d, dnas.cost.CostModel after import dnas)
 from dnas.arch import Architecture, derive, fix
 from dnas.bilevel import PRESETS, Callback, SearchConfig, Searcher, SearchResult, search
 from dnas.deploy import export

@@ -87,6 +87,22 @@ class SearchConfig:
         ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     progress : bool or None
         Progress bar; ``None``: only when stderr is a terminal.
+    cost : {"params", "flops", "latency"} or None
+        Search under a budget of this cost (:mod:`dnas.cost`): the expected cost under α is
+        pulled to ``budget`` by ``cost_weight · φ(log(E/budget))``, reported per epoch
+        (``expected_cost``, ``argmax_cost``, ``cost_penalty``), and the exported architecture
+        lies within ``budget_tolerance`` of the budget and records its exact cost.
+    budget : float or None
+        The budget, in parameters, FLOPs per sample, or seconds per batch (latency).
+    cost_weight : float
+        λ of the penalty.
+    cost_penalty : {"abs", "squared", "hinge"}
+        φ: two-sided pull, two-sided fading pull, or a cap (:func:`dnas.cost.penalty`).
+    budget_tolerance : float
+        Relative band around the budget that the exported architecture must reach.
+    cost_options : dict
+        ``max_combinations``; for latency ``latency_table`` (path), ``latency_device``,
+        ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``.
     """
 
     method: str = "darts"
@@ -113,6 +129,12 @@ class SearchConfig:
     seed: int | None = 0
     device: str = "auto"
     progress: bool | None = None
+    cost: str | None = None
+    budget: float | None = None
+    cost_weight: float = 1.0
+    cost_penalty: str = "abs"
+    budget_tolerance: float = 0.1
+    cost_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_choice("method", self.method, methods())
@@ -142,6 +164,26 @@ class SearchConfig:
         check_int("seed", self.seed, none_ok=True)
         object.__setattr__(self, "arch_betas", tuple(float(b) for b in betas))
         object.__setattr__(self, "method_options", dict(self.method_options))
+        self._check_cost()
+
+    def _check_cost(self) -> None:
+        from dnas.cost import KINDS, PENALTIES  # local: the cost package imports the loop's parts
+
+        if self.cost is not None:
+            check_choice("cost", self.cost, KINDS)
+            if self.budget is None:
+                raise ValueError(f"cost={self.cost!r} needs a budget (budget=...)")
+        elif self.budget is not None:
+            raise ValueError(
+                f"budget={self.budget!r} needs cost='params', 'flops' or 'latency' (cost=...)"
+            )
+        check_float("budget", self.budget, 0, low_open=True, none_ok=True)
+        check_float("cost_weight", self.cost_weight, 0)
+        check_choice("cost_penalty", self.cost_penalty, PENALTIES)
+        check_float("budget_tolerance", self.budget_tolerance, 0, 1, high_open=True)
+        if not isinstance(self.cost_options, Mapping):
+            raise ParameterError(f"cost_options={self.cost_options!r} must be a mapping")
+        object.__setattr__(self, "cost_options", dict(self.cost_options))
 
     @classmethod
     def for_method(cls, method: str = "darts", **overrides: Any) -> SearchConfig:

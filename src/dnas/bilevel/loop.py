@@ -26,6 +26,8 @@ from dnas.bilevel.feed import Batch, next_batches
 from dnas.bilevel.first_batch import checked_forward
 from dnas.bilevel.optimizers import arch_optimizer, size_decay, weight_optimizer
 from dnas.bilevel.result import SearchResult, history_row
+from dnas.cost.budget import BudgetPenalty
+from dnas.cost.budget import from_options as budget_penalty
 from dnas.optim.gradient import hypergradient
 from dnas.optim.objective import Objective
 from dnas.relaxations import Relaxation, installed_relaxations, relax
@@ -128,6 +130,8 @@ class Searcher(LoopState):
         self._stop = False
         self._first_batch_checked = False
         self.data_parallel: Any = None
+        # cost= : the budget penalty, built on the first batch (FLOPs and latency need an input)
+        self.budget: BudgetPenalty | None = None
 
     def _default_steps(self) -> int:
         try:
@@ -150,6 +154,16 @@ class Searcher(LoopState):
         for group in self.groups.values():
             group.resample(self.sample_generator)
 
+    def _budget(self, x: torch.Tensor) -> BudgetPenalty:
+        if self.budget is None:
+            cfg = self.config
+            assert cfg.cost is not None and cfg.budget is not None
+            self.budget = budget_penalty(
+                self.model, x, cfg.cost, cfg.budget, cfg.cost_weight, cfg.cost_penalty,
+                cfg.budget_tolerance, cfg.cost_options,
+            )
+        return self.budget
+
     def stop(self) -> None:
         """Ask the loop to end after the current step."""
         self._stop = True
@@ -165,6 +179,8 @@ class Searcher(LoopState):
             self.model, self.loss_fn, train_batch, valid_batch, self.w_optimizer, cfg.order,
             mode=cfg.hypergradient, reduce=reduce, objective=self._objective,
         )
+        if cfg.cost is not None:  # λ ∂φ(log E/B)/∂α: a function of α alone, any order
+            grads = self._budget(train_batch[0]).add_gradients(grads)
         if reduce is not None:
             grads = reduce(grads)
         for i, (label, alpha) in enumerate(zip(self.labels, self.alphas)):
@@ -221,6 +237,8 @@ class Searcher(LoopState):
                         self.train, self.valid, self.device, self.augment, self.aug_generator,
                         self.data_parallel,
                     )
+                    if cfg.cost is not None:  # built once, before the first row reports it
+                        self._budget(train_batch[0])
                     if searching and self.step % cfg.arch_every == 0:
                         self.arch_step(train_batch, valid_batch)
                     self.weight_step(train_batch)
@@ -228,6 +246,11 @@ class Searcher(LoopState):
                 if self.step >= self.steps_per_epoch:
                     self._end_epoch(bar)
         architecture = derive(self.model)
+        if cfg.cost is not None:  # within the budget band, with its exact cost in meta
+            budget = self.budget  # None only when no step ran here (a finished run resumed)
+            if budget is None:
+                budget = self._budget(self.train.next()[0].to(self.device))
+            architecture = budget.export(architecture)
         architecture.meta.setdefault("method", cfg.method)
         architecture.meta.setdefault("order", cfg.order)
         return SearchResult(architecture, self.history, self.model, cfg)
@@ -240,6 +263,8 @@ class Searcher(LoopState):
             self.epoch + 1, self.meters.summary(), self.w_optimizer.param_groups[0]["lr"],
             self.epoch_seconds(), self.groups,
         )
+        if self.budget is not None:
+            row.update(self.budget.report())
         self._finish_epoch(row, self.scheduler, bar, loss=f"{row['train_loss']:.4g}",
                            valid=f"{row['valid_loss']:.4g}")
 

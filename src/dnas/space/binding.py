@@ -8,6 +8,7 @@ the per-step sample are shared, and ``model.parameters()`` lists α once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -98,11 +99,13 @@ def resample(model: nn.Module, generator: torch.Generator | None = None) -> None
         group.resample(generator)
 
 
-def summary(model: nn.Module, digits: int = 3) -> str:
+def summary(model: nn.Module, digits: int = 3, cost: Any = None) -> str:
     """A readable table of the current distribution over candidates, per label.
 
     Columns: label, kind, how many choices share it, relaxation, the most likely candidate(s),
-    and every candidate's probability.
+    and every candidate's probability. With ``cost`` (a :class:`dnas.cost.CostModel`, or
+    ``"params"``), a last line gives the expected cost under α and the exact cost of the
+    architecture the export rule picks now.
     """
     groups = bind(model)
     counts: dict[str, int] = {}
@@ -121,6 +124,12 @@ def summary(model: nn.Module, digits: int = 3) -> str:
         lines.append("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
         if len(lines) == 1:
             lines.append("-" * (sum(widths) + 10 + len(r[5])))
+    if cost is not None:
+        if isinstance(cost, str):
+            from dnas.cost import CostModel  # local: the cost package imports this one
+
+            cost = CostModel(model, cost)
+        lines.append(cost.describe())
     return "\n".join(lines)
 
 

@@ -58,6 +58,26 @@ class ValueParams(ArchParams):
         super().__init__([value_name(v) for v in values], "value", label, 1)
         self.values: tuple[Number, ...] = tuple(values)
 
+    def chosen(self, architecture: Mapping[str, Sequence[Any]]) -> Number:
+        """The value ``architecture`` chooses for this label (``ValueError`` if it cannot).
+
+        Accepts the value itself or its name (``"32"``)."""
+        if self.label not in architecture:
+            raise ValueError(f"architecture has no choice for value label {self.label!r}")
+        picked = tuple(architecture[self.label])
+        if len(picked) != 1:
+            raise ValueError(
+                f"value label {self.label!r} takes exactly one value, got {list(picked)}"
+            )
+        v = picked[0]
+        for value in self.values:
+            if (_is_number(v) and v == value) or v == value_name(value):
+                return value
+        raise ValueError(
+            f"architecture chooses {v!r} for value label {self.label!r}, whose values are "
+            f"{list(self.values)}"
+        )
+
 
 class _Arithmetic:
     """``+ - * //`` with numbers and other choices: sizes derived from choices."""
@@ -146,21 +166,7 @@ class ValueChoice(_Choice, _Arithmetic):
 
     def chosen(self, architecture: Mapping[str, Sequence[Any]]) -> Number:
         """The value ``architecture`` chooses for this label (``ValueError`` if it cannot)."""
-        if self.label not in architecture:
-            raise ValueError(f"architecture has no choice for value label {self.label!r}")
-        picked = tuple(architecture[self.label])
-        if len(picked) != 1:
-            raise ValueError(
-                f"value label {self.label!r} takes exactly one value, got {list(picked)}"
-            )
-        v = picked[0]
-        for value in self.values:
-            if (_is_number(v) and v == value) or v == value_name(value):
-                return value
-        raise ValueError(
-            f"architecture chooses {v!r} for value label {self.label!r}, whose values are "
-            f"{list(self.values)}"
-        )
+        return cast(ValueParams, self.arch).chosen(architecture)
 
     def extra_repr(self) -> str:
         return f"label={self.label!r}, values={list(self.values)}"

@@ -1,0 +1,225 @@
+"""The budget penalty of a cost-aware search, and the export rule that respects the budget.
+
+With E(α) the expected cost (:class:`~dnas.cost.CostModel`, differentiable in α) and B the
+budget, the architecture objective becomes
+
+    L_α = L_val(w, α) + λ · φ(log(E(α) / B))
+
+    φ = |·|        "abs" (default): a constant pull towards B from either side
+    φ = (·)²       "squared": a pull that fades near B
+    φ = max(0, ·)  "hinge": a cap, only costs above B are penalised
+
+This is the additive form of ProxylessNAS (Cai et al., 2019, eq. 5: CE + λ·E[latency]) made
+two-sided and scale-free by the logarithm: λ means the same for parameters, FLOPs and seconds,
+and a 10% miss costs ≈ 0.095·λ whatever the budget. (FBNet's multiplicative CE · β·log(LAT)^γ and
+MnasNet's ACC · (LAT/T)^w reward smaller models without a target; the log ratio keeps a target.)
+The penalty depends on α only, so it adds ``λ ∂φ/∂α`` to the architecture gradient of any order.
+
+Export: a product distribution whose *expected* cost meets B can still put its most likely
+architecture far from B. :meth:`BudgetPenalty.export` therefore keeps the export rule's choice
+when its exact cost is within ``tolerance`` of B (for "hinge": at most B(1 + tolerance)), and
+otherwise moves one label at a time to another candidate — each time the move that reaches the
+band losing the least log-probability, or else the one that closes the most log-distance to the
+band per unit of log-probability lost — the most probable architecture it finds in the band.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from dnas.arch.architecture import Architecture
+from dnas.cost.model import CostModel
+from dnas.space.value import ValueParams
+
+PENALTIES = ("abs", "squared", "hinge")
+
+
+def penalty(expected: torch.Tensor, budget: float, form: str = "abs") -> torch.Tensor:
+    """φ(log(expected / budget)) for ``form`` in :data:`PENALTIES` (see the module docstring)."""
+    r = torch.log(expected / budget)
+    if form == "abs":
+        return r.abs()
+    if form == "squared":
+        return r * r
+    if form == "hinge":
+        return torch.relu(r)
+    raise ValueError(f"cost_penalty={form!r} is not one of {', '.join(map(repr, PENALTIES))}")
+
+
+class BudgetPenalty:
+    """λ · φ(log(E(α)/B)) on the architecture objective, its report and its export rule.
+
+    Parameters
+    ----------
+    cost_model : CostModel
+    budget : float
+        B, in the cost model's unit (parameters, FLOPs per sample, seconds per batch).
+    weight : float, default 1.0
+        λ.
+    form : {"abs", "squared", "hinge"}, default "abs"
+    tolerance : float, default 0.1
+        Relative band around B that the exported architecture must reach.
+    """
+
+    def __init__(
+        self,
+        cost_model: CostModel,
+        budget: float,
+        weight: float = 1.0,
+        form: str = "abs",
+        tolerance: float = 0.1,
+    ) -> None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+            raise ValueError(f"budget={budget!r} must be a number > 0")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise ValueError(f"cost_weight={weight!r} must be a number >= 0")
+        if form not in PENALTIES:
+            raise ValueError(f"cost_penalty={form!r} is not one of "
+                             f"{', '.join(map(repr, PENALTIES))}")
+        if not 0 <= tolerance < 1:
+            raise ValueError(f"budget_tolerance={tolerance!r} must be in [0, 1)")
+        self.cost_model = cost_model
+        self.budget, self.weight, self.form = float(budget), float(weight), form
+        self.tolerance = float(tolerance)
+
+    def value(self, alphas: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """λ · φ(log(E/B)) (a 0-d tensor, differentiable in α)."""
+        return self.weight * penalty(self.cost_model.expected(alphas), self.budget, self.form)
+
+    def gradients(self) -> dict[str, torch.Tensor]:
+        """``{label: ∂(λ φ)/∂α}`` at the model's current α (labels the cost depends on)."""
+        groups = self.cost_model.groups
+        alphas = {k: groups[k].alpha.detach().requires_grad_(True) for k in self.cost_model.labels}
+        if not alphas:
+            return {}
+        loss = self.value(alphas)
+        grads = torch.autograd.grad(loss, list(alphas.values()), allow_unused=True)
+        return {k: (g if g is not None else torch.zeros_like(alphas[k]))
+                for k, g in zip(alphas, grads)}
+
+    def add_gradients(self, grads: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``grads`` (the architecture gradient by label) plus the penalty's gradient."""
+        out = dict(grads)
+        for label, g in self.gradients().items():
+            out[label] = out[label] + g.to(out[label].dtype) if label in out else g
+        return out
+
+    def report(self) -> dict[str, float]:
+        """``expected_cost``, ``argmax_cost`` (of the plain export rule), ``cost_penalty``."""
+        with torch.no_grad():
+            expected = self.cost_model.expected()
+            return {
+                "expected_cost": float(expected),
+                "argmax_cost": self.cost_model.argmax(),
+                "cost_penalty": float(
+                    self.weight * penalty(expected, self.budget, self.form)
+                ),
+            }
+
+    # ------------------------------------------------------------------ export
+    def band(self) -> tuple[float, float]:
+        """The costs an exported architecture must reach: ``B(1 ± tolerance)`` (hinge: ≤)."""
+        low = 0.0 if self.form == "hinge" else self.budget * (1 - self.tolerance)
+        return low, self.budget * (1 + self.tolerance)
+
+    def _distance(self, c: float) -> float:
+        low, high = self.band()
+        if c > high:
+            return math.log(c / high)
+        if low > 0 and c < low:
+            return math.log(low / max(c, 1e-300))
+        return 0.0
+
+    def export(self, architecture: Architecture) -> Architecture:
+        """``architecture`` (the export rule's), moved into the budget band if it is outside;
+        its ``meta["cost"]`` records the exact cost, the budget and what was changed."""
+        cm = self.cost_model
+        with torch.no_grad():
+            logp = {k: torch.log(v.clamp_min(1e-30)).tolist()
+                    for k, v in cm.probabilities().items()}
+        index = cm.indices(architecture)
+        start = cm.tree.exact(index)
+        cost = start
+        changed: list[str] = []
+        for _ in range(10 * max(len(index), 1)):
+            d = self._distance(cost)
+            if d == 0:
+                break
+            best: tuple[float, float, str, int, float] | None = None  # (reached, score, ...)
+            for label, i in index.items():
+                for j in self._allowed(label):
+                    if j == i:
+                        continue
+                    c = cm.tree.exact({**index, label: j})
+                    d_new = self._distance(c)
+                    if d_new >= d:
+                        continue
+                    loss = logp[label][i] - logp[label][j]  # log-probability given up
+                    key = ((1.0, -loss) if d_new == 0
+                           else (0.0, (d - d_new) / (max(loss, 0.0) + 1e-6)))
+                    if best is None or key > best[:2]:
+                        best = (*key, label, j, c)
+            if best is None:
+                break  # no single move gets closer: keep what we have
+            _, _, label, j, cost = best
+            index[label] = j
+            changed.append(label)
+        chosen = dict(architecture.items())
+        for label, j in index.items():
+            g = cm.groups[label]
+            chosen[label] = (g.values[j],) if isinstance(g, ValueParams) else (g.names[j],)
+        meta: dict[str, Any] = dict(architecture.meta)
+        meta["cost"] = {
+            "kind": cm.kind, "value": cost, "budget": self.budget, "tolerance": self.tolerance,
+            "penalty": self.form, "weight": self.weight, "argmax": start,
+            "expected": float(cm.expected().detach()), "within_budget": self._distance(cost) == 0,
+            "moved": sorted(set(changed)),
+        }
+        return Architecture(chosen, meta)
+
+    def _allowed(self, label: str) -> list[int]:
+        g = self.cost_model.groups[label]
+        return [j for j, n in enumerate(g.names) if not (g.kind == "layer" and n == "none")]
+
+
+def from_options(
+    model: torch.nn.Module,
+    example_input: torch.Tensor,
+    kind: str,
+    budget: float,
+    weight: float = 1.0,
+    form: str = "abs",
+    tolerance: float = 0.1,
+    options: Mapping[str, Any] | None = None,
+) -> BudgetPenalty:
+    """Build the penalty a search configuration asks for.
+
+    ``options`` (``SearchConfig.cost_options``): ``max_combinations`` for the cost model;
+    ``latency_table`` (path), ``latency_device``, ``latency_batch_size``, ``latency_repeats``,
+    ``latency_warmup`` for the latency look-up table.
+    """
+    from dnas.cost.latency import LatencyTable
+
+    opts = dict(options or {})
+    known = {"max_combinations", "latency_table", "latency_device", "latency_batch_size",
+             "latency_repeats", "latency_warmup"}
+    bad = sorted(set(opts) - known)
+    if bad:
+        raise ValueError(f"unknown cost_options {bad}; valid: {sorted(known)}")
+    table = None
+    if kind == "latency":
+        table = LatencyTable(
+            opts.get("latency_table"), device=opts.get("latency_device", "cpu"),
+            batch_size=opts.get("latency_batch_size", 1),
+            repeats=opts.get("latency_repeats", 30), warmup=opts.get("latency_warmup", 5),
+        )
+    cm = CostModel(model, kind, None if kind == "params" else example_input, latency=table,
+                   max_combinations=opts.get("max_combinations", 512))
+    return BudgetPenalty(cm, budget, weight, form, tolerance)
+
+
+__all__ = ["PENALTIES", "BudgetPenalty", "from_options", "penalty"]
