@@ -20,10 +20,14 @@ def note(message: str) -> None:
 
 
 def check_data(resolved: Mapping[str, Any]) -> None:
-    """A known dataset name, with the root folder it needs."""
+    """A known dataset name, with the root folder it needs, or a user's existing file(s)."""
+    from dnas.cli import own_data
     from dnas.data import DATASETS
 
     name = resolved.get("data")
+    if own_data.is_file(name):
+        own_data.check(resolved)
+        return
     check_choice("data", name, DATASETS)
     if name == "cifar10" and resolved.get("data_root") is None:
         raise ValueError("data='cifar10' needs --data-root: the folder holding cifar-10-batches-py")
@@ -31,9 +35,12 @@ def check_data(resolved: Mapping[str, Any]) -> None:
 
 def load_data(resolved: Mapping[str, Any]) -> Dataset:
     """``dnas.data.load`` with the command's ``data``, ``data_root``, ``cache_dir`` and ``seed``."""
+    from dnas.cli import own_data
     from dnas.data import load
 
     check_data(resolved)
+    if own_data.is_file(resolved["data"]):
+        return own_data.load(resolved)
     name = resolved["data"]
     return load(name, root=resolved.get("data_root"), cache_dir=resolved.get("cache_dir"),
                 seed=resolved.get("seed") or 0)

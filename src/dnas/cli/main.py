@@ -3,6 +3,7 @@
     dnas search   [--config FILE] [--data mnist1d|digits|cifar10|synthetic] [--method ...] ...
     dnas retrain  --arch architecture.json|GENOTYPE [--epochs N] ...
     dnas draw     architecture.json|GENOTYPE [--out PATH] [--format png|svg]
+    dnas export   RETRAIN_RUN | ARCH --weights model.pt [--format torchscript|onnx] [--out PATH]
     dnas methods  |  dnas genotypes [NAME]
 
 Bad input (a missing file or folder, a corrupt data file, a malformed architecture, an unknown
@@ -16,6 +17,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
+
+from dnas.cli import export_cmd, own_data
 
 S = argparse.SUPPRESS
 
@@ -40,7 +43,8 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--config", help="YAML file of options (keys as the long flags, '_' or '-')")
     p.add_argument("--space", help="search space (darts)")
     p.add_argument("--dim", type=int, help="1 (sequences) or 2 (images); default: the data's")
-    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic (default mnist1d)")
+    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic (default mnist1d), or "
+                   "your own: file.npz | X.npy,y.npy | file.csv | image folder")
     p.add_argument("--data-root", help="folder holding cifar-10-batches-py (cifar10)")
     p.add_argument("--cache-dir", help="where generated data (MNIST-1D) is cached")
     p.add_argument("--n-train", type=int, help="use only the first N training samples")
@@ -69,6 +73,7 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (20; 0: "
                    "epoch ends only)")
     _accel_flags(p)
+    own_data.add_flags(p, "search")
     p.set_defaults(command="search")
 
 
@@ -82,7 +87,8 @@ def _retrain_parser(sub: Any) -> None:
     )
     p.add_argument("--arch", help="architecture.json, or a genotype name (`dnas genotypes`)")
     p.add_argument("--config", help="YAML file of options")
-    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic")
+    p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic, or your own: "
+                   "file.npz | X.npy,y.npy | file.csv | image folder (default: the search's)")
     p.add_argument("--data-root", help="folder holding cifar-10-batches-py (cifar10)")
     p.add_argument("--cache-dir", help="where generated data (MNIST-1D) is cached")
     p.add_argument("--n-train", type=int, help="use only the first N training samples")
@@ -108,6 +114,7 @@ def _retrain_parser(sub: Any) -> None:
     p.add_argument("--out", help="run folder (default runs/retrain-<data>-<time>)")
     p.add_argument("--resume", nargs="?", const=True)
     _accel_flags(p)
+    own_data.add_flags(p, "retrain")
     p.set_defaults(command="retrain")
 
 
@@ -135,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="output stem (default: cell, beside the file)")
     d.add_argument("--cell", default="both", help="normal | reduce | both")
     d.add_argument("--format", default="png", help="png | svg")
+    export_cmd.add_parser(sub)
     sub.add_parser("methods", help="list the relaxations and their paper presets")
     g = sub.add_parser("genotypes", help="list published genotypes, or print one as JSON")
     g.add_argument("name", nargs="?")
@@ -157,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
         from dnas.cli.retrain_cmd import run_retrain
 
         return run_retrain(flags, getattr(args, "config", None), getattr(args, "resume", None))
+    if args.command == "export":
+        return export_cmd.run_export(args)
     if args.command == "draw":
         return info_cmd.draw(args.architecture, args.out, args.cell, args.format)
     if args.command == "methods":

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from dnas.bilevel.config import SearchConfig
+from dnas.cli import own_data
 from dnas.relaxations.registry import methods
 from dnas.runtime.atomic import atomic_write
 from dnas.runtime.checks import check_choice
@@ -33,6 +34,8 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "amp": "off", "channels_last": False, "compile": False, "threads": None,
     # augmentation of both search halves on the device (DARTS: crop 4 + flip on CIFAR-10)
     "crop_padding": 0, "flip": False,
+    # a user's own data: how it is read (dnas.cli.own_data), and --tensorboard
+    **own_data.OPTIONS,
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}
@@ -43,13 +46,14 @@ SEARCH_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": {"channels": 8, "layers": 4, "epochs": 10, "arch_lr": 3e-3},
     "cifar10": {"channels": 16, "layers": 8, "epochs": 50, "crop_padding": 4, "flip": True},
     "synthetic": {"channels": 16, "layers": 8, "epochs": 1, "crop_padding": 4, "flip": True},
+    own_data.FILE: own_data.SEARCH_DEFAULTS,  # a user's data: sized for a first run on a CPU
 }
 
 #: Command-level retrain options (not RetrainConfig fields) and their defaults.
 RETRAIN_OPTIONS: dict[str, Any] = {
     "arch": None, "data": None, "data_root": None, "cache_dir": None, "dim": None,
     "channels": None, "layers": None, "auxiliary": True, "n_train": None, "out": None,
-    "threads": None,
+    "threads": None, **own_data.OPTIONS,
 }
 #: Per-dataset retrain defaults: DARTS' recipe on CIFAR-10, scaled to the data elsewhere.
 RETRAIN_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -62,6 +66,7 @@ RETRAIN_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
                 "crop_padding": 4, "flip": True},
     "synthetic": {"channels": 36, "layers": 20, "epochs": 1, "batch_size": 96, "cutout": 16,
                   "crop_padding": 4, "flip": True},
+    own_data.FILE: own_data.RETRAIN_DEFAULTS,  # a user's data: no augmentation unless asked
 }
 
 
@@ -144,7 +149,7 @@ def resolve(
     resolved: dict[str, Any] = {**options, **overrides, **(base or {})}
     data = given.get("data", resolved.get("data"))
     if data is not None:
-        resolved.update(per_data.get(data, {}))
+        resolved.update(per_data.get(own_data.defaults_key(data), {}))
     resolved.update(given)
     return resolved
 

@@ -1,7 +1,8 @@
 """``dnas retrain``: train a found (or published) cell architecture from scratch; test accuracy.
 
-Run folder: ``config.yaml``, ``history.csv``, ``loss.png``, ``results.json`` (test accuracy and
-loss, parameter count, wall time), ``model.pt`` (final weights), ``checkpoints/last.pt``.
+Run folder: ``config.yaml``, ``architecture.json``, ``history.csv``, ``loss.png``, ``results.json``
+(test accuracy and loss, parameter count, wall time, input shape, class names), ``model.pt`` (final
+weights; ``dnas export`` turns the folder into TorchScript or ONNX), ``checkpoints/last.pt``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from dnas.arch.architecture import Architecture
 from dnas.cli import options as opts
+from dnas.cli import own_data
 from dnas.cli.common import check_data, load_data, resume_source, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
 from dnas.runtime.atomic import atomic_write
@@ -68,7 +70,8 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     from dnas.spaces.darts import eval_network, validate_architecture
 
     validate_architecture(arch)
-    base: dict[str, Any] = {k: arch.meta[k] for k in ("data", "dim") if k in arch.meta}
+    # the data searched on, read as it was then (unless --data names other data)
+    base: dict[str, Any] = own_data.retrain_base(arch.meta, data_given=first["data"] is not None)
     base.setdefault("data", "cifar10")
     resolved = opts.resolve("retrain", flags, config_file, saved, base=base)
     check_data(resolved)
@@ -79,6 +82,7 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     set_threads(resolved["threads"])
 
     data = load_data(resolved)
+    own_data.describe(data)
     dim = resolved["dim"] if resolved["dim"] is not None else data.dim
     if dim != data.dim:
         raise ValueError(
@@ -87,7 +91,8 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     resolved["dim"] = dim
     if resolved["out"] is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        resolved["out"] = str(Path("runs") / f"retrain-{resolved['data']}-{stamp}")
+        name = own_data.run_name(resolved["data"])
+        resolved["out"] = str(Path("runs") / f"retrain-{name}-{stamp}")
     out = Path(resolved["out"])
 
     torch.manual_seed(config.seed)  # initial weights (the CLI owns the global RNG)
@@ -106,6 +111,9 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
         (data.X_test, data.y_test), config, augment=augment, dim=dim,
         callbacks=[Checkpoint(out / "checkpoints"), _HistoryFile(out / "history.csv")],
     )
+    board = own_data.tensorboard(resolved, out)
+    if board is not None:
+        trainer.callbacks.append(board)
     if checkpoint is not None:
         try:
             trainer.load_state_dict(load_checkpoint(checkpoint, map_location=trainer.device))
@@ -116,13 +124,21 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
             ) from None
     opts.write_yaml({**resolved, **config.to_dict()}, out / "config.yaml")
     start = time.perf_counter()
-    result = trainer.run()
+    try:
+        result = trainer.run()
+    finally:
+        if board is not None:
+            board.close()
     params = sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n)
     results = {
         "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
         "parameters": params, "epochs": config.epochs, "data": resolved["data"],
         "seconds": time.perf_counter() - start,
+        # what `dnas export` needs to rebuild and check the model
+        "input_shape": list(data.input_shape), "num_classes": data.num_classes,
+        "class_names": list(data.class_names),
     }
+    arch.save(out / "architecture.json")
     atomic_write(out / "results.json", json.dumps(results, indent=2) + "\n")
     save_checkpoint({"model": model.state_dict()}, out / "model.pt")
     if result.history:

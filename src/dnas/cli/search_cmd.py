@@ -21,6 +21,7 @@ from dnas.bilevel import distributed
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.loop import Searcher
 from dnas.cli import options as opts
+from dnas.cli import own_data
 from dnas.cli.common import check_data, load_data, note, resume_source, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
 from dnas.data.dataset import Dataset
@@ -47,7 +48,7 @@ def _darts_space(resolved: Mapping[str, Any], data: Dataset, config: SearchConfi
 
 #: Options a resumed run may change without changing its result.
 _FREE_ON_RESUME = {"out", "progress", "threads", "device", "checkpoint_every", "cache_dir",
-                   "data_root", "compile"}
+                   "data_root", "compile", "tensorboard", "max_data_gb"}
 
 #: Search spaces the command line can build, by ``--space`` name.
 SPACES = {"darts": _darts_space}
@@ -117,12 +118,15 @@ def _search(
     main = dp is None or dp.is_main
     if resolved["out"] is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        resolved["out"] = str(Path("runs") / f"search-{resolved['data']}-{config.method}-{stamp}")
+        name = own_data.run_name(resolved["data"])
+        resolved["out"] = str(Path("runs") / f"search-{name}-{config.method}-{stamp}")
     out = Path(resolved["out"])
     if source is None and main and (out / "checkpoints" / "last.pt").exists():
         note(f"{out} holds an earlier run; starting afresh (use --resume to continue it)")
 
     data = load_data(resolved)
+    if main:
+        own_data.describe(data)
     if resolved["dim"] is None:
         resolved["dim"] = data.dim
     elif resolved["dim"] != data.dim:
@@ -150,8 +154,11 @@ def _search(
     callbacks: list[Callback] = [
         Checkpoint(out / "checkpoints", every_steps=resolved["checkpoint_every"], enabled=main)
     ]
+    board = own_data.tensorboard(resolved, out) if main else None
     if main:
         callbacks.append(_HistoryFile(out / "history.csv"))
+    if board is not None:
+        callbacks.append(board)
     augment = None
     flip = resolved["flip"] and resolved["dim"] == 2  # flips are for images
     if resolved["crop_padding"] or flip:
@@ -181,8 +188,12 @@ def _search(
         opts.write_yaml({**resolved, **config.to_dict(), "device": str(device)},
                         out / "config.yaml")
 
-    with autocast(device, amp_dtype):
-        result = searcher.run()
+    try:
+        with autocast(device, amp_dtype):
+            result = searcher.run()
+    finally:
+        if board is not None:
+            board.close()
 
     if not main:
         return 0
@@ -194,6 +205,7 @@ def _search(
         "method": config.method, "order": config.order, "seed": config.seed,
         "epochs": config.epochs,
         "alpha": {label: g.alpha.detach().cpu().tolist() for label, g in searcher.groups.items()},
+        **own_data.record(resolved),  # a user's data: its absolute path and how it was read
     })
     arch.save(out / "architecture.json")
     if result.history:
