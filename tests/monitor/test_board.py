@@ -102,6 +102,24 @@ def test_retraining_run(tmp_path):
     assert not events.Tags()["images"]  # no architecture to draw in a retraining
 
 
+def test_a_search_under_a_budget_logs_its_cost(tmp_path):
+    from tests.helpers import ToyClassifier, toy_classification
+
+    train, valid = toy_classification()
+    with TensorBoard(tmp_path, every_steps=0) as board:
+        result = dnas.search(ToyClassifier(), train, valid, epochs=2, batch_size=16,
+                             cost="params", budget=150, seed=0, device="cpu", progress=False,
+                             callbacks=[board])
+    events = read_events(tmp_path)
+    for key in ("expected_cost", "argmax_cost", "cost_penalty"):
+        assert [e.value for e in events.Scalars(f"epoch/{key}")] == pytest.approx(
+            [row[key] for row in result.history], rel=1e-6)
+    assert [e.value for e in events.Scalars("epoch/budget")] == [150.0, 150.0]
+    assert "step/train_loss" not in events.Tags()["scalars"]  # every_steps=0: epochs only
+    assert not events.Tags()["images"]  # a user's space: no DARTS cells to draw
+    assert "architecture/text_summary" in events.Tags()["tensors"]
+
+
 def test_cost_and_nested_numbers_in_a_row(tmp_path):
     with TensorBoard(tmp_path) as board:
         board.log_row({"epoch": 1, "expected_cost": 12.5, "budget": 10,

@@ -22,11 +22,13 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dnas.data.files import MAX_GB
-from dnas.runtime.callbacks import Callback
 from dnas.runtime.checks import check_float, check_int
+
+if TYPE_CHECKING:
+    from dnas.monitor import TensorBoard
 
 #: Command-level options this module adds to ``dnas search`` and ``dnas retrain``.
 OPTIONS: dict[str, Any] = {
@@ -151,7 +153,7 @@ def run_name(data: Any) -> str:
     return Path(first).stem or "data"
 
 
-def tensorboard(resolved: Mapping[str, Any], out: Path) -> Callback | None:
+def tensorboard(resolved: Mapping[str, Any], out: Path) -> TensorBoard | None:
     """The TensorBoard callback ``--tensorboard`` asks for (None when it does not)."""
     where = resolved.get("tensorboard")
     if not where:

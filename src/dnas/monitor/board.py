@@ -7,8 +7,9 @@ Written with ``torch.utils.tensorboard`` (which needs the ``tensorboard`` packag
   (``train_loss``, ``train_acc``, ``valid_loss``, ``valid_acc``) and the learning rate ``lr``,
   against the global step;
 * ``epoch/<key>``: every number of the epoch's history row (losses, accuracies, ``lr``,
-  ``seconds``, ``drop_path_prob``, an expected cost or budget when the run records one; a nested
-  mapping of numbers becomes ``epoch/<key>/<name>``), against the epoch;
+  ``seconds``, ``drop_path_prob``, and under a budget ``expected_cost``, ``argmax_cost``,
+  ``cost_penalty`` and the ``budget`` itself; a nested mapping of numbers becomes
+  ``epoch/<key>/<name>``), against the epoch;
 * ``alpha_entropy/<label>``: the entropy (nats) of each label's distribution over its candidates,
   ``H = -Σ_i p_i log p_i`` with ``p`` normalised to sum 1 (independent sigmoids, as in Fair
   DARTS, are normalised first); ``probability/<label>/<candidate>``: each ``p_i``;
@@ -119,6 +120,9 @@ class TensorBoard(Callback):
         row = loop.history[-1]
         epoch = int(row.get("epoch", len(loop.history)))
         self.log_row(row, epoch, self._candidate_names(loop))
+        budget = getattr(getattr(loop, "config", None), "budget", None)
+        if isinstance(budget, (int, float)) and "budget" not in row:  # beside expected_cost
+            self.writer.add_scalar("epoch/budget", float(budget), epoch)
         if hasattr(loop, "groups"):  # a search: its current architecture
             self._architecture(loop, epoch)
         self.writer.flush()
