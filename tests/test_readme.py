@@ -46,6 +46,7 @@ def test_every_block_runs_and_writes_what_it_says(session):
         isinstance(m, dnas.LayerChoice) for m in ns["final"].modules()
     )
     assert set(ns["grads"]) == {"act"}
+    assert (folder / "model.onnx").is_file() and ns["report"].max_abs_diff <= 1e-4
     assert (folder / "cell_normal.png").is_file() or (folder / "cell.png").is_file()
 
 
