@@ -40,5 +40,5 @@ def test_bad_inputs():
         search_split(torch.zeros(10, 2), torch.zeros(9))
     with pytest.raises(TypeError, match="must be tensors"):
         search_split([1, 2], torch.zeros(2))
-    with pytest.raises(TypeError, match="fraction='half' must be a number"):
+    with pytest.raises(TypeError, match="fraction='half' must be a finite number"):
         search_split(torch.zeros(4), torch.zeros(4), fraction="half")

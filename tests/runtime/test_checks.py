@@ -1,4 +1,5 @@
-"""Value checks: one message style naming the parameter, the value and what is allowed."""
+"""Value checks: one message style naming the parameter, the value and what is allowed; finite
+numbers, float32-sized rates, seeds."""
 
 from __future__ import annotations
 
@@ -6,8 +7,19 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
-from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
+import dnas
+from dnas.runtime.checks import (
+    FLOAT32_MAX,
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
+from dnas.train import RetrainConfig
 
 
 def test_int_accepts_integers_in_range_and_returns_them():
@@ -42,13 +54,14 @@ def test_wrong_kind_is_both_value_and_type_error():
 
 
 @pytest.mark.parametrize(("value", "kwargs", "message"), [
-    (-0.1, {"low": 0}, r"x=-0.1 must be a number >= 0"),
-    (0, {"low": 0, "low_open": True}, r"x=0 must be a number > 0"),
+    (-0.1, {"low": 0}, r"x=-0.1 must be a finite number >= 0"),
+    (0, {"low": 0, "low_open": True}, r"x=0 must be a finite number > 0"),
     (1.0, {"low": 0, "high": 1, "high_open": True}, r"x=1.0 must be a number in \[0, 1\)"),
     (0.0, {"low": 0, "high": 1, "low_open": True}, r"x=0.0 must be a number in \(0, 1\]"),
-    (math.nan, {}, r"x=nan must be a number"),
-    (True, {}, r"x=True must be a number"),
-    (2, {"high": 1}, r"x=2 must be a number <= 1"),
+    (math.nan, {}, r"x=nan must be a finite number"),
+    (math.inf, {"low": 0}, r"x=inf must be a finite number >= 0"),
+    (True, {}, r"x=True must be a finite number"),
+    (2, {"high": 1}, r"x=2 must be a finite number <= 1"),
 ])
 def test_float_refusals(value, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -81,3 +94,67 @@ def test_bool():
         check_bool("flip", 1)
     with pytest.raises(ParameterError, match="flip='yes' must be True or False"):
         check_bool("flip", "yes")
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan, 10**400])
+def test_check_float_refuses_non_finite(bad):
+    with pytest.raises(ValueError, match=r"^x=.* must be a finite number >= 0$"):
+        check_float("x", bad, 0)
+
+
+def test_check_float_may_allow_infinity_explicitly():
+    assert check_float("limit", math.inf, 0, finite=False) == math.inf
+    with pytest.raises(ValueError, match="must be a number"):
+        check_float("limit", math.nan, 0, finite=False)
+
+
+def test_wrong_kind_is_a_parameter_error_naming_the_value():
+    with pytest.raises(ParameterError, match=r"^w_lr='0.1' must be a finite number >= 0$"):
+        check_float("w_lr", "0.1", 0)
+    with pytest.raises(ParameterError, match=r"^epochs=2.0 must be an integer >= 1$"):
+        check_int("epochs", 2.0, 1)
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32, 10**23])
+def test_seeds_fit_every_generator(bad):
+    with pytest.raises(ValueError, match=rf"^seed={bad} must be an integer in \[0, 4294967295\]"):
+        check_seed("seed", bad)
+    assert check_seed("seed", 2**32 - 1) == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    "field, value, needle",
+    [
+        ("w_lr", math.inf, "w_lr=inf must be a number in [0, 3.40282e+38]"),
+        ("arch_lr", 1e300, "arch_lr=1e+300 must be a number in [0, 3.40282e+38]"),
+        ("w_weight_decay", -1.0, "w_weight_decay=-1.0 must be"),
+        ("w_momentum", 5.0, "w_momentum=5.0 must be a number in [0, 1]"),
+        ("grad_clip", math.inf, "grad_clip=inf must be"),
+        ("seed", -1, "seed=-1 must be an integer in [0, 4294967295] or None"),
+        ("epochs", 0, "epochs=0 must be an integer >= 1"),
+    ],
+)
+def test_search_config_ranges(field, value, needle):
+    with pytest.raises(ValueError) as err:
+        dnas.SearchConfig(**{field: value})
+    assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "field, value, needle",
+    [
+        ("lr", math.inf, "lr=inf must be a number in [0, 3.40282e+38]"),
+        ("lr", 1e300, "lr=1e+300 must be"),
+        ("momentum", 2.0, "momentum=2.0 must be a number in [0, 1]"),
+        ("seed", 2**40, "seed=1099511627776 must be an integer in [0, 4294967295]"),
+        ("epochs", 0, "epochs=0 must be an integer >= 1"),
+    ],
+)
+def test_retrain_config_ranges(field, value, needle):
+    with pytest.raises(ValueError) as err:
+        RetrainConfig(**{field: value})
+    assert needle in str(err.value)
+
+
+def test_float32_max_is_the_float32_limit():
+    assert torch.finfo(torch.float32).max == FLOAT32_MAX

@@ -37,3 +37,25 @@ def test_default_loss_picks_by_target_kind():
     assert torch.allclose(default_loss(out, target), ((out[:, 0] - target) ** 2).mean())
     with pytest.raises(ValueError, match=r"output shape \(4, 2\) does not match target"):
         default_loss(torch.randn(4, 2), target)
+
+
+@pytest.mark.parametrize(
+    "device, needle",
+    [
+        ("meta", "device='meta' must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+        ("cpu:1", "there is one CPU device"),
+        ("blah", "device='blah' must be a device name"),
+        (7, "device=7 must be a device name"),
+    ],
+)
+def test_devices_that_cannot_compute_are_refused(device, needle):
+    with pytest.raises(ValueError) as err:
+        resolve_device(device)
+    assert needle in str(err.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_index_beyond_the_machine():
+    n = torch.cuda.device_count()
+    with pytest.raises(ValueError, match=f"index below {n}"):
+        resolve_device(f"cuda:{n}")

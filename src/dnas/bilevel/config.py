@@ -14,7 +14,15 @@ from typing import Any
 
 from dnas.optim.gradient import MODES
 from dnas.relaxations.registry import methods
-from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
+from dnas.runtime.checks import (
+    FLOAT32_MAX,
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 
 #: What each paper changed relative to the DARTS defaults (only the fields it changed).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -60,7 +68,7 @@ class SearchConfig:
     hypergradient : {"finite-difference", "exact"}
         How the second-order term is computed.
     epochs : int
-        Passes of ``steps_per_epoch`` steps.
+        Passes of ``steps_per_epoch`` steps (at least 1).
     steps_per_epoch : int or None
         Default: the shorter split's number of batches.
     batch_size : int
@@ -75,7 +83,9 @@ class SearchConfig:
         Extra per-candidate decay on α: ``base + df · (parameter count of the candidate)``
         (as AutoRA's architect), pulling expensive candidates' logits towards 0.
     warmup_epochs : int
-        Epochs of weight training before α starts moving (PC-DARTS, ProxylessNAS).
+        Epochs of weight training before α starts moving (PC-DARTS, ProxylessNAS). With
+        ``warmup_epochs >= epochs`` α never moves: the search trains weights only and warns (the
+        command line refuses it).
     arch_every : int
         Take an α step every ``arch_every`` weight steps.
     method_options : dict
@@ -141,16 +151,18 @@ class SearchConfig:
         check_choice("order", self.order, (1, 2))
         check_choice("hypergradient", self.hypergradient, MODES)
         check_choice("arch_optimizer", self.arch_optimizer, ("adam", "sgd"))
-        check_int("epochs", self.epochs, 0)
+        check_int("epochs", self.epochs, 1)  # 0 would export the random initial α
         check_int("batch_size", self.batch_size, 1)
         check_int("warmup_epochs", self.warmup_epochs, 0)
         check_int("arch_every", self.arch_every, 1)
         check_int("steps_per_epoch", self.steps_per_epoch, 1, none_ok=True)
+        # float32 arithmetic: beyond FLOAT32_MAX a rate or decay is inf at the first step
         for name in ("w_lr", "w_lr_min", "arch_lr", "w_weight_decay", "arch_weight_decay",
-                     "arch_weight_decay_df", "arch_weight_decay_base", "w_momentum",
-                     "arch_momentum"):
-            check_float(name, getattr(self, name), 0)
-        check_float("grad_clip", self.grad_clip, 0, low_open=True, none_ok=True)
+                     "arch_weight_decay_df", "arch_weight_decay_base"):
+            check_float(name, getattr(self, name), 0, FLOAT32_MAX)
+        for name in ("w_momentum", "arch_momentum"):  # above 1 the velocity grows geometrically
+            check_float(name, getattr(self, name), 0, 1)
+        check_float("grad_clip", self.grad_clip, 0, FLOAT32_MAX, low_open=True, none_ok=True)
         betas = self.arch_betas
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ParameterError(f"arch_betas={betas!r} must be two numbers in [0, 1)")
@@ -161,7 +173,7 @@ class SearchConfig:
                 f"device={self.device!r} must be a string such as 'auto', 'cpu' or 'cuda:0'"
             )
         check_bool("progress", self.progress) if self.progress is not None else None
-        check_int("seed", self.seed, none_ok=True)
+        check_seed("seed", self.seed, none_ok=True)
         object.__setattr__(self, "arch_betas", tuple(float(b) for b in betas))
         object.__setattr__(self, "method_options", dict(self.method_options))
         self._check_cost()

@@ -18,7 +18,14 @@ from dnas.runtime.atomic import atomic_write, atomic_writer
 from dnas.runtime.batches import IterableBatches, TensorBatches, make_batches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, resolve_checkpoint, save_checkpoint
-from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
+from dnas.runtime.checks import (
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from dnas.runtime.device import resolve_device
 from dnas.runtime.loop import LoopState
 from dnas.runtime.loss import default_loss
@@ -41,6 +48,7 @@ __all__ = [
     "check_choice",
     "check_float",
     "check_int",
+    "check_seed",
     "default_loss",
     "generator",
     "global_rng",

@@ -2,6 +2,9 @@
 
 Every check raises with a message that names the parameter, shows the value and says what is
 allowed: ``epochs=-1 must be an integer >= 0``, ``amp='fp8' must be one of 'auto', 'bf16', 'off'``.
+Numbers must be finite (``inf`` and NaN are refused unless a check says otherwise), and options that
+end up in float32 arithmetic (learning rates, decays) are bounded by :data:`FLOAT32_MAX`, beyond
+which they overflow to ``inf`` at the first step.
 A value of the wrong kind raises :class:`ParameterError`, which is both a ``ValueError`` and a
 ``TypeError`` (as scikit-learn's ``InvalidParameterError``), so callers catching either see it; a
 value of the right kind out of range raises ``ValueError``.
@@ -18,6 +21,11 @@ import numpy as np
 
 T = TypeVar("T")
 
+#: The largest float32: a learning rate or decay above it is ``inf`` once it meets a float32 tensor.
+FLOAT32_MAX = 3.4028234663852886e38
+#: Seeds: what every generator dnas seeds accepts (torch's, NumPy's, the legacy ``RandomState``).
+SEED_MAX = 2**32 - 1
+
 
 class ParameterError(ValueError, TypeError):
     """A parameter of the wrong kind (a string where a number belongs, a bool for an integer)."""
@@ -28,13 +36,18 @@ def _fail(name: str, value: Any, allowed: str, kind_error: bool) -> NoReturn:
     raise cls(f"{name}={value!r} must be {allowed}")
 
 
+def _number(v: float) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        return (f"in {'(' if low_open else '['}{_number(low)}, {_number(high)}"
+                f"{')' if high_open else ']'}")
     if low is not None:
-        return f"{'>' if low_open else '>='} {low}"
+        return f"{'>' if low_open else '>='} {_number(low)}"
     if high is not None:
-        return f"{'<' if high_open else '<='} {high}"
+        return f"{'<' if high_open else '<='} {_number(high)}"
     return ""
 
 
@@ -79,22 +92,36 @@ def check_float(
     low_open: bool = False,
     high_open: bool = False,
     none_ok: bool = False,
+    finite: bool = True,
 ) -> Any:
     """``value`` as given when it is a real number (not NaN, not a bool) in the range.
 
     ``low_open`` / ``high_open`` exclude the bound: ``check_float("p", p, 0, 1, high_open=True)``
-    allows ``[0, 1)``. With ``none_ok``, ``None`` passes.
+    allows ``[0, 1)``. With ``none_ok``, ``None`` passes. ``inf`` and ``-inf`` fail unless
+    ``finite=False`` (e.g. a limit whose ``inf`` means "none").
     """
     if none_ok and value is None:
         return None
+    bounded = low is not None and high is not None  # a finite range says "finite" already
     allowed = " ".join(
-        t for t in ("a number", _range_text(low, high, low_open, high_open)) if t
+        t for t in ("a finite number" if finite and not bounded else "a number",
+                    _range_text(low, high, low_open, high_open)) if t
     ) + (" or None" if none_ok else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(name, value, allowed, True)
-    if math.isnan(value) or not _in_range(float(value), low, high, low_open, high_open):
+    try:
+        as_float = float(value)
+    except OverflowError:  # an integer beyond every float (10**400)
+        as_float = math.inf if value > 0 else -math.inf
+    if (math.isnan(as_float) or (finite and math.isinf(as_float))
+            or not _in_range(as_float, low, high, low_open, high_open)):
         _fail(name, value, allowed, False)
     return value
+
+
+def check_seed(name: str, value: Any, *, none_ok: bool = False) -> Any:
+    """``value`` when it is an integer seed in ``[0, 2**32 - 1]`` (:data:`SEED_MAX`)."""
+    return check_int(name, value, 0, SEED_MAX, none_ok=none_ok)
 
 
 def check_choice(name: str, value: T, choices: Iterable[Any]) -> T:
@@ -120,4 +147,13 @@ def check_bool(name: str, value: Any) -> bool:
     _fail(name, value, "True or False", True)
 
 
-__all__ = ["ParameterError", "check_bool", "check_choice", "check_float", "check_int"]
+__all__ = [
+    "FLOAT32_MAX",
+    "SEED_MAX",
+    "ParameterError",
+    "check_bool",
+    "check_choice",
+    "check_float",
+    "check_int",
+    "check_seed",
+]

@@ -12,7 +12,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from dnas.runtime.checks import ParameterError, check_bool, check_choice, check_float, check_int
+from dnas.runtime.checks import (
+    FLOAT32_MAX,
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from dnas.train.accel import AMP_CHOICES
 
 
@@ -72,13 +80,16 @@ class RetrainConfig:
     progress: bool | None = None
 
     def __post_init__(self) -> None:
-        for name, low in (("epochs", 0), ("batch_size", 1), ("eval_batch_size", 1),
-                          ("crop_padding", 0), ("cutout", 0), ("seed", 0)):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("eval_batch_size", 1),
+                          ("crop_padding", 0), ("cutout", 0)):
             check_int(name, getattr(self, name), low)
-        for name in ("lr", "lr_min", "momentum", "weight_decay", "auxiliary_weight"):
-            check_float(name, getattr(self, name), 0)
+        check_seed("seed", self.seed)
+        # float32 arithmetic: beyond FLOAT32_MAX a rate or decay is inf at the first step
+        for name in ("lr", "lr_min", "weight_decay", "auxiliary_weight"):
+            check_float(name, getattr(self, name), 0, FLOAT32_MAX)
+        check_float("momentum", self.momentum, 0, 1)  # above 1 the velocity grows geometrically
         check_float("drop_path_prob", self.drop_path_prob, 0, 1, high_open=True)
-        check_float("grad_clip", self.grad_clip, 0, low_open=True, none_ok=True)
+        check_float("grad_clip", self.grad_clip, 0, FLOAT32_MAX, low_open=True, none_ok=True)
         check_choice("amp", self.amp, AMP_CHOICES)
         for name in ("flip", "channels_last", "compile"):
             check_bool(name, getattr(self, name))
