@@ -12,17 +12,21 @@ ValueChoice they are the chosen plain value, a JSON number (``{"width": [32]}``)
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
 
 FORMAT = "dnas.architecture"
 VERSION = 1
+#: Limits of an architecture file: far above any dnas writes (the DARTS cell space's, α included,
+#: is ~10 KB), far below what hurts.
+MAX_BYTES = 4 * 2**20
+MAX_DEPTH = 32
 
 
 #: What an architecture chooses per label: candidate names, or the values of value choices.
@@ -113,11 +117,9 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """Serialise to JSON text (schema version 1)."""
-        try:
-            return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
-        except TypeError as err:
-            raise ValueError(f"architecture meta is not JSON-serialisable: {err}") from None
+        """Serialise to strict JSON text (schema version 1): ``ValueError`` naming any NaN or
+        infinite number (JSON has none) or a value that is not JSON-serialisable."""
+        return jsonio.dumps(self.to_dict(), indent=indent, what="architecture JSON")
 
     @classmethod
     def from_dict(cls, data: Any) -> Architecture:
@@ -145,11 +147,13 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Architecture:
-        """Parse and validate JSON text; ``ValueError`` naming the problem otherwise."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"malformed architecture JSON: {err}") from None
+        """Parse and validate JSON text; ``ValueError`` naming the problem otherwise.
+
+        The text is strict JSON (no NaN/Infinity) of at most :data:`MAX_BYTES` bytes nested at
+        most :data:`MAX_DEPTH` levels (``meta`` included).
+        """
+        data = jsonio.loads(text, what="architecture JSON", max_bytes=MAX_BYTES,
+                            max_depth=MAX_DEPTH)
         return cls.from_dict(data)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -160,12 +164,7 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
     def load(cls, path: str | os.PathLike) -> Architecture:
         """Read and validate an architecture file."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"architecture file {str(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ValueError(f"cannot read architecture file {str(path)!r}: {err}") from None
+        text = jsonio.read_bounded(path, MAX_BYTES, "architecture file")
         try:
             return cls.from_json(text)
         except ValueError as err:

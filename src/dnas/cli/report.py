@@ -31,12 +31,17 @@ def history_columns(history: Sequence[Mapping[str, Any]]) -> list[str]:
     return cols
 
 
+def _cell(value: Any) -> Any:
+    # NaN marks "not measured" (no accuracy for regression targets): an empty cell, not "nan"
+    return "" if isinstance(value, float) and math.isnan(value) else value
+
+
 def _flatten(row: Mapping[str, Any]) -> dict[str, Any]:
-    flat = {c: row[c] for c in SCALARS if c in row}
+    flat = {c: _cell(row[c]) for c in SCALARS if c in row}
     for key, prefix in (("alpha", "alpha"), ("probabilities", "p")):
         for label, values in row.get(key, {}).items():
             for i, v in enumerate(values):
-                flat[f"{prefix}:{label}:{i}"] = v
+                flat[f"{prefix}:{label}:{i}"] = _cell(v)
     return flat
 
 

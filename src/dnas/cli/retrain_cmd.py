@@ -7,7 +7,6 @@ weights; ``dnas export`` turns the folder into TorchScript or ONNX), ``checkpoin
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -20,10 +19,10 @@ from dnas.cli import options as opts
 from dnas.cli import own_data
 from dnas.cli.common import check_data, load_data, resume_source, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
-from dnas.runtime.atomic import atomic_write
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from dnas.runtime.checks import check_int
+from dnas.runtime.jsonio import write_json
 from dnas.train.trainer import Trainer
 
 
@@ -139,7 +138,7 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
         "class_names": list(data.class_names),
     }
     arch.save(out / "architecture.json")
-    atomic_write(out / "results.json", json.dumps(results, indent=2) + "\n")
+    write_json(out / "results.json", results)
     save_checkpoint({"model": model.state_dict()}, out / "model.pt")
     if result.history:
         write_history_csv(result.history, out / "history.csv")
