@@ -168,6 +168,8 @@ class SearchConfig:
             raise ParameterError(f"arch_betas={betas!r} must be two numbers in [0, 1)")
         for b in betas:
             check_float("arch_betas", b, 0, 1, high_open=True)
+        if self.arch_optimizer == "adam":  # Adam's step is arch_lr / (1 - β1^t) <= FLOAT32_MAX
+            check_float("arch_lr", self.arch_lr, 0, FLOAT32_MAX * (1 - float(betas[0])))
         if not isinstance(self.device, str):
             raise ParameterError(
                 f"device={self.device!r} must be a string such as 'auto', 'cpu' or 'cuda:0'"

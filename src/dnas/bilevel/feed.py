@@ -23,8 +23,12 @@ def next_batches(
     augment: Callable[..., torch.Tensor] | None,
     generator: torch.Generator,
     data_parallel: Any = None,
+    dtype: torch.dtype | None = None,
 ) -> tuple[Batch, Batch]:
     """The next batch of each stream, moved to ``device`` and passed through ``augment``.
+
+    ``dtype``: floating inputs are converted to it (the model's weights' dtype, see
+    :func:`dnas.bilevel.first_batch.input_dtype`).
 
     ``augment(x, generator=generator)`` sees each batch once; ``data_parallel``, when given,
     shards the augmented global batch (:meth:`dnas.bilevel.distributed.DataParallel.shard`).
@@ -38,6 +42,8 @@ def next_batches(
 
     def to_device(batch: Batch) -> Batch:
         x, y = batch
+        if dtype is not None and x.is_floating_point():
+            return x.to(device, dtype, non_blocking=True), y.to(device, non_blocking=True)
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
     train_batch, valid_batch = train.next(), valid.next()

@@ -20,10 +20,11 @@ import torch
 from torch import nn
 
 from dnas.arch.derivation import derive
+from dnas.bilevel import guard as _guard
 from dnas.bilevel import state as _state
 from dnas.bilevel.config import SearchConfig, resolve_config
 from dnas.bilevel.feed import Batch, next_batches
-from dnas.bilevel.first_batch import checked_forward
+from dnas.bilevel.first_batch import as_dtype, input_dtype, preflight, prepare_tensors
 from dnas.bilevel.optimizers import arch_optimizer, size_decay, weight_optimizer
 from dnas.bilevel.result import SearchResult, history_row
 from dnas.cost.budget import BudgetPenalty
@@ -105,13 +106,15 @@ class Searcher(LoopState):
         relax(model, config.method, per_label=per_label, **config.method_options)
         self.model = model.to(self.device)
         self.loss_fn: LossFn = loss_fn or default_loss
-        self._init_state(("train", "valid"), self.device, callbacks)
+        self._init_state(("train", "valid"), self.device, callbacks, _guard.search_guard(config))
         seed = config.seed
         self.sample_generator = generator(None if seed is None else seed + 2, self.device)
         self.aug_generator = generator(None if seed is None else seed + 3, self.device)
         self.train = make_batches(train, "train", config.batch_size, generator(seed))
         self.valid = make_batches(valid, "valid", config.batch_size,
                                   generator(None if seed is None else seed + 1))
+        #: floating inputs are converted to the weights' dtype (first_batch.input_dtype)
+        self.input_dtype = prepare_tensors(self.model, self.train, self.valid)
         self.steps_per_epoch = config.steps_per_epoch or self._default_steps()
 
         self.groups = arch_groups(self.model)
@@ -128,7 +131,7 @@ class Searcher(LoopState):
             if type(g.relaxation).after_arch_step is not _Base.after_arch_step
         ]
         self._stop = False
-        self._first_batch_checked = False
+        self._preflight_done = False
         self.data_parallel: Any = None
         # cost= : the budget penalty, built on the first batch (FLOPs and latency need an input)
         self.budget: BudgetPenalty | None = None
@@ -141,13 +144,17 @@ class Searcher(LoopState):
                 "train/valid have no length (plain iterables): pass steps_per_epoch"
             ) from None
 
-    def _forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[Any, torch.Tensor]:
-        if self._first_batch_checked:
-            out = self.model(x)
-            return out, self.loss_fn(out, y)
-        out, loss = checked_forward(self.model, self.loss_fn, x, y)
-        self._first_batch_checked = True
-        return out, loss
+    def _preflight(self, train_batch: Batch, valid_batch: Batch) -> tuple[Batch, Batch]:
+        # once per run, before any step (first_batch.py); a DataLoader's floating inputs are
+        # converted to the weights' dtype from here on
+        if self.input_dtype is None:
+            self.input_dtype = input_dtype(train_batch[0], self.model, "train")
+        train_batch, valid_batch = (as_dtype(train_batch, self.input_dtype),
+                                    as_dtype(valid_batch, self.input_dtype))
+        preflight(self.model, self.loss_fn, train_batch, valid_batch, self.groups,
+                  self.sample_generator, self.device)
+        self._preflight_done = True
+        return train_batch, valid_batch
 
     def _resample(self) -> None:
         # one sample per label per step, shared by every choice bound to the label
@@ -183,17 +190,24 @@ class Searcher(LoopState):
             grads = self._budget(train_batch[0]).add_gradients(grads)
         if reduce is not None:
             grads = reduce(grads)
+        applied = []
         for i, (label, alpha) in enumerate(zip(self.labels, self.alphas)):
             g = grads[label]
             if self._size_decay is not None:
                 g = g + self._size_decay[i] * alpha.detach()
             alpha.grad = g
+            applied.append(g.reshape(-1))
         before = [g.alpha.detach().clone() for g, _ in self._rescaling]
         self.a_optimizer.step()
         for (group, relaxation), a0 in zip(self._rescaling, before):
             relaxation.after_arch_step(group, a0)
-        if last_valid is not None:
+        if last_valid is not None:  # watched in the order computed: the first is the cause
+            self.guard.watch(_guard.VALID_LOSS, last_valid[0])
             self.meters["valid"].update(last_valid[0], last_valid[1], valid_batch[1])
+        if applied:  # each as one flat tensor: a few kernels, no host sync
+            self.guard.watch(_guard.ARCH_GRAD, torch.cat(applied))
+            self.guard.watch(_guard.ALPHA, torch.cat([a.detach().reshape(-1)
+                                                      for a in self.alphas]))
 
     def weight_step(self, train_batch: Batch) -> None:
         """One w update: SGD on the training loss, α frozen, gradient norm clipped."""
@@ -203,13 +217,19 @@ class Searcher(LoopState):
             a.requires_grad_(False)  # also tells binary gates not to compute gate gradients
         try:
             self.w_optimizer.zero_grad(set_to_none=True)
-            out, loss = self._forward_loss(x, y)
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+            self.guard.watch(_guard.TRAIN_LOSS, loss)
             if loss.requires_grad:  # a sampled path with no weights (e.g. `none`) trains nothing
                 loss.backward()
                 if self.data_parallel is not None:  # multi-process: average before clipping
                     self.data_parallel.average_grads(self.w_params)
-                if self.config.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(self.w_params, self.config.grad_clip)
+                grads = [p.grad for p in self.w_params if p.grad is not None]
+                if self.config.grad_clip is not None:  # clipping computes the norm anyway
+                    norm = nn.utils.clip_grad_norm_(self.w_params, self.config.grad_clip)
+                else:
+                    norm = nn.utils.get_total_norm(grads) if grads else None
+                self.guard.watch(_guard.W_GRAD_NORM, norm)
                 self.w_optimizer.step()
         finally:
             for a in self.alphas:
@@ -223,6 +243,7 @@ class Searcher(LoopState):
         self.model.train()
         # resumed: the global RNG as it was at the checkpoint, set after run()'s own seeding
         resumed, self.resume_rng = self.resume_rng, None
+        _guard.warn_if_alpha_frozen(cfg, self.epoch)
         with global_rng(self.device, cfg.seed, resumed), progress_bar(
             cfg.epochs * self.steps_per_epoch,
             initial=self.epoch * self.steps_per_epoch + self.step,
@@ -235,8 +256,10 @@ class Searcher(LoopState):
                 while self.step < self.steps_per_epoch and not self._stop:
                     train_batch, valid_batch = next_batches(
                         self.train, self.valid, self.device, self.augment, self.aug_generator,
-                        self.data_parallel,
+                        self.data_parallel, self.input_dtype,
                     )
+                    if not self._preflight_done:  # before any step of this run
+                        train_batch, valid_batch = self._preflight(train_batch, valid_batch)
                     if cfg.cost is not None:  # built once, before the first row reports it
                         self._budget(train_batch[0])
                     if searching and self.step % cfg.arch_every == 0:

@@ -16,6 +16,10 @@ from dnas.runtime.rng import global_rng_state
 if TYPE_CHECKING:
     from dnas.bilevel.loop import Searcher
 
+#: options whose change makes a saved search meaningless to continue (the relaxation's state, the
+#: data streams' positions counted in batches)
+STRUCTURAL = ("method", "method_options", "batch_size")
+
 
 def searcher_state(s: Searcher) -> dict[str, Any]:
     """Everything needed to continue ``s`` exactly (see the module docstring)."""
@@ -35,7 +39,9 @@ def searcher_state(s: Searcher) -> dict[str, Any]:
 
 
 def load_searcher_state(s: Searcher, state: Mapping[str, Any]) -> None:
-    """Put ``state`` (from :func:`searcher_state`) back into ``s``."""
+    """Put ``state`` (from :func:`searcher_state`) back into ``s``, once it is known to fit
+    (:func:`dnas.runtime.resume.check_resume`: the model, the position, the options)."""
+    s._check_resume(state, STRUCTURAL)
     s.model.load_state_dict(state["model"])
     s.w_optimizer.load_state_dict(state["w_optimizer"])
     s.a_optimizer.load_state_dict(state["a_optimizer"])

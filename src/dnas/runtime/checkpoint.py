@@ -3,8 +3,8 @@
 A checkpoint is a loop's ``state_dict()`` (for a search: weights, α, both optimisers, the schedule,
 every RNG, the data streams' positions) saved with :func:`torch.save` through
 :func:`dnas.runtime.atomic.atomic_writer`, so a run killed at any instant leaves either the
-previous checkpoint or the new one, never half of one. Reading uses ``weights_only=True``: a
-checkpoint cannot run code.
+previous checkpoint or the new one, never half of one, and a state holding NaN or infinity is
+never written (nor read). Reading uses ``weights_only=True``: a checkpoint cannot run code.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from dnas.runtime.atomic import atomic_writer
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checks import check_int
+from dnas.runtime.finite import check_state
 
 #: name of the rolling checkpoint inside a checkpoint folder
 LAST = "last.pt"
@@ -38,7 +39,14 @@ def save_checkpoint(state: Mapping[str, Any], path: str | os.PathLike[str]) -> P
     Returns
     -------
     Path
+
+    Raises
+    ------
+    NonFiniteError
+        When a floating tensor of ``state`` holds NaN or infinity: nothing is written, so the
+        previous checkpoint stays as it was.
     """
+    check_state(state, f"refusing to write checkpoint {str(path)!r}: the state")
     with atomic_writer(path, "wb") as fh:
         torch.save(dict(state), fh)
     return Path(path)
@@ -59,6 +67,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
         raise ValueError(f"cannot read checkpoint {str(file)!r}: {first}") from None
     if not isinstance(state, dict) or "model" not in state:
         raise ValueError(f"{str(file)!r} is not a dnas checkpoint (no 'model' entry)")
+    check_state(state, f"checkpoint {str(file)!r} (not written by a healthy run)")
     return state
 
 

@@ -2,21 +2,31 @@
 retraining :class:`dnas.train.Trainer`): where it stands, what it has recorded, how an epoch ends.
 
 A loop counts ``epoch`` and ``step`` (within the epoch), keeps one history row per epoch and the
-epoch's running :class:`~dnas.runtime.meters.Meters`, and calls its callbacks. Ending an epoch is
-always the same: record the row, step the learning-rate schedule, move to the next epoch, reset
-the meters, then tell the callbacks (which see the row already in ``history``).
+epoch's running :class:`~dnas.runtime.meters.Meters`, and calls its callbacks. Ending a step is
+always the same: check what the step's :class:`~dnas.runtime.finite.FiniteGuard` watched (a NaN
+or infinity stops the run there, before any callback could checkpoint it), count it, tell the
+callbacks. Ending an epoch is always the same: record the row, step the learning-rate schedule,
+move to the next epoch, reset the meters, then tell the callbacks (which see the row already in
+``history``). A checkpoint holds the loop's options, and loading one checks first that it fits
+(:func:`dnas.runtime.resume.check_resume`).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 
 from dnas.runtime.callbacks import Callback
+from dnas.runtime.finite import FiniteGuard
 from dnas.runtime.meters import Meters
+from dnas.runtime.resume import check_resume
+
+#: options that say where a loop runs and how it shows progress, not what it computes
+FREE_OPTIONS = ("device", "progress")
 
 
 class LoopState:
@@ -31,13 +41,21 @@ class LoopState:
     meters : Meters
         The current epoch's running sums.
     callbacks : list of Callback
+    guard : FiniteGuard
+        Watches each step's losses and gradient norms (the loop calls ``guard.watch``).
     resume_rng : dict or None
         Global RNG state of a loaded checkpoint, applied when the loop's ``run`` starts.
     """
 
+    config: Any
+    steps_per_epoch: int
+    model: torch.nn.Module
+
     def _init_state(
-        self, splits: Iterable[str], device: torch.device, callbacks: Sequence[Callback]
+        self, splits: Iterable[str], device: torch.device, callbacks: Sequence[Callback],
+        guard: FiniteGuard,
     ) -> None:
+        self.guard = guard
         self.epoch = 0
         self.step = 0
         self.history: list[dict[str, Any]] = []
@@ -64,14 +82,35 @@ class LoopState:
             cb.on_epoch_end(self)
 
     def _end_step(self, bar: Any) -> None:
+        # before the callbacks: a step with a NaN or infinity is never checkpointed
+        dp = getattr(self, "data_parallel", None)
+        self.guard.check(epoch=self.epoch, step=self.step, fresh=self.epoch == 0 and self.step == 0,
+                         reduce=dp.sum_ if dp is not None else None)
         self.step += 1
         bar.update(1)
         for cb in self.callbacks:
             cb.on_step_end(self)
 
+    def _options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.config.to_dict().items() if k not in FREE_OPTIONS}
+
     def _progress_state(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "step": self.step, "history": self.history,
-                "meters": self.meters.state_dict()}
+                "meters": self.meters.state_dict(), "config": self._options()}
+
+    def _check_resume(self, state: Mapping[str, Any], structural: Iterable[str]) -> None:
+        """Before anything is loaded: ``state`` fits this loop's model, length and the options
+        in ``structural``; other changed options give a warning."""
+        changed = check_resume(
+            state, model_state=self.model.state_dict(), config=self._options(),
+            epochs=self.config.epochs, steps_per_epoch=self.steps_per_epoch,
+            structural=structural, what="the checkpoint",
+        )
+        if changed:
+            warnings.warn(
+                f"resuming with changed option(s) {', '.join(changed)}: the result will differ "
+                "from an uninterrupted run", UserWarning, stacklevel=4,
+            )
 
     def _load_progress(self, state: Mapping[str, Any]) -> None:
         self.epoch, self.step = state["epoch"], state["step"]

@@ -21,14 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dnas.bilevel.first_batch import checked_forward, weight_dtype
 from dnas.runtime.batches import TensorBatches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
+from dnas.runtime.finite import check_data
 from dnas.runtime.loop import LoopState
 from dnas.runtime.progress import progress_bar
 from dnas.runtime.rng import generator, global_rng, global_rng_state
 from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
 from dnas.train.config import RetrainConfig
+from dnas.train.guard import retrain_guard
 
 Augment = Callable[..., torch.Tensor]
 
@@ -99,9 +102,16 @@ class Trainer(LoopState):
         if config.compile:
             compile_forward(self.model)
         self.augment = augment
-        self._init_state(("train",), self.device, callbacks)
+        self._init_state(("train",), self.device, callbacks, retrain_guard(config))
+        for name, (Xs, ys) in (("train", train), ("test", test)):
+            check_data(Xs, f"{name} X")
+            check_data(ys, f"{name} y")
         X, y = (t.to(self.device) for t in train)
         self.test = tuple(t.to(self.device) for t in test)
+        dtype = weight_dtype(self.model)
+        if dtype is not None and X.is_floating_point() and X.dtype != dtype:
+            X = X.to(dtype)  # as a search does (dnas.bilevel.first_batch.input_dtype)
+            self.test = (self.test[0].to(dtype), self.test[1])
         self.train = TensorBatches(X, y, config.batch_size, generator(config.seed))
         self.steps_per_epoch = len(self.train)
         self.aug_generator = generator(config.seed + 1, self.device)
@@ -131,16 +141,28 @@ class Trainer(LoopState):
             x = x.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
         with autocast(self.device, self.amp_dtype):
-            out = self.model(x)
-            logits, aux = out if isinstance(out, (tuple, list)) else (out, None)
-            loss = F.cross_entropy(logits, y)
-            if aux is not None and cfg.auxiliary_weight:
-                loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux, y)
+            if self.epoch == 0 and self.step == 0:  # the first batch: one clear error
+                out, loss = checked_forward(self.model, self._loss, x, y)
+            else:
+                out = self.model(x)
+                loss = self._loss(out, y)
+        self.guard.watch("training loss", loss)
         loss.backward()
-        if cfg.grad_clip is not None:
-            nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        if cfg.grad_clip is not None:  # clipping computes the norm anyway
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        else:
+            norm = nn.utils.get_total_norm(
+                [p.grad for p in self.model.parameters() if p.grad is not None])
+        self.guard.watch("gradient norm", norm)
         self.optimizer.step()
-        self.meters["train"].update(loss, logits, y)
+        self.meters["train"].update(loss, out[0] if isinstance(out, (tuple, list)) else out, y)
+
+    def _loss(self, out: Any, y: torch.Tensor) -> torch.Tensor:
+        logits, aux = out if isinstance(out, (tuple, list)) else (out, None)
+        loss = F.cross_entropy(logits, y)
+        if aux is not None and self.config.auxiliary_weight:
+            loss = loss + self.config.auxiliary_weight * F.cross_entropy(aux, y)
+        return loss
 
     @torch.no_grad()
     def evaluate(
@@ -196,6 +218,8 @@ class Trainer(LoopState):
     def _end_epoch(self, bar: Any) -> None:
         m = self.meters.summary()  # the epoch's one host sync
         test_loss, test_acc = self.evaluate()
+        self.guard.watch("test loss", test_loss)
+        self.guard.check(epoch=self.epoch, step=self.step - 1)
         row = {
             "epoch": self.epoch + 1,
             "train_loss": m["train_loss"],
@@ -224,7 +248,9 @@ class Trainer(LoopState):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state_dict` (the global RNG is applied when :meth:`run` starts)."""
+        """Continue from :meth:`state_dict` (the global RNG is applied when :meth:`run` starts),
+        once it is known to fit (:func:`dnas.runtime.resume.check_resume`)."""
+        self._check_resume(state, ("batch_size",))  # stream positions count batches
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
