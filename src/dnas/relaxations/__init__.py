@@ -7,16 +7,14 @@ from typing import Any
 
 from torch import nn
 
-from dnas.relaxations import (  # noqa: F401  (fill the registry)  # noqa: F401,I001
+from dnas.relaxations import (  # noqa: F401  (fill the registry)
     binary,
     darts,
     drnas,
     fair,
     gdas,
-    masked,
     moving_average,
     pc_darts,
-    proxyless,
 )
 from dnas.relaxations.base import Relaxation
 from dnas.relaxations.registry import create, methods, register

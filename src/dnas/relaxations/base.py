@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 if TYPE_CHECKING:
-    from dnas.space.modules import ArchParams, InputChoice, LayerChoice
+    from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 
 
 class Relaxation:
@@ -30,11 +30,25 @@ class Relaxation:
     :meth:`mix`).
     """
 
+    #: the ``method=`` name (set by :func:`~dnas.relaxations.registry.register`)
     name: str = "base"
-    #: whether :meth:`resample` draws random samples
+
+    # Capability flags: what a relaxation declares about itself, read by the code that must treat
+    # some relaxations differently (never by comparing methods or names).
+
+    #: :meth:`resample` draws random samples (one per label per step, shared by the label)
     stochastic: bool = False
-    #: whether the forward pass is twice differentiable in α (needed by the exact hypergradient)
+    #: the LayerChoice forward is exactly this class's weighted sum Σ_j weights(α)_j · op_j(x) over
+    #: every candidate, so a space may compute that sum its own way (stacked, packed per state)
+    #: from :meth:`weights` alone. Opt-in: a subclass that overrides :meth:`mix` must leave it off.
+    fused_weighted_sum: bool = False
+    #: the forward runs only the candidates the sample picked (a data-dependent dispatch, which
+    #: runs outside compiled graphs)
+    samples_paths: bool = False
+    #: the forward is twice differentiable in α (the exact hypergradient needs it)
     twice_differentiable: bool = True
+    #: :meth:`after_arch_step` must run after every α optimiser step
+    rescales_after_step: bool = False
 
     def weights(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor:
         """Mixing weights over candidates, differentiable in ``alpha``."""
@@ -62,7 +76,7 @@ class Relaxation:
         w = choice.arch.weights().unbind(0)
         return sum(wj * x for wj, x in zip(w, inputs))
 
-    def attach(self, choice: LayerChoice | InputChoice) -> None:
+    def attach(self, choice: _Choice) -> None:
         """Called by :func:`dnas.relax` for every choice this relaxation is installed on.
 
         Relaxations with per-choice state (e.g. moving averages of candidate outputs) register it

@@ -15,4 +15,4 @@ from dnas.relaxations.registry import register
 class Softmax(Relaxation):
     """Softmax over candidates (DARTS). No options."""
 
-    name = "darts"
+    fused_weighted_sum = True

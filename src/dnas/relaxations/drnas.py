@@ -52,8 +52,8 @@ class Dirichlet(Relaxation):
         Weight λ of the KL regulariser towards the uniform Dirichlet ``Dir(1)``.
     """
 
-    name = "drnas"
     stochastic = True
+    fused_weighted_sum = True
 
     def __init__(self, reg_weight: float = 1e-3) -> None:
         if reg_weight < 0:

@@ -23,7 +23,7 @@ class FairSigmoid(Relaxation):
         Weight ``w_01`` of the zero-one loss in the architecture objective.
     """
 
-    name = "fair-darts"
+    fused_weighted_sum = True
 
     def __init__(self, zero_one_weight: float = 10.0) -> None:
         if zero_one_weight < 0:

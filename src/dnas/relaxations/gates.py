@@ -80,6 +80,31 @@ def gumbel_top(
     return GateSample(order, num_on, tuple(order.tolist()))  # one host sync per label per step
 
 
+def multinomial_top(
+    alpha: torch.Tensor, m: int, num_on: int, generator: torch.Generator | None
+) -> GateSample:
+    """m candidates drawn without replacement from softmax(α) by ``torch.multinomial``.
+
+    With m = N the first ``num_on`` are drawn and the others follow in index order (all are
+    evaluated, so their order does not matter): one draw, not N, for ProxylessNAS' eq. 4.
+    """
+    probs = torch.softmax(alpha.float(), dim=-1)
+    n = probs.shape[-1]
+    if m == n:
+        drawn = torch.multinomial(probs, num_on, generator=generator).tolist()
+        order = drawn + [j for j in range(n) if j not in drawn]
+    else:
+        order = torch.multinomial(probs, m, replacement=False, generator=generator).tolist()
+    return GateSample(torch.tensor(order, device=alpha.device), num_on, tuple(order))
+
+
+#: how a gate relaxation draws its evaluated set: ``name -> sampler(alpha, m, num_on, generator)``
+SAMPLERS: dict[str, Callable[[torch.Tensor, int, int, torch.Generator | None], GateSample]] = {
+    "gumbel-top": gumbel_top,
+    "multinomial": multinomial_top,
+}
+
+
 def check_counts(name: str, num_on: int, num_eval: int | None) -> None:
     """Validate ``num_on`` / ``num_eval`` options (bounds against N are checked at sampling)."""
     if isinstance(num_on, bool) or not isinstance(num_on, int) or num_on < 1:

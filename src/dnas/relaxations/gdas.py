@@ -26,8 +26,8 @@ class HardGumbel(Relaxation):
         Temperature at the start and at the end of the search (linear schedule).
     """
 
-    name = "gdas"
     stochastic = True
+    samples_paths = True
 
     def __init__(self, tau_max: float = 10.0, tau_min: float = 0.1) -> None:
         if not 0 < tau_min <= tau_max:

@@ -51,6 +51,9 @@ class RunningMeans(nn.Module):
         Observations per candidate (long).
     """
 
+    mean: torch.Tensor
+    count: torch.Tensor
+
     def __init__(self, n: int, rate: float) -> None:
         super().__init__()
         self.rate = float(rate)
@@ -102,8 +105,6 @@ class MovingAverageGates(GateRelaxation):
     rate : float, default 0.1
         Weight of the newest batch mean in the running average, in (0, 1].
     """
-
-    name = "moving-average"
 
     def __init__(self, num_on: int = 1, rate: float = 0.1) -> None:
         check_counts(self.name, num_on, None)

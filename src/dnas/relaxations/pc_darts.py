@@ -46,8 +46,6 @@ class PartialChannels(Relaxation):
         is plain DARTS (without the bypass).
     """
 
-    name = "pc-darts"
-
     def __init__(self, partial_channels: int = 4) -> None:
         if (isinstance(partial_channels, bool) or not isinstance(partial_channels, int)
                 or partial_channels < 1):

@@ -150,7 +150,7 @@ class LayerChoice(_Choice):
                 )
         if not 1 <= n_chosen <= len(items):
             raise ValueError(f"n_chosen={n_chosen} must be between 1 and {len(items)}")
-        self.candidates = nn.ModuleDict(items)
+        self.candidates = nn.ModuleDict(dict(items))
         label = _check_label(label, "layer")
         self.arch = ArchParams([n for n, _ in items], "layer", label, n_chosen)
         self.arch.candidate_sizes = tuple(

@@ -1,5 +1,5 @@
-"""binary, binary-masked, proxyless (two-path, rescaling) and moving-average: gradients against
-their closed forms, which candidates run, rescaling under Adam, running averages, export."""
+"""The binary-gate relaxation and its presets (binary, binary-masked, proxyless): gradients against
+their closed forms, which candidates run, rescaling under Adam, export."""
 
 import pytest
 import torch
@@ -9,8 +9,7 @@ import dnas
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.feed import next_batches
 from dnas.bilevel.loop import Searcher
-from dnas.relaxations.gates import GateSample
-from dnas.relaxations.moving_average import RunningMeans
+from dnas.relaxations.gates import SAMPLERS, GateSample
 from tests.helpers import BiasedChoice, Fn, teacher_task
 
 
@@ -26,7 +25,6 @@ class Counted(nn.Module):
         self.calls += 1
         return self.lin(x)
 
-
 def linear_choice(method, n=5, **options):
     torch.manual_seed(0)
     ops = {f"lin{j}": Counted() for j in range(n)}
@@ -36,7 +34,6 @@ def linear_choice(method, n=5, **options):
     with torch.no_grad():
         choice.arch.alpha.copy_(torch.linspace(-0.5, 0.7, n, dtype=torch.float64).flip(0) ** 2)
     return choice, list(ops.values())
-
 
 @pytest.mark.parametrize("num_on", [1, 2])
 def test_binary_gate_gradient_is_the_softmax_jacobian_formula(num_on):
@@ -63,7 +60,6 @@ def test_binary_gate_gradient_is_the_softmax_jacobian_formula(num_on):
         for j, op in enumerate(ops):
             assert (op.lin.weight.grad is not None) == (j in on)
 
-
 def test_binary_masked_gradient_is_softmax_restricted_to_the_evaluated_set():
     n, num_on, num_eval = 6, 1, 3
     choice, ops = linear_choice("binary-masked", n=n, num_on=num_on, num_eval=num_eval)
@@ -88,6 +84,33 @@ def test_binary_masked_gradient_is_softmax_restricted_to_the_evaluated_set():
             expected[E] = q * (dg - (q * dg).sum())
         torch.testing.assert_close(choice.arch.alpha.grad, expected, rtol=1e-12, atol=1e-12)
 
+def test_proxyless_gate_gradient_matches_the_softmax_jacobian_formula():
+    torch.manual_seed(0)
+    ops = {f"lin{j}": nn.Linear(3, 2, bias=False).double() for j in range(4)}
+    choice = dnas.LayerChoice(ops, label="e")
+    dnas.relax(choice, "proxyless")
+    with torch.no_grad():
+        choice.arch.alpha.copy_(torch.tensor([0.3, -0.2, 0.5, 0.1]))
+    choice.double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    c = torch.randn(5, 2, dtype=torch.float64)
+    for i in range(4):
+        choice.arch.sample = i
+        for op in ops.values():
+            op.zero_grad()
+        choice.arch.alpha.grad = None
+        out = choice(x)
+        assert torch.equal(out, list(ops.values())[i](x))
+        (out * c).sum().backward()
+        # closed form: ∂L/∂g_j = <c, o_j>, ∂L/∂α_k = Σ_j ∂L/∂g_j p_j (δ_jk - p_k)
+        with torch.no_grad():
+            dg = torch.stack([(c * op(x)).sum() for op in ops.values()])
+            p = torch.softmax(choice.arch.alpha, 0)
+            expected = p * dg - p * (p * dg).sum()
+        torch.testing.assert_close(choice.arch.alpha.grad, expected)
+        # only the sampled path's weights get a gradient
+        for j, op in enumerate(ops.values()):
+            assert (op.weight.grad is not None) == (j == i)
 
 def test_weight_step_runs_only_the_active_paths():
     choice, ops = linear_choice("binary-masked", n=5, num_on=2, num_eval=4)
@@ -96,6 +119,18 @@ def test_weight_step_runs_only_the_active_paths():
     choice(torch.randn(2, 3, dtype=torch.float64)).sum().backward()
     assert sum(op.calls for op in ops) == 2
 
+def test_proxyless_leaves_batchnorm_statistics_alone_and_runs_one_path_without_alpha_grad():
+    ops = {"bn": nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)), "id": Fn(lambda x: x)}
+    choice = dnas.LayerChoice(ops, label="e")
+    dnas.relax(choice, "proxyless")
+    choice.arch.sample = 1  # identity sampled; the BN path only runs for its gate gradient
+    before = ops["bn"][1].running_mean.clone()
+    choice(torch.randn(6, 3)).sum().backward()
+    assert torch.equal(ops["bn"][1].running_mean, before)
+    ops["id"].calls = 0
+    choice.arch.alpha.requires_grad_(False)
+    choice(torch.randn(6, 3)).sum()
+    assert ops["id"].calls == 1
 
 @pytest.mark.parametrize("method", ["binary", "binary-masked"])
 def test_unselected_batchnorm_statistics_are_untouched(method):
@@ -108,10 +143,27 @@ def test_unselected_batchnorm_statistics_are_untouched(method):
     assert torch.equal(ops["bn"][1].running_mean, before)
     assert choice.arch.alpha.grad.abs().sum() > 0
 
+@pytest.mark.parametrize("method", ["binary", "proxyless"])
+def test_gate_gradient_recomputes_with_the_weights_the_forward_used(method):
+    # the hypergradient evaluates the model at shifted weights through functional_call; the
+    # backward pass (run after functional_call has restored the module) must use those weights
+    choice, _ops = linear_choice(method, n=4)
+    choice.arch.sample = 2
+    x = torch.randn(4, 3, dtype=torch.float64)
+    c = torch.randn(4, 2, dtype=torch.float64)
+    shifted = {f"candidates.lin{j}.lin.weight": torch.randn(2, 3, dtype=torch.float64)
+               for j in range(4)}
+    out = torch.func.functional_call(choice, shifted, (x,))
+    (out * c).sum().backward()
+    with torch.no_grad():
+        dg = torch.stack([(c * (x @ shifted[f"candidates.lin{j}.lin.weight"].T)).sum()
+                          for j in range(4)])
+        p = torch.softmax(choice.arch.alpha, 0)
+        expected = p * (dg - (p * dg).sum())
+    torch.testing.assert_close(choice.arch.alpha.grad, expected)
 
 def _involved_mass(alpha, indices):
     return torch.softmax(alpha.double(), 0)[list(indices)].sum()
-
 
 @pytest.mark.parametrize(("method", "options"), [
     ("binary-masked", {"num_on": 1, "num_eval": 2}),
@@ -142,7 +194,6 @@ def test_rescaling_keeps_the_involved_paths_mass_under_adam(method, options):
         s.weight_step(tb)
     assert others_moved  # Adam's moments and decay did move the other logits
 
-
 def test_proxyless_default_evaluates_every_candidate_and_keeps_the_rescale_a_no_op():
     choice, _ops = linear_choice("proxyless", n=4)
     dnas.resample(choice, torch.Generator().manual_seed(0))
@@ -155,55 +206,6 @@ def test_proxyless_default_evaluates_every_candidate_and_keeps_the_rescale_a_no_
     choice.arch.relaxation.after_arch_step(choice.arch, before)
     assert torch.equal(a.detach(), moved)
 
-
-def test_moving_average_matches_a_hand_computed_sequence():
-    rate = 0.25
-    ops = {f"s{j}": Fn(lambda x, k=j: (k + 1.0) * x) for j in range(3)}
-    choice = dnas.LayerChoice(ops, label="e")
-    dnas.relax(choice, "moving-average", rate=rate)
-    state = choice.moving_average
-    assert isinstance(state, RunningMeans) and state.mean.shape == (3, 0)
-    g = torch.Generator().manual_seed(0)
-    xs = [torch.randn(5, 2, generator=g) for _ in range(5)]
-    picks = [0, 1, 0, 0, 2]
-    m = [None, None, None]  # by hand
-    with torch.no_grad():
-        for x, j in zip(xs, picks):
-            choice.arch.sample = j
-            choice(x)
-            new = ((j + 1.0) * x).mean(0)
-            m[j] = new if m[j] is None else (1 - rate) * m[j] + rate * new
-    for j in range(3):
-        torch.testing.assert_close(state.mean[j], m[j])
-    assert state.count.tolist() == [3, 1, 1]
-    # the gate gradient: exact for the active candidate, <Σ_batch ∂L/∂ō, m_j> for the others
-    x, c = torch.randn(4, 2), torch.randn(4, 2)
-    choice.arch.sample = 1
-    choice.eval()  # no update during this forward, so m is the one computed by hand
-    (choice(x) * c).sum().backward()
-    with torch.no_grad():
-        dg = torch.stack([(c.sum(0) * m[0]).sum(), (c * 2.0 * x).sum(), (c.sum(0) * m[2]).sum()])
-        p = torch.softmax(choice.arch.alpha, 0)
-        expected = p * (dg - (p * dg).sum())
-    torch.testing.assert_close(choice.arch.alpha.grad, expected)
-
-
-def test_moving_average_state_is_checkpointed():
-    net = BiasedChoice()
-    dnas.relax(net, "moving-average", rate=0.5)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(4):
-        dnas.resample(net, g)
-        net(torch.randn(8, 4))
-    saved = net.state_dict()
-    assert "choice.moving_average.mean" in saved and saved["choice.moving_average.mean"].numel()
-    fresh = BiasedChoice()
-    dnas.relax(fresh, "moving-average", rate=0.5)  # never run: averages not shaped yet
-    fresh.load_state_dict(saved)  # strict
-    torch.testing.assert_close(fresh.choice.moving_average.mean, net.choice.moving_average.mean)
-    assert torch.equal(fresh.choice.moving_average.count, net.choice.moving_average.count)
-
-
 def test_num_on_carries_into_the_exported_architecture_and_fix():
     torch.manual_seed(0)
     choice, ops = linear_choice("binary", n=5, num_on=2)
@@ -215,19 +217,6 @@ def test_num_on_carries_into_the_exported_architecture_and_fix():
     x = torch.randn(3, 3, dtype=torch.float64)
     torch.testing.assert_close(fixed(x), ops[1](x) + ops[3](x))
 
-
-@pytest.mark.parametrize(("method", "options"), [
-    ("binary", {"num_on": 0}),
-    ("binary-masked", {"num_on": 2, "num_eval": 1}),
-    ("moving-average", {"rate": 0.0}),
-    ("proxyless", {"num_eval": 0}),
-    ("pc-darts", {"partial_channels": 0}),
-])
-def test_bad_options_are_clear_value_errors(method, options):
-    with pytest.raises(ValueError, match=next(iter(options))):
-        dnas.relax(BiasedChoice(), method, **options)
-
-
 def test_too_many_active_paths_for_the_label_is_a_clear_error():
     net = BiasedChoice()
     dnas.relax(net, "binary", num_on=5)
@@ -235,68 +224,47 @@ def test_too_many_active_paths_for_the_label_is_a_clear_error():
         dnas.resample(net)
 
 
-def test_per_label_mixes_memory_methods_with_darts():
-    class Two(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a, self.b = BiasedChoice("a"), BiasedChoice("b")
-
-        def forward(self, x):
-            return self.a(x) + self.b(x)
-
-    net = Two()
-    dnas.relax(net, "darts", per_label={"b": "binary-masked"})
-    assert net.b.choice.arch.relaxation.name == "binary-masked"
-    dnas.resample(net)
-    assert isinstance(net.b.choice.arch.sample, GateSample) and net.a.choice.arch.sample is None
-    net(torch.randn(3, 4)).sum().backward()
-    assert net.a.choice.arch.alpha.grad is not None and net.b.choice.arch.alpha.grad is not None
-
-
-@pytest.mark.parametrize("method", ["binary", "binary-masked", "moving-average"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_search_selects_the_generating_candidate(method, seed):
-    train, valid = teacher_task("sin", seed=seed)
-    torch.manual_seed(seed)
-    net = BiasedChoice()
-    result = dnas.search(net, train, valid, method=method, epochs=30, batch_size=64, seed=seed,
-                         arch_lr=0.3, w_lr=0.05)
-    assert result.architecture["act"] == ("sin",)
-
-
-@pytest.mark.parametrize("method", ["binary", "proxyless"])
-def test_gate_gradient_recomputes_with_the_weights_the_forward_used(method):
-    # the hypergradient evaluates the model at shifted weights through functional_call; the
-    # backward pass (run after functional_call has restored the module) must use those weights
-    choice, _ops = linear_choice(method, n=4)
-    choice.arch.sample = 2
+@pytest.mark.parametrize("evaluated", [(2, 0, 1, 3, 4), (3, 1)])
+def test_presets_give_bit_identical_alpha_gradients_for_one_sample(evaluated):
+    """binary / binary-masked / proxyless are one estimator: for the same sample (the same E and
+    S) they produce the same α gradient, bit for bit."""
     x = torch.randn(4, 3, dtype=torch.float64)
     c = torch.randn(4, 2, dtype=torch.float64)
-    shifted = {f"candidates.lin{j}.lin.weight": torch.randn(2, 3, dtype=torch.float64)
-               for j in range(4)}
-    out = torch.func.functional_call(choice, shifted, (x,))
-    (out * c).sum().backward()
-    with torch.no_grad():
-        dg = torch.stack([(c * (x @ shifted[f"candidates.lin{j}.lin.weight"].T)).sum()
-                          for j in range(4)])
-        p = torch.softmax(choice.arch.alpha, 0)
-        expected = p * (dg - (p * dg).sum())
-    torch.testing.assert_close(choice.arch.alpha.grad, expected)
+    every = len(evaluated) == 5
+    presets = [("binary", {}), ("binary-masked", {"num_eval": len(evaluated)}),
+               ("proxyless", {} if every else {"num_eval": len(evaluated)})]
+    if not every:
+        presets = presets[1:]  # binary evaluates every candidate
+    grads = []
+    for method, options in presets:
+        choice, _ops = linear_choice(method, **options)
+        choice.arch.sample = GateSample(torch.tensor(evaluated), 1, evaluated)
+        (choice(x) * c).sum().backward()
+        grads.append(choice.arch.alpha.grad)
+    assert all(torch.equal(g, grads[0]) for g in grads[1:])
+    assert (grads[0] != 0).sum() == len(evaluated)  # exactly E gets a gradient
 
 
-def test_moving_average_with_scalar_outputs_per_sample():
-    """Candidates whose output is one number per sample (shape (B,)) are estimated too."""
-
-    class Scalar(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.b = torch.nn.Parameter(torch.zeros(()))
-            self.c = dnas.LayerChoice({"id": torch.nn.Identity(), "tanh": torch.nn.Tanh()},
-                                      label="c")
-
-        def forward(self, x):
-            return self.c(x[:, 0]) + self.b
-
-    train, valid = teacher_task("sin")
-    result = dnas.search(Scalar(), train, valid, method="moving-average", epochs=2, batch_size=16)
-    assert result.architecture["c"][0] in {"id", "tanh"}
+@pytest.mark.parametrize("num_eval", [None, 2])
+def test_both_samplers_draw_from_softmax_without_replacement(num_eval):
+    """Gumbel-top-k keys (binary, binary-masked) and torch.multinomial (proxyless) draw the active
+    candidate from p = softmax(α) and E without replacement: P(E = {i, j}) = p_i p_j (1/(1-p_i) +
+    1/(1-p_j)). Frequencies over 6,000 draws within 5 standard errors of the exact values."""
+    alpha = torch.tensor([0.8, -0.4, 0.3, 0.0])
+    p = torch.softmax(alpha.double(), 0)
+    n, draws = 4, 6000
+    exact_on = p
+    exact_pair = {(i, j): (p[i] * p[j] * (1 / (1 - p[i]) + 1 / (1 - p[j]))).item()
+                  for i in range(n) for j in range(i + 1, n)}
+    for sampler in SAMPLERS.values():
+        g = torch.Generator().manual_seed(0)
+        m = n if num_eval is None else num_eval
+        samples = [sampler(alpha, m, 1, g) for _ in range(draws)]
+        assert all(len(set(s.indices)) == m for s in samples)
+        on = torch.bincount(torch.tensor([s.on[0] for s in samples]), minlength=n) / draws
+        se = (exact_on * (1 - exact_on) / draws).sqrt()
+        assert ((on.double() - exact_on).abs() <= 5 * se).all(), (sampler, on, exact_on)
+        if num_eval == 2:
+            for pair, q in exact_pair.items():
+                f = sum(tuple(sorted(s.indices)) == pair for s in samples) / draws
+                assert abs(f - q) <= 5 * (q * (1 - q) / draws) ** 0.5, (sampler, pair, f, q)
