@@ -32,7 +32,6 @@ from dnas.cost.budget import from_options as budget_penalty
 from dnas.optim.gradient import hypergradient
 from dnas.optim.objective import Objective
 from dnas.relaxations import Relaxation, installed_relaxations, relax
-from dnas.relaxations.base import Relaxation as _Base
 from dnas.runtime.batches import make_batches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
@@ -126,9 +125,7 @@ class Searcher(LoopState):
         self.a_optimizer = arch_optimizer(self.alphas, config)
         self._size_decay = size_decay(self.groups.values(), config)
         self._rescaling = [
-            (g, g.relaxation)
-            for g in self.groups.values()
-            if type(g.relaxation).after_arch_step is not _Base.after_arch_step
+            (g, g.relaxation) for g in self.groups.values() if g.relaxation.rescales_after_step
         ]
         self._stop = False
         self._preflight_done = False
