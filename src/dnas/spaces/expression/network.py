@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
-from dnas.relaxations.base import Relaxation
 from dnas.runtime.checks import check_int
 from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
@@ -50,7 +49,7 @@ def op_label(node: str) -> str:
 
 def _dense(edge: nn.Module) -> bool:
     """Whether ``edge`` is a choice mixed by the weighted sum of all its candidates."""
-    return isinstance(edge, LayerChoice) and type(edge.arch.relaxation).mix is Relaxation.mix
+    return isinstance(edge, LayerChoice) and edge.arch.relaxation.fused_weighted_sum
 
 
 class Combine(nn.Module):
