@@ -11,11 +11,13 @@ the Bayesian information criterion (:mod:`dnas.estimators.fitting`).
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import sympy
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
@@ -27,10 +29,13 @@ from dnas.estimators import equation as eq
 from dnas.estimators.fitting import (
     Candidate,
     Evaluator,
+    carry_over,
     materialize,
     refine,
     simplify,
+    snap,
 )
+from dnas.estimators.naming import decade_scale, safe_symbols
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
     StableArchitecture,
@@ -42,6 +47,26 @@ from dnas.estimators.selection import (
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 
+#: largest graph the default growth tries
+MAX_NODES = 3
+#: how much a larger graph must lower the BIC to be kept (10: "very strong" evidence)
+GROWTH_MARGIN = 10.0
+#: a fit within this factor of the round-off floor of the MSE is exact: stop growing
+EXACT = 10.0
+#: ``equation_`` agrees with ``predict`` on the training inputs to this fraction of the
+#: predictions' standard deviation (its constants are rounded only as far as that holds)
+EQUATION_RTOL = 1e-3
+#: architectures drawn from the searched α as extra starts of the discrete search
+N_SAMPLED = 0
+
+
+def _listed(outputs: tuple[bool, ...] | None) -> list[bool] | None:
+    return None if outputs is None else list(outputs)
+
+
+def _outputs(listed: list[bool] | None) -> tuple[bool, ...] | None:
+    return None if listed is None else tuple(bool(v) for v in listed)
+
 
 class DARTSRegressor(RegressorMixin, BaseEstimator):
     """Find the equation behind ``y = f(X)`` by differentiable architecture search.
@@ -50,8 +75,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     ----------
     batch_size : int or None, default None
         Mini-batch size of the search; ``None`` uses all rows (full batch, AutoRA's default is 64).
-    num_graph_nodes : int, default 1
-        Number of intermediate nodes ``k_j`` of the graph.
+    num_graph_nodes : int or None, default None
+        Number of intermediate nodes ``k_j`` of the graph (AutoRA's meaning). ``None`` lets the
+        data choose: search 1 node, then 2, then 3, growing only while the criterion (BIC)
+        improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact;
+        ``search_report_`` shows what each size gave.
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
         logistic function and fit it by squared error (as AutoRA). ``probability_distribution``
@@ -120,7 +148,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     equation_ : sympy.Expr
-        The discovered equation in the feature names, constants rounded, simplified.
+        The discovered equation in ``symbols_``, simplified, its constants rounded to 4
+        significant digits or as many more as keep it within ``EQUATION_RTOL`` (1e-3) of the
+        predictions' standard deviation of ``predict`` on the training inputs.
     architecture_ : dnas.Architecture
         The chosen candidate of every choice.
     network_ : ExpressionNetwork
@@ -133,13 +163,26 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     history_ : list of dict
         The search's per-epoch metrics.
     n_epochs_ : int
-        Epochs searched in the last ``fit``.
+        Epochs searched for the chosen graph size in the last ``fit``.
+    symbols_ : list of str
+        The equation's symbol for each feature: its name where that reads back as a SymPy symbol
+        (and is not ``y``, ``k1``, ...), else ``x<column number>``; ``model_repr`` lists the
+        renamed ones.
+    x_scale_ : ndarray, y_scale_ : float
+        Powers of ten the inputs and the target were divided by for the search (1 unless a
+        magnitude is outside [1e-4, 1e4]); ``equation_`` and ``predict`` are in the original
+        units.
+    search_report_ : list of dict
+        One entry per graph size tried: ``n_nodes``, the best ``equation`` found with that many
+        nodes, its ``criterion`` (BIC, lower is better) and ``mse``, search ``epochs``, constant
+        ``fits`` of the final stage, ``seconds``, and whether it was ``kept`` (it improved on the
+        smaller graph by more than the margin).
     """
 
     def __init__(
         self,
         batch_size: int | None = None,
-        num_graph_nodes: int = 1,
+        num_graph_nodes: int | None = None,
         output_type: str = "real",
         darts_type: str = "original",
         primitives: Sequence[str] = DEFAULT_PRIMITIVES,
@@ -230,81 +273,146 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                 f"output_type={self.output_type!r} fits values in [0, 1], but y ranges over "
                 f"[{y_np.min():.4g}, {y_np.max():.4g}]"
             )
+        names = getattr(self, "feature_names_in_", None)
+        names = [str(n) for n in names] if names is not None else [
+            f"x{i + 1}" for i in range(X_np.shape[1])]
+        self.symbols_ = safe_symbols(names)
+        # extreme magnitudes are searched in rescaled units and the equation scaled back
+        self.x_scale_ = np.array([decade_scale(col) for col in X_np.T])
+        self.y_scale_ = decade_scale(y_np) if opts["output_type"] == "real" else 1.0
+        X_fit, y_fit = X_np / self.x_scale_, y_np / self.y_scale_
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(0, 2**31 - 1))
+        loss_fn = loss_for(opts["output_type"])
+        data = (X_fit, y_fit, loss_fn)
+        network = self._network_to_continue(opts, X_np.shape[1])
+        if network is not None:  # warm start / AutoRA's refit idiom: the kept network's size
+            sizes = [network.n_nodes]
+        elif self.num_graph_nodes is not None:
+            sizes = [int(self.num_graph_nodes)]
+        else:
+            sizes = list(range(1, MAX_NODES + 1))
+        report: list[dict] = []
+        chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
+        for n_nodes in sizes:
+            start = time.perf_counter()
+            seed = int(rng.randint(0, 2**31 - 1))
+            net, best, history, epochs, evaluator = self._fit_size(
+                opts, data, n_nodes, seed, network, None if chosen is None else chosen[:2])
+            better = chosen is None or best.bic < chosen[1].bic - GROWTH_MARGIN
+            report.append({
+                "n_nodes": n_nodes, "equation": str(self._equation_of(net, best)),
+                "criterion": best.bic, "mse": best.mse, "epochs": epochs,
+                "fits": evaluator.fits, "seconds": time.perf_counter() - start,
+                "kept": better,
+            })
+            if not better:  # no meaningful gain from one more node: stop growing
+                break
+            chosen = (net, best, history, epochs)
+            if best.mse <= EXACT * evaluator.floor:  # exact (noise-free): nothing to grow for
+                break
+        assert chosen is not None
+        self.network_, best, self.history_, self.n_epochs_ = chosen
+        self._searched_network = self.network_
+        self.search_report_ = report
+        self._set_result(best, X_np)
+        return self
+
+    def _fit_size(self, opts: dict, data: tuple, n_nodes: int, seed: int,
+                  network: ExpressionNetwork | None, smaller: tuple | None):
+        """Search one graph size and select its equation; returns (network, best candidate,
+        history, epochs searched, final evaluator)."""
+        X_np, y_np, loss_fn = data
         gen = torch.Generator().manual_seed(seed)
         device = opts["device"]
-        Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
-        yt = torch.tensor(y_np, dtype=torch.float64, device=device)
-        loss_fn = loss_for(opts["output_type"])
-
-        network = self._network_to_continue(opts, X_np.shape[1])
         if network is None:
             torch_state = torch.random.get_rng_state()
             torch.manual_seed(seed)  # coefficient and α initialisation
             try:
                 network = ExpressionNetwork(
-                    X_np.shape[1], self.num_graph_nodes, opts["primitives"], opts["node_ops"],
+                    X_np.shape[1], n_nodes, opts["primitives"], opts["node_ops"],
                     train_coefficients=bool(self.train_classifier_coefficients),
                     train_bias=bool(self.train_classifier_bias),
                 ).to(device=device, dtype=torch.float64)
             finally:
                 torch.random.set_rng_state(torch_state)
-            self.history_ = []
-        history = list(getattr(self, "history_", []))
-        self.n_epochs_ = 0
+            history: list = []
+        else:
+            history = list(getattr(self, "history_", []))
+        epochs = 0
         if self.max_epochs > 0:
+            Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
+            yt = torch.tensor(y_np, dtype=torch.float64, device=device)
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
             stop = StableArchitecture(network, self.patience, self.tol)
             searcher = Searcher(network, (Xt, yt), (Xt, yt), config, loss_fn=loss_fn,
                                 callbacks=[stop])
             result = searcher.run()
             history += result.history
-            self.n_epochs_ = len(result.history)
-        self.network_ = network
-        self.history_ = history
+            epochs = len(result.history)
 
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
                           generator=gen)
         use_bias = bool(self.train_classifier_bias)
         final = Evaluator(network, X_np, y_np, self.output_type,
                           max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen)
-        kept = getattr(self, "searched_architecture_", None) if self.n_epochs_ == 0 else None
+        kept = getattr(self, "searched_architecture_", None) if epochs == 0 else None
         if opts["sampling_strategy"] == "sample":
-            arch = network.sample_architecture(gen)
-            best = final(arch, use_bias)
+            best = final(network.sample_architecture(gen), use_bias)
         elif kept is not None and network is getattr(self, "_searched_network", None):
             # AutoRA's refit idiom (max_epochs=0): keep the architecture, refit its constants
-            best = final(Architecture(dict(kept)), bool(kept.meta["output_bias"]))
+            best = snap(final, final(Architecture(dict(kept)), bool(kept.meta["output_bias"]),
+                                     None, _outputs(kept.meta.get("outputs"))))
         else:
-            best = self._select(network, final, quick, use_bias)
+            best = self._select(network, final, quick, use_bias, gen, smaller)
             self.searched_architecture_ = Architecture(
-                dict(best.architecture), meta={"output_bias": best.use_bias}
+                dict(best.architecture),
+                meta={"output_bias": best.use_bias, "outputs": _listed(best.outputs)},
             )
-        self._searched_network = network
-        self._set_result(best)
-        return self
+        return network, best, history, epochs, final
 
     def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
-                use_bias: bool) -> Candidate:
-        """The ``max`` rule, refined: derive, search label by label, decide with careful fits.
+                use_bias: bool, gen: torch.Generator, smaller: tuple | None) -> Candidate:
+        """The ``max`` rule, refined: derive, search label by label from several starts, decide
+        with careful fits, then simplify and snap constants.
 
-        The structure search compares many equations after a short fit each; the distinct
-        results get the full budget (``param_updates_for_sampled_model`` iterations, several
-        starts) and the best of them a last simplification pass.
+        Starts (restarts of the discrete search): the derived architecture, ``N_SAMPLED``
+        architectures drawn from the searched α, one dense start per node combination, and the
+        best equation of the next smaller graph carried over. The structure search compares many
+        equations after a short fit each; the distinct results get the full budget
+        (``param_updates_for_sampled_model`` iterations, several starts) and the best of them a
+        last simplification pass and the snapping of constants to simple values.
         """
-        starts = [network.derive_architecture()]
+        derived = network.derive_architecture()
         if not self.refine:
-            return final(starts[0], use_bias)
-        starts += dense_architectures(network)
-        found = []
-        for arch in starts:
-            found.append(refine(quick, quick(arch, use_bias), ranked_candidates(network),
-                                bias_choice=use_bias))
-        ends = {(tuple(sorted(c.architecture.items())), c.use_bias): c for c in found}
-        best = min((final(c.architecture, c.use_bias, c.values) for c in ends.values()),
-                   key=lambda c: c.bic)
-        return simplify(final, best, edge_costs(network), bias_choice=use_bias)
+            return final(derived, use_bias)
+        starts = [quick(a, use_bias) for a in [derived]
+                  + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
+                  + dense_architectures(network)]
+        if smaller is not None:
+            starts.append(carry_over(quick, *smaller))
+        ranked = ranked_candidates(network)
+        found = {}
+        for start in sorted(starts, key=lambda c: c.bic):
+            end = refine(quick, start, ranked, bias_choice=use_bias)
+            found.setdefault(end.form, end)
+            if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better
+                break
+        best = min((final(c.architecture, c.use_bias, c.values, c.outputs)
+                    for c in found.values()), key=lambda c: c.bic)
+        best = simplify(final, best, edge_costs(network), bias_choice=use_bias)
+        return snap(final, best)
+
+    def _equation_of(self, network: ExpressionNetwork, cand: Candidate):
+        return eq.tidy(self._expression(materialize(network, cand)))
+
+    def _expression(self, model: ExpressionNetwork):
+        """The model's equation in the original units (the network's constants unrounded)."""
+        symbols = eq.symbols_for(self.symbols_)
+        expr = model.sympy(symbols)
+        if np.any(self.x_scale_ != 1):
+            expr = expr.xreplace({s: s / sympy.Float(float(k)) for s, k in
+                                  zip(symbols, self.x_scale_) if k != 1})
+        return expr * sympy.Float(self.y_scale_) if self.y_scale_ != 1 else expr
 
     def _network_to_continue(self, opts: dict, n_features: int) -> ExpressionNetwork | None:
         keep = self.warm_start is True or (self.warm_start == "auto" and self.max_epochs == 0)
@@ -313,7 +421,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             return None
         same = (
             net.n_inputs == n_features
-            and net.n_nodes == self.num_graph_nodes
+            and (self.num_graph_nodes is None or net.n_nodes == self.num_graph_nodes)
             and net.primitives == opts["primitives"]
             and net.node_ops == opts["node_ops"]
         )
@@ -325,31 +433,58 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             )
         return net
 
-    def _set_result(self, best: Candidate) -> None:
+    def _set_result(self, best: Candidate, X: np.ndarray) -> None:
         self.architecture_ = Architecture(
-            dict(best.architecture), meta={"output_bias": best.use_bias}
+            dict(best.architecture),
+            meta={"output_bias": best.use_bias, "outputs": _listed(best.outputs)},
         )
         self.model_ = materialize(self.network_, best).eval()
         for p in self.model_.parameters():
             p.requires_grad_(False)
         self.train_loss_ = best.mse
         self.bic_ = best.bic
-        expr = self.model_.sympy(eq.symbols_for(self._input_labels()))
-        # the output function stays outside the simplification: 1/(1 + exp(5 - 10·x)) reads
-        # better than SymPy's exp(10·x)/(exp(10·x) + 148.4)
-        self.equation_ = eq.output_function(eq.tidy(expr), self.output_type)
+        self.equation_ = self._readable_equation(X)
+
+    def _readable_equation(self, X: np.ndarray):
+        """The model's equation with constants rounded to as few significant digits (4, then
+        more) as keep it within ``EQUATION_RTOL`` of ``predict`` on the training inputs."""
+        expr = self._expression(self.model_)
+        pred = self._predict_array(X) / self.y_scale_  # compared in the search's units
+        scale = float(np.std(pred)) or float(np.max(np.abs(pred))) or 1.0
+        f_args = eq.symbols_for(self.symbols_)
+        for digits in (4, 6, 9, 12, None):
+            # the output function stays outside the simplification: 1/(1 + exp(5 - 10·x))
+            # reads better than SymPy's exp(10·x)/(exp(10·x) + 148.4)
+            inner = expr if digits is None else eq.tidy(expr, digits)
+            out = eq.output_function(inner, self.output_type)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    f = sympy.lambdify(f_args, out, "numpy")
+                    value = np.broadcast_to(np.asarray(f(*X.T), dtype=float),
+                                            pred.shape) / self.y_scale_
+                except (TypeError, ValueError, NameError, ZeroDivisionError, OverflowError):
+                    continue
+            if np.all(np.abs(value - pred) <= EQUATION_RTOL * scale):
+                return out
+        return eq.output_function(expr, self.output_type)
 
     # ------------------------------------------------------------------ predicting
+    def _predict_array(self, X_np: np.ndarray) -> np.ndarray:
+        param = next(iter(self.model_.parameters()))
+        with torch.no_grad():
+            out = self.model_(torch.tensor(X_np / self.x_scale_, dtype=param.dtype,
+                                           device=param.device))
+            if self.output_type != "real":
+                out = torch.sigmoid(out)
+        with np.errstate(over="ignore"):
+            return out.cpu().numpy() * self.y_scale_
+
     def predict(self, X: Any) -> np.ndarray:
         """Evaluate the fitted equation on ``X``; shape ``(n_samples,)``."""
         check_is_fitted(self, "model_")
         X_np = validate_data(self, X, reset=False, dtype=np.float64)
-        param = next(iter(self.model_.parameters()))
-        with torch.no_grad():
-            out = self.model_(torch.tensor(X_np, dtype=param.dtype, device=param.device))
-            if self.output_type != "real":
-                out = torch.sigmoid(out)
-        pred = out.cpu().numpy()
+        pred = self._predict_array(X_np)
         bad = ~np.isfinite(pred)
         if bad.any():
             warnings.warn(
@@ -361,10 +496,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ reading the result
     def _input_labels(self) -> list[str]:
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            return [str(n) for n in names]
-        return [f"x{i + 1}" for i in range(self.n_features_in_)]
+        """The symbols of the features, as the network reads them (rescaled ones divided)."""
+        return [s if k == 1 else f"({s}/{k:g})" for s, k in zip(self.symbols_, self.x_scale_)]
 
     def model_repr(
         self,
@@ -388,15 +521,21 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         out = output_labels[0] if output_labels else "y"
         lines = eq.node_lines(self.model_, labels, out, self.output_type, decimals_to_display,
                               latex=output_format == "latex")
+        if self.y_scale_ != 1:  # the network computes y in units of y_scale_
+            head, rhs = lines[-1].split(" = ", 1)
+            lines[-1] = f"{head} = {self.y_scale_:g}*({rhs})"
         if output_function_label:
             lines[-1] = lines[-1].replace("Sigmoid", output_function_label)
+        names = getattr(self, "feature_names_in_", None)
+        renamed = [] if names is None or input_labels is not None else [
+            f"{s} = {str(n)!r}" for s, n in zip(self.symbols_, names) if s != str(n)]
+        if renamed:
+            lines += ["where", *renamed]
         return "\n".join(["Model:", *lines])
 
     def to_latex(self) -> str:
         """LaTeX of ``y = equation_``."""
         check_is_fitted(self, "equation_")
-        import sympy
-
         return "y = " + sympy.latex(self.equation_)
 
     def visualize_model(self, input_labels: Sequence[str] | None = None):

@@ -24,9 +24,22 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
     reps = {}
     for f in expr.atoms(sympy.Float):
         v = float(f)
+        simple = _simple_rational(v)
+        if simple is not None:  # a constant held at 1/3 reads 1/3, not 0.3333
+            reps[f] = simple
+            continue
         r = float(f"{v:.{digits}g}") if abs(v) >= 1e-8 else 0.0
         reps[f] = sympy.Integer(int(r)) if r == int(r) and abs(r) < 1e15 else sympy.Float(r, 15)
     return expr.xreplace(reps)
+
+
+def _simple_rational(v: float) -> sympy.Rational | None:
+    """``p/q`` (q = 2, 3, 4) when ``v`` is that value to round-off, else None."""
+    for q in (2, 3, 4):
+        p = round(v * q)
+        if p % q and abs(v - p / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**6:
+            return sympy.Rational(p, q)
+    return None
 
 
 def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
@@ -97,7 +110,7 @@ def node_lines(
     nodes = walk(model)
     fold(nodes, dict(zip(model.sources(1), symbols_for(input_labels))), reading)
     out = sympy.Integer(0)
-    for node in nodes:
+    for node in (n for n in nodes if n.output):
         name = f"k_{node.index + 1}" if latex else node.name
         out = out + sympy.Float(float(model.out_weight[node.index].detach())) * sympy.Symbol(name)
     out = out + sympy.Float(float(model.out_bias.detach()))
@@ -109,7 +122,16 @@ def node_lines(
 
 
 def _round_decimals(expr: sympy.Expr, decimals: int) -> sympy.Expr:
-    reps = {f: sympy.Float(round(float(f), decimals), 15) for f in expr.atoms(sympy.Float)}
+    """Round to ``decimals`` decimal places; a nonzero value that would round to 0 keeps
+    ``max(decimals, 1)`` significant digits instead (a node shrunk to 1e-25 and scaled back up by
+    the node reading it is not 0)."""
+    reps = {}
+    for f in expr.atoms(sympy.Float):
+        v = float(f)
+        r = round(v, decimals)
+        if r == 0 and v != 0:
+            r = float(f"{v:.{max(decimals, 1)}g}")
+        reps[f] = sympy.Float(r, 15)
     return expr.xreplace(reps)
 
 
@@ -136,9 +158,10 @@ def to_dot(
                 lines.append(f'  "{e.source}" -> "{node.name}" [label="{_esc(port + text)}"];')
     lines.append(f'  "out" [label="{_esc(output_label)}", shape=box, style=filled, '
                  'fillcolor="#d5f5e3"];')
-    for j in range(1, model.n_nodes + 1):
-        w = round(float(model.out_weight[j - 1].detach()), decimals)
-        lines.append(f'  "k{j}" -> "out" [label="{w:g}"];')
+    for node in walk(model):
+        if node.output:
+            w = round(float(model.out_weight[node.index].detach()), decimals)
+            lines.append(f'  "{node.name}" -> "out" [label="{w:g}"];')
     b = round(float(model.out_bias.detach()), decimals)
     if b != 0:
         lines.append(f'  "bias" [label="{b:g}", shape=plaintext];')

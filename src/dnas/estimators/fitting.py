@@ -53,6 +53,16 @@ class Candidate:
     bic: float
     #: fitted value of each coefficient, keyed by (id of the search network's parameter, index)
     values: dict = field(default_factory=dict, repr=False)
+    #: which nodes feed the output (None: all)
+    outputs: tuple[bool, ...] | None = None
+    #: constants held at a simple value, ``((index into theta, value), ...)``: not fitted, and
+    #: not counted by the criterion
+    fixed: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def form(self) -> tuple:
+        """What identifies the equation (its constants aside)."""
+        return (tuple(sorted(self.architecture.items())), self.use_bias, self.outputs, self.fixed)
 
 
 def fit_constants(
@@ -65,8 +75,12 @@ def fit_constants(
     max_iter: int = 100,
     n_starts: int = 2,
     generator: torch.Generator | None = None,
+    fixed: tuple[tuple[int, float], ...] = (),
 ) -> tuple[float, np.ndarray]:
     """Least-squares fit of the equation's constants to ``y``; returns ``(mse, theta)``.
+
+    ``fixed`` holds some constants at given values (``(index, value)`` pairs); the others are
+    fitted.
 
     ``logistic`` fits ``sigmoid(equation)``. Levenberg-Marquardt with the exact Jacobian, at most
     ``max_iter`` evaluations per start. Starts alternate between ``theta0`` (default: the
@@ -77,15 +91,24 @@ def fit_constants(
     against the local minima of exp/ln/ratio forms. Non-finite residuals (far outside a guard)
     count as 1e10.
     """
-    theta0 = equation.theta0 if theta0 is None else np.asarray(theta0, dtype=np.float64)
+    full = equation.theta0 if theta0 is None else np.asarray(theta0, dtype=np.float64)
+    full = full.copy()
+    initial = equation.theta_initial.copy()
+    for i, v in fixed:
+        full[i] = initial[i] = v
+    free = np.array([i for i in range(len(full)) if i not in dict(fixed)], dtype=int)
+    theta0, neutral = full[free], initial[free]
     last: list = [None, None, None]  # theta (bytes), residual, Jacobian of the latest evaluation
 
     def evaluate(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = theta.tobytes()  # the solver asks for the Jacobian where it just evaluated
         if key == last[0]:
             return last[1], last[2]
+        whole = full.copy()
+        whole[free] = theta
         with np.errstate(all="ignore"):
-            value, jac = equation(X, theta)
+            value, jac = equation(X, whole)
+            jac = jac[:, free]
             if logistic:
                 value = expit(value)
                 jac = jac * (value * (1.0 - value))[:, None]
@@ -100,12 +123,17 @@ def fit_constants(
     def mse(theta: np.ndarray) -> float:
         return float(np.mean(evaluate(theta)[0] ** 2))
 
+    def whole(theta: np.ndarray) -> np.ndarray:
+        out = full.copy()
+        out[free] = theta
+        return out
+
     best_theta, best = theta0, mse(theta0)
     if len(theta0) == 0 or max_iter <= 0:
-        return best, best_theta
+        return best, whole(best_theta)
     method = "lm" if len(y) >= len(theta0) else "trf"
     for start in range(n_starts):
-        base = theta0 if start % 2 == 0 else equation.theta_initial
+        base = theta0 if start % 2 == 0 else neutral
         start_theta = base.copy()
         if start > 1:
             noise = torch.randn(len(theta0), generator=generator, dtype=torch.float64).numpy()
@@ -128,7 +156,7 @@ def fit_constants(
         value = mse(x)
         if value < best:
             best, best_theta = value, x
-    return best, best_theta
+    return best, whole(best_theta)
 
 
 def complexity(architecture: Architecture, n_theta: int) -> int:
@@ -162,31 +190,36 @@ class Evaluator:
         self.max_iter, self.n_starts, self.generator = max_iter, n_starts, generator
         self.floor = 1e-10 * max(float(np.var(y)), 1e-300)
         self.cache: dict[tuple, Candidate] = {}
+        self.fits = 0
 
-    def __call__(self, architecture: Architecture, use_bias: bool,
-                 init: dict | None = None) -> Candidate:
+    def __call__(self, architecture: Architecture, use_bias: bool, init: dict | None = None,
+                 outputs: tuple[bool, ...] | None = None,
+                 fixed: tuple[tuple[int, float], ...] = ()) -> Candidate:
         """Fit and score one equation; ``init`` (a :attr:`Candidate.values`) warm-starts the
-        coefficients it knows (a neighbour of a fitted equation shares most of them)."""
-        key = (tuple(sorted(architecture.items())), use_bias)
+        coefficients it knows (a neighbour of a fitted equation shares most of them);
+        ``outputs`` hides nodes from the output, ``fixed`` holds constants (see
+        :class:`Candidate`)."""
+        key = (tuple(sorted(architecture.items())), use_bias, outputs, fixed)
         if key in self.cache:
             return self.cache[key]
-        equation = NumericEquation(self.network, architecture, use_bias)
+        equation = NumericEquation(self.network, architecture, use_bias, outputs)
         keys = [(id(p), i) for p, i in equation.slots]
         init = init or {}
         theta0 = np.array([init.get(k, v) for k, v in zip(keys, equation.theta0)],
                           dtype=np.float64)
-        if equation.degenerate:
+        if equation.degenerate or (outputs is not None and not any(outputs)):
             mse, theta = math.inf, theta0
         else:
             mse, theta = fit_constants(equation, self.X, self.y, theta0,
                                        logistic=self.output_type != "real",
                                        max_iter=self.max_iter, n_starts=self.n_starts,
-                                       generator=self.generator)
+                                       generator=self.generator, fixed=fixed)
+        self.fits += 1
         n = len(self.y)
-        k = complexity(architecture, len(theta))  # the bias, if any, is in theta
+        k = complexity(architecture, len(theta) - len(fixed))  # the bias, if any, is in theta
         bic = n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
         cand = Candidate(architecture, use_bias, theta, mse, bic,
-                         dict(zip(keys, (float(v) for v in theta))))
+                         dict(zip(keys, (float(v) for v in theta))), outputs, fixed)
         self.cache[key] = cand
         return cand
 
@@ -199,20 +232,30 @@ def refine(
     bias_choice: bool,
     max_passes: int = 4,
 ) -> Candidate:
-    """Coordinate-wise discrete search from ``start`` (see the module docstring)."""
+    """Coordinate-wise discrete search from ``start`` (see the module docstring): every other
+    candidate of one label, the output bias on or off, and — with several nodes — each node
+    shown in or hidden from the output."""
     best = start
+    n_nodes = evaluate.network.n_nodes
+    toggles = [BIAS] if bias_choice else []
+    toggles += [j for j in range(n_nodes)] if n_nodes > 1 else []
     for _ in range(max_passes):
         improved = False
-        for label in list(candidates) + ([BIAS] if bias_choice else []):
+        for label in list(candidates) + toggles:
+            outputs = best.outputs or (True,) * n_nodes
             if label == BIAS:
-                trials = [(dict(best.architecture), not best.use_bias)]
+                trials = [(dict(best.architecture), not best.use_bias, best.outputs)]
+            elif isinstance(label, int):
+                flipped = tuple(not v if j == label else v for j, v in enumerate(outputs))
+                trials = [(dict(best.architecture), best.use_bias, flipped)]
             else:
                 trials = []
                 for name in candidates[label]:
                     if name != best.architecture[label][0]:
-                        trials.append(({**dict(best.architecture), label: [name]}, best.use_bias))
-            for choice, use_bias in trials:
-                cand = evaluate(Architecture(choice), use_bias, best.values)
+                        trials.append(({**dict(best.architecture), label: [name]},
+                                       best.use_bias, best.outputs))
+            for choice, use_bias, outs in trials:
+                cand = evaluate(Architecture(choice), use_bias, best.values, outs)
                 if cand.bic < best.bic - 1e-9:
                     best, improved = cand, True
         if not improved:
@@ -241,8 +284,20 @@ def simplify(
     that no single change can remove.
     """
     best = start
+    n_nodes = evaluate.network.n_nodes
     for _ in range(max_passes):
         improved = False
+        # a node kept in the output only as a vanishing term (k1 shrunk to 1e-9 and scaled back
+        # up by the node that reads it) is hidden instead: the same law, one term fewer
+        outputs = best.outputs or (True,) * n_nodes
+        for j in range(n_nodes if sum(outputs) > 1 else 0):
+            if outputs[j]:
+                hidden = tuple(v and i != j for i, v in enumerate(outputs))
+                cand = evaluate(best.architecture, best.use_bias, best.values, hidden)
+                if cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
+                                                  and cand.bic <= best.bic + 1e-9):
+                    best, improved = cand, True
+                    break
         for label, cost in costs.items():
             names = list(cost)
             current = best.architecture[label][0]
@@ -264,7 +319,7 @@ def simplify(
                 trials.append(({**dict(best.architecture), label: ["none"], node_op: ["add"]},
                                best.use_bias))
             for choice, use_bias in trials:
-                cand = evaluate(Architecture(choice), use_bias, best.values)
+                cand = evaluate(Architecture(choice), use_bias, best.values, best.outputs)
                 # a plainer equation that fits as well (to round-off) is preferred
                 if cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
                                                   and cand.bic <= best.bic + 1e-9):
@@ -277,9 +332,67 @@ def simplify(
     return best
 
 
+def carry_over(evaluate: Evaluator, smaller: ExpressionNetwork, cand: Candidate) -> Candidate:
+    """``cand`` (an equation of the ``smaller`` graph) as an equation of ``evaluate``'s larger
+    graph: the same nodes, the new ones empty and hidden, the fitted constants kept."""
+    big = evaluate.network
+    choice: dict[str, list[str]] = {}
+    for label, module in [*big.edges.items(), *big.combine.items()]:
+        label = getattr(module, "label", None)
+        if label is None:  # a fixed combination: not a choice
+            continue
+        choice[label] = list(cand.architecture[label]) if label in cand.architecture else (
+            ["add"] if label.endswith("_op") else ["none"])
+    outputs = (cand.outputs or (True,) * smaller.n_nodes) + (False,) * (
+        big.n_nodes - smaller.n_nodes)
+    architecture = Architecture(choice)
+    slots = NumericEquation(big, architecture, cand.use_bias, outputs).slots
+    init = {(id(p), i): float(v) for (p, i), v in zip(slots, cand.theta)}
+    return evaluate(architecture, cand.use_bias, init, outputs)
+
+
+def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4)) -> list[float]:
+    """The simple rationals ``p/q`` nearest to ``value`` (``q`` in ``denominators``), simplest
+    first, each within 10% of ``max(1, |value|)``."""
+    out: list[float] = []
+    if not math.isfinite(value) or abs(value) > 1e3:
+        return out
+    for q in denominators:
+        v = round(value * q) / q
+        if abs(v - value) <= 0.1 * max(1.0, abs(value)) and v not in out and v != value:
+            out.append(v)
+    return out
+
+
+def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
+    """Hold constants at simple values (integers, halves, thirds, quarters) where that does not
+    cost more than the criterion's price of a constant.
+
+    A held constant is not counted by the criterion, so snapping is kept exactly when
+    ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
+    0.6 stays 0.6. Constants are tried from the one nearest to a simple value.
+    """
+    best = start
+    order = sorted(range(len(start.theta)),
+                   key=lambda i: min((abs(v - start.theta[i]) for v in
+                                      simple_values(float(start.theta[i]))), default=math.inf))
+    for i in order:
+        if i in dict(best.fixed):
+            continue
+        for v in simple_values(float(best.theta[i])):
+            cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
+                            (*best.fixed, (i, v)))
+            if cand.bic <= best.bic + 1e-9:
+                best = cand
+                break
+    return best
+
+
 def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwork:
     """The fixed network of ``cand`` with its fitted constants (a copy; ``network`` unchanged)."""
     model = fix(network, cand.architecture)
+    if cand.outputs is not None:
+        model.out_mask.copy_(torch.tensor(cand.outputs, dtype=model.out_mask.dtype))
     if not cand.use_bias:
         with torch.no_grad():
             model.out_bias.zero_()
@@ -293,5 +406,5 @@ def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwor
     return model
 
 
-__all__ = ["BIAS", "Candidate", "Evaluator", "complexity", "fit_constants", "materialize",
-           "refine", "simplify", "term_cost"]
+__all__ = ["BIAS", "Candidate", "Evaluator", "carry_over", "complexity", "fit_constants",
+           "materialize", "refine", "simple_values", "simplify", "snap", "term_cost"]

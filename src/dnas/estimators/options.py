@@ -26,10 +26,10 @@ DARTS_TYPES = {"original": "darts", "fair": "fair-darts"}
 
 def check_options(est: Any) -> dict[str, Any]:
     """Validate every parameter of ``est``; return the normalised ones."""
-    for name in ("num_graph_nodes", "param_updates_per_epoch", "max_epochs",
-                 "arch_updates_per_epoch", "param_updates_for_sampled_model"):
-        check_int(name, getattr(est, name),
-                  1 if name in ("num_graph_nodes", "param_updates_per_epoch") else 0)
+    for name in ("param_updates_per_epoch", "max_epochs", "arch_updates_per_epoch",
+                 "param_updates_for_sampled_model"):
+        check_int(name, getattr(est, name), 1 if name == "param_updates_per_epoch" else 0)
+    check_int("num_graph_nodes", est.num_graph_nodes, 1, none_ok=True)
     check_int("batch_size", est.batch_size, 1, none_ok=True)
     check_int("patience", est.patience, 0, none_ok=True)
     for name in ("param_learning_rate_max", "param_learning_rate_min", "param_momentum",

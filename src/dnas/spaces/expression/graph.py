@@ -60,6 +60,8 @@ class Node:
     index: int
     operands: tuple[tuple[Edge, ...], ...]
     combine: nn.Module
+    #: whether the node feeds the output (a hidden node is only read by later nodes)
+    output: bool = True
 
     @property
     def op(self) -> str:
@@ -77,6 +79,7 @@ def walk(
     architecture: Architecture | None = None,
     *,
     relaxed: bool = False,
+    outputs: Sequence[bool] | None = None,
 ) -> tuple[Node, ...]:
     """The nodes of ``network`` in evaluation order.
 
@@ -89,7 +92,11 @@ def walk(
         Keep every edge and combination as it is (choices included: the forward pass mixes them).
         Otherwise each choice is resolved (by ``architecture``, or the network must be fixed) and
         edges whose primitive is ``none`` are left out: they add 0.
+    outputs : sequence of bool, optional
+        Which nodes feed the output (default: the network's ``out_mask``).
     """
+    if outputs is None:
+        outputs = [bool(v) for v in network.out_mask.tolist()]
     nodes = []
     for j in range(1, network.n_nodes + 1):
         name = f"k{j}"
@@ -108,7 +115,7 @@ def walk(
         combine = network.combine[name]
         if not relaxed:
             combine = chosen(combine, architecture)
-        nodes.append(Node(name, j - 1, tuple(operands), combine))
+        nodes.append(Node(name, j - 1, tuple(operands), combine, bool(outputs[j - 1])))
     return tuple(nodes)
 
 

@@ -7,6 +7,8 @@ for the cell). Every node combines two *operands*, each a sum of one edge per pr
     k_j = A_j + B_j  |  A_j · B_j  |  A_j / B_j           (the node's combination choice)
     y   = Σ_j c_j k_j + b                                 (c_j, b learned or fixed)
 
+A node may also be hidden from the output (``out_mask``), so that it only feeds later nodes.
+
 Each edge ``e`` is a :class:`~dnas.LayerChoice` over symbolic primitives (with learned
 coefficients) and each node's combination is a :class:`~dnas.LayerChoice` over ``add``/``mul``/
 ``div``, so sums, products and ratios of inputs and of intermediate nodes are all in the space and
@@ -146,6 +148,9 @@ class ExpressionNetwork(nn.Module):
                 )
         self.out_weight = nn.Parameter(torch.ones(n_nodes), requires_grad=bool(train_coefficients))
         self.out_bias = nn.Parameter(torch.zeros(()), requires_grad=bool(train_bias))
+        # which nodes feed the output: all in the search; the discrete refinement may hide a node
+        # that only later nodes read (x1·x2·x3 as k1 = x1·x2, k2 = k1·x3, y = k2)
+        self.register_buffer("out_mask", torch.ones(n_nodes))
 
     def sources(self, j: int) -> list[str]:
         """Names of node ``k_j``'s predecessors: ``x1..xd, k1..k{j-1}``."""
@@ -184,9 +189,10 @@ class ExpressionNetwork(nn.Module):
         return list(mixed.view(x.shape[0], len(self.operands), -1).sum(-1, keepdim=True).unbind(1))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """``y = Σ_j c_j k_j + b``, shape ``(n,)``."""
+        """``y = Σ_j m_j c_j k_j + b`` (``m = out_mask``), shape ``(n,)``."""
         k = torch.cat(self.nodes(X), dim=1)
-        return k @ self.out_weight.to(k.dtype) + self.out_bias.to(k.dtype)
+        weight = (self.out_weight * self.out_mask).to(k.dtype)
+        return k @ weight + self.out_bias.to(k.dtype)
 
     # ------------------------------------------------------------------ architecture
     def derive_architecture(self) -> Architecture:
@@ -241,11 +247,12 @@ class ExpressionNetwork(nn.Module):
             parameters[theta] = (p, index)
             return theta
 
-        nodes = fold(walk(self, architecture), dict(zip(self.sources(1), symbols)),
-                     SympyReading(value))
+        graph = walk(self, architecture)
+        values = fold(graph, dict(zip(self.sources(1), symbols)), SympyReading(value))
         total: sympy.Expr = sympy.Integer(0)
-        for j, k in enumerate(nodes):
-            total = total + value(self.out_weight, j) * k
+        for node, k in zip(graph, values):
+            if node.output:
+                total = total + value(self.out_weight, node.index) * k
         return total + (value(self.out_bias) if use_bias else sympy.Integer(0))
 
 

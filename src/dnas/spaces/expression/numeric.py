@@ -13,7 +13,7 @@ quotient rules. It computes what the network's own forward pass computes, guards
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from torch import nn
@@ -38,6 +38,8 @@ class NumericEquation:
         The chosen candidate of every label of a relaxed network.
     use_bias : bool, default True
         ``False`` reads the output bias as 0.
+    outputs : sequence of bool, optional
+        Which nodes feed the output (default: the network's ``out_mask``).
 
     Attributes
     ----------
@@ -56,7 +58,7 @@ class NumericEquation:
     """
 
     def __init__(self, network: nn.Module, architecture: Architecture | None = None,
-                 use_bias: bool = True) -> None:
+                 use_bias: bool = True, outputs: Sequence[bool] | None = None) -> None:
         self.n_inputs = network.n_inputs
         self.slots: list[tuple[nn.Parameter, int | None]] = []
         initial: list[float] = []
@@ -69,14 +71,15 @@ class NumericEquation:
             initial.append(init)
             return len(self.slots) - 1
 
-        self.nodes = walk(network, architecture)
+        self.nodes = walk(network, architecture, outputs=outputs)
         #: edge label -> ((coefficient name, θ index or fixed value), ...)
         self.coefs: dict[str, tuple[tuple[str, int | float], ...]] = {
             e.label: tuple((c, slot(getattr(e.module, c), init=v))
                            for c, v in e.module.coefficients)
             for node in self.nodes for operand in node.operands for e in operand
         }
-        self.weights = [slot(network.out_weight, j, init=1.0) for j in range(len(self.nodes))]
+        self.weights = [slot(network.out_weight, n.index, init=1.0) if n.output else 0.0
+                        for n in self.nodes]
         self.bias = slot(network.out_bias) if use_bias else 0.0
         zero = _Zero()
         fold(self.nodes, {s: False for s in network.sources(1)}, zero)

@@ -4,7 +4,8 @@ Each primitive is a tiny ``nn.Module`` of one input with learned coefficients, a
 SymPy form. The names are those of AutoRA's DARTS theorist (``none``, ``add``, ``mult``,
 ``linear``, ``exp``, ``ln``, ... and the ``linear_*`` forms); where AutoRA's function has no free
 coefficient we give it an outer scale ``c`` and an inner scale ``a``, ``c·f(a·x)``, so that laws
-such as ``exp(5·x)`` or ``k·ln(x)`` are reachable on one edge. ``power`` (``c·x^a``) is ours.
+such as ``exp(5·x)`` or ``k·ln(x)`` are reachable on one edge. ``power`` (``c·x^a``),
+``linear_power`` (``c·(a·x + b)^p``), ``square`` and ``cube`` are ours.
 
 Numeric safety: every function whose domain is not the whole real line is guarded so a forward
 pass never produces NaN or inf for finite input — ``exp`` clamps its argument, ``ln`` and
@@ -304,6 +305,59 @@ class Power(Primitive):
         return v["c"] * x ** v["a"]
 
 
+@_primitive("square", (("c", 1.0),))
+class Square(Primitive):
+    """``c·x²`` for every real ``x`` (``power`` is for ``x > 0``)."""
+
+    @staticmethod
+    def evaluate(x, c):
+        return c * x * x
+
+    @staticmethod
+    def terms(x, c):
+        return c * x * x, 2.0 * c * x, {"c": x * x}
+
+    def formula(self, x, **v):
+        return v["c"] * x**2
+
+
+@_primitive("cube", (("c", 1.0),))
+class Cube(Primitive):
+    """``c·x³`` for every real ``x``: odd powers of negative inputs."""
+
+    @staticmethod
+    def evaluate(x, c):
+        return c * x * x * x
+
+    @staticmethod
+    def terms(x, c):
+        return c * x**3, 3.0 * c * x * x, {"c": x**3}
+
+    def formula(self, x, **v):
+        return v["c"] * x**3
+
+
+@_primitive("linear_power", (("c", 1.0), ("a", 1.0), ("b", 0.0), ("p", 1.0)))
+class LinearPower(Primitive):
+    """``c·(a·x + b)^p`` where ``a·x + b > 0``: the shifted power forms (``(1 - v²/c²)^-½``,
+    ``√(x + 1)``)."""
+
+    @staticmethod
+    def evaluate(x, c, a, b, p):
+        return c * safe_exp(p * safe_log(a * x + b))
+
+    @staticmethod
+    def terms(x, c, a, b, p):
+        z = a * x + b
+        log_z, dlog = _np_log(z)
+        e, de = _np_exp(p * log_z)
+        dz = c * de * p * dlog  # ∂value/∂z
+        return c * e, dz * a, {"c": e, "a": dz * x, "b": dz, "p": c * de * log_z}
+
+    def formula(self, x, **v):
+        return v["c"] * (v["a"] * x + v["b"]) ** v["p"]
+
+
 @_primitive("softminus", (("c", 1.0), ("a", 1.0)))
 class Softminus(Primitive):
     """``x - c·ln(1 + exp(a·x))`` (AutoRA's softminus with a free scale)."""
@@ -377,9 +431,13 @@ AUTORA_PRIMITIVES: tuple[str, ...] = (
     "none", "add", "subtract", "linear", "linear_logistic", "mult", "linear_relu",
 )
 
-#: dnas' default: the shapes of the common psychophysics / learning laws, few coefficients each
+#: dnas' default: the shapes of the common laws of physics, psychophysics and learning, few
+#: coefficients each — scaled sums, exp/log, powers (positive inputs, any exponent; also shifted:
+#: ``c·(a·x + b)^p``, which also says ``√(x + 1)``), squares and cubes of any sign, sin/cos with a
+#: learned frequency (a phase is a sum in the node before: ``sin(x + x²)``), reciprocals
 DEFAULT_PRIMITIVES: tuple[str, ...] = (
-    "none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "reciprocal", "logistic",
+    "none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "linear_power", "square",
+    "cube", "sin", "cos", "reciprocal",
 )
 
 

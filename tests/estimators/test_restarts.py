@@ -1,0 +1,35 @@
+"""Restarts of the discrete search rescue a failed search: when the searched α points to a wrong
+architecture, refining it alone ends in a local optimum, while the selection's other starts
+(one dense start per node combination, the smaller graph's best) reach the law."""
+
+import numpy as np
+import torch
+
+import dnas
+from dnas import DARTSRegressor
+from dnas.estimators.fitting import Evaluator, refine
+from dnas.estimators.selection import ranked_candidates
+from dnas.spaces.expression import ExpressionNetwork
+
+
+def test_restarts_rescue_a_search_that_points_the_wrong_way():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.1, 2, (150, 2))
+    y = X[:, 0] / (X[:, 0] + X[:, 1])  # Luce's choice rule
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, 1, ["none", "add", "mult", "exp"]).double()
+    wrong = {"k1_a_x1": "exp", "k1_a_x2": "exp", "k1_b_x1": "none", "k1_b_x2": "none",
+             "k1_op": "add"}
+    with torch.no_grad():  # a search that failed: α says exp(x1) + exp(x2)
+        for label, group in dnas.space.arch_groups(net).items():
+            group.alpha.zero_()
+            group.alpha[group.names.index(wrong[label])] = 3.0
+    gen = torch.Generator().manual_seed(0)
+    quick = Evaluator(net, X, y, "real", max_iter=15, n_starts=2, generator=gen)
+    final = Evaluator(net, X, y, "real", max_iter=100, n_starts=6, generator=gen)
+    alone = refine(quick, quick(net.derive_architecture(), True), ranked_candidates(net),
+                   bias_choice=True)
+    assert alone.mse > 1e-6 * np.var(y)  # stuck short of the law
+    best = DARTSRegressor()._select(net, final, quick, True, gen, None)
+    assert best.mse < 1e-20 and best.bic < alone.bic - 1000
+    assert best.architecture["k1_op"] == ("div",)

@@ -1,0 +1,43 @@
+"""Selection robust to noise: constants within the noise of a simple value are held there."""
+
+import numpy as np
+import torch
+
+from dnas import Architecture
+from dnas.estimators.fitting import Evaluator, simple_values, snap
+from dnas.spaces.expression import ExpressionNetwork
+
+
+def test_simple_values_are_the_nearest_small_rationals():
+    assert simple_values(2.01) == [2.0]
+    assert simple_values(0.499) == [0.5]  # within 10% of max(1, |value|), simplest first
+    assert simple_values(0.34) == [1 / 3, 0.25]
+    assert simple_values(0.6) == [0.5, 2 / 3]
+    assert simple_values(3.0) == [] and simple_values(1e5) == []
+
+
+def test_an_exponent_fitted_to_noise_snaps_and_a_real_one_does_not():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.5, 3.0, (200, 2))
+    law = X[:, 0] / X[:, 1] ** 2
+    y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(200)
+    net = ExpressionNetwork(2, primitives=["none", "add", "power"]).double()
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=4,
+                         generator=torch.Generator().manual_seed(0))
+    arch = Architecture({"k1_a_x1": ["add"], "k1_a_x2": ["none"], "k1_b_x1": ["none"],
+                         "k1_b_x2": ["power"], "k1_op": ["div"]})
+    fitted = evaluate(arch, True)
+    exponent = fitted.theta[1]  # power's c, a
+    assert exponent != 2.0 and abs(exponent - 2.0) < 0.05  # the noise moved it
+    snapped = snap(evaluate, fitted)
+    values = dict(snapped.fixed)
+    assert values.get(1) == 2.0 and snapped.bic < fitted.bic
+    # Stevens' 0.6 is a real exponent: holding it at 1/2 or 2/3 costs far more than the noise
+    y2 = 1.5 * X[:, 0] ** 0.6
+    net2 = ExpressionNetwork(1, primitives=["none", "power"], node_ops=("add",)).double()
+    ev2 = Evaluator(net2, X[:, :1], y2, "real", max_iter=100, n_starts=4,
+                    generator=torch.Generator().manual_seed(0))
+    fit2 = ev2(Architecture({"k1_a_x1": ["power"]}), False)
+    kept = snap(ev2, fit2)
+    assert all(i != 1 for i, _ in kept.fixed)
+    np.testing.assert_allclose(kept.theta[1], 0.6, rtol=1e-8)
