@@ -391,7 +391,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         if smaller is not None:
             starts.append(carry_over(quick, *smaller))
         ranked = ranked_candidates(network)
-        found = {}
+        found: dict[tuple, Candidate] = {}
         for start in sorted(starts, key=lambda c: c.bic):
             end = refine(quick, start, ranked, bias_choice=use_bias)
             found.setdefault(end.form, end)

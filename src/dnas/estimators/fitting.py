@@ -237,12 +237,13 @@ def refine(
     shown in or hidden from the output."""
     best = start
     n_nodes = evaluate.network.n_nodes
-    toggles = [BIAS] if bias_choice else []
-    toggles += [j for j in range(n_nodes)] if n_nodes > 1 else []
+    labels: list[str | int] = [*candidates, *([BIAS] if bias_choice else [])]
+    labels += list(range(n_nodes)) if n_nodes > 1 else []  # output toggles, by node index
     for _ in range(max_passes):
         improved = False
-        for label in list(candidates) + toggles:
+        for label in labels:
             outputs = best.outputs or (True,) * n_nodes
+            trials: list[tuple[dict, bool, tuple[bool, ...] | None]]
             if label == BIAS:
                 trials = [(dict(best.architecture), not best.use_bias, best.outputs)]
             elif isinstance(label, int):
@@ -337,12 +338,12 @@ def carry_over(evaluate: Evaluator, smaller: ExpressionNetwork, cand: Candidate)
     graph: the same nodes, the new ones empty and hidden, the fitted constants kept."""
     big = evaluate.network
     choice: dict[str, list[str]] = {}
-    for label, module in [*big.edges.items(), *big.combine.items()]:
+    for module in [*big.edges.values(), *big.combine.values()]:
         label = getattr(module, "label", None)
-        if label is None:  # a fixed combination: not a choice
+        if not isinstance(label, str):  # a fixed combination: not a choice
             continue
-        choice[label] = list(cand.architecture[label]) if label in cand.architecture else (
-            ["add"] if label.endswith("_op") else ["none"])
+        choice[label] = [str(n) for n in cand.architecture[label]] if (
+            label in cand.architecture) else (["add"] if label.endswith("_op") else ["none"])
     outputs = (cand.outputs or (True,) * smaller.n_nodes) + (False,) * (
         big.n_nodes - smaller.n_nodes)
     architecture = Architecture(choice)

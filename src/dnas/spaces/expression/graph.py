@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
+import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
@@ -37,7 +38,7 @@ def chosen(module: nn.Module, architecture: Architecture | None) -> nn.Module:
     if architecture is None:
         raise ValueError("the network still has choices: fix it first (dnas.fix) or pass the "
                          "architecture")
-    return module.candidates[architecture[module.label][0]]
+    return module.candidates[str(architecture[module.label][0])]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def walk(
         Which nodes feed the output (default: the network's ``out_mask``).
     """
     if outputs is None:
-        outputs = [bool(v) for v in network.out_mask.tolist()]
+        mask = cast(torch.Tensor, network.out_mask)
+        outputs = [bool(v) for v in mask.tolist()]
     nodes = []
     for j in range(1, network.n_nodes + 1):
         name = f"k{j}"

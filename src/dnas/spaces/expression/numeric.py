@@ -14,17 +14,20 @@ quotient rules. It computes what the network's own forward pass computes, guards
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.spaces.expression.graph import Edge, Node, Reading, fold, walk
+from dnas.spaces.expression.network import ExpressionNetwork
 from dnas.spaces.expression.primitives import EPS
 
 #: a state of the forward-mode evaluation: value (n,), and its gradient in θ as a (k, n) array
-#: (None when it has none); gradients are kept row per coefficient so a partial is one row
-Jet = tuple[np.ndarray, "np.ndarray | None"]
+#: (None for an input: it has none); gradients are kept row per coefficient so a partial is one
+#: row. Node states always carry their gradient.
+Jet = tuple[np.ndarray, Any]
 
 
 class NumericEquation:
@@ -57,7 +60,7 @@ class NumericEquation:
         simpler equation says the same); such equations are not fitted.
     """
 
-    def __init__(self, network: nn.Module, architecture: Architecture | None = None,
+    def __init__(self, network: ExpressionNetwork, architecture: Architecture | None = None,
                  use_bias: bool = True, outputs: Sequence[bool] | None = None) -> None:
         self.n_inputs = network.n_inputs
         self.slots: list[tuple[nn.Parameter, int | None]] = []
