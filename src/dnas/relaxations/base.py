@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from dnas.relaxations.mixture import mixed_output, weighted_sum
+
 if TYPE_CHECKING:
     from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 
@@ -64,17 +66,17 @@ class Relaxation:
         """Draw this step's sample for one label; deterministic methods return ``None``."""
         return None
 
-    def mix(self, choice: LayerChoice, args: tuple, kwargs: dict) -> torch.Tensor:
-        """Forward of a :class:`~dnas.LayerChoice`: Σ_j w_j · op_j(x)."""
-        # unbind: one backward node for all N weights (N `select`s would each allocate and copy)
-        w = choice.arch.weights().unbind(0)
-        ops = choice.candidates.values()
-        return sum(wj * op(*args, **kwargs) for wj, op in zip(w, ops))
+    def mix(
+        self, choice: LayerChoice, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> torch.Tensor:
+        """Forward of a :class:`~dnas.LayerChoice`: Σ_j w_j · op_j(x) (one contraction; zero
+        candidates skipped, see :mod:`dnas.relaxations.mixture`)."""
+        ops = list(choice.candidates.values())
+        return mixed_output(choice.arch.weights(), ops, args, kwargs)
 
     def mix_inputs(self, choice: InputChoice, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Forward of an :class:`~dnas.InputChoice`: Σ_j w_j · x_j."""
-        w = choice.arch.weights().unbind(0)
-        return sum(wj * x for wj, x in zip(w, inputs))
+        return weighted_sum(choice.arch.weights(), inputs)
 
     def attach(self, choice: _Choice) -> None:
         """Called by :func:`dnas.relax` for every choice this relaxation is installed on.

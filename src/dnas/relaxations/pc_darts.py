@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from dnas.relaxations.base import Relaxation
+from dnas.relaxations.mixture import mixed_output
 from dnas.relaxations.registry import register
 
 _POOL = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
@@ -69,9 +70,8 @@ class PartialChannels(Relaxation):
                 f"partial_channels={k}"
             )
         x_a, x_b = x[:, : c // k], x[:, c // k :]
-        w = choice.arch.weights()
-        ops = choice.candidates.values()
-        mixed = sum(wj * op(x_a, *rest, **kwargs) for wj, op in zip(w.unbind(0), ops))
+        ops = list(choice.candidates.values())
+        mixed = mixed_output(choice.arch.weights(), ops, (x_a, *rest), kwargs)
         if k == 1:
             return mixed
         if x_b.shape[2:] != mixed.shape[2:]:
