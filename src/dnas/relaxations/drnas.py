@@ -11,6 +11,8 @@ that θ, so the search's virtual and ± passes see one consistent sample.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 import torch.nn.functional as F
 from torch.autograd import Function
@@ -19,6 +21,9 @@ from torch.distributions import kl_divergence
 
 from dnas.relaxations.base import Relaxation
 from dnas.relaxations.registry import register
+
+if TYPE_CHECKING:
+    from dnas.space.modules import ArchParams
 
 
 class _FixedSample(Function):
@@ -29,12 +34,12 @@ class _FixedSample(Function):
     """
 
     @staticmethod
-    def forward(ctx, concentration: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, concentration: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(theta, concentration)
         return theta.clone()
 
     @staticmethod
-    def backward(ctx, grad_theta: torch.Tensor):
+    def backward(ctx: Any, grad_theta: torch.Tensor) -> tuple[torch.Tensor, None]:
         theta, conc = ctx.saved_tensors
         c = conc.detach()
         jac = torch._dirichlet_grad(theta, c, c.sum(-1, keepdim=True).expand_as(c))
@@ -64,24 +69,26 @@ class Dirichlet(Relaxation):
     def concentration(alpha: torch.Tensor) -> torch.Tensor:
         return F.elu(alpha) + 1.0
 
-    def resample(self, alpha, arch, generator):
+    def resample(
+        self, alpha: torch.Tensor, arch: ArchParams, generator: torch.Generator | None
+    ) -> torch.Tensor:
         conc = self.concentration(alpha)
         # Dir(β) = normalised Gamma(β, 1) draws; drawn with our generator for repeatability
         gammas = torch._standard_gamma(conc, generator=generator)
         theta = gammas / gammas.sum(-1, keepdim=True)
         return theta.clamp_min(torch.finfo(theta.dtype).tiny)
 
-    def weights(self, alpha, arch):
+    def weights(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor:
         conc = self.concentration(alpha)
         if arch.sample is None:  # no step has sampled yet (e.g. a forward outside search): mean
             return conc / conc.sum(-1, keepdim=True)
         return _FixedSample.apply(conc, arch.sample.to(conc.dtype))
 
-    def probabilities(self, alpha):
+    def probabilities(self, alpha: torch.Tensor) -> torch.Tensor:
         conc = self.concentration(alpha)
         return conc / conc.sum(-1, keepdim=True)
 
-    def regularizer(self, alpha, arch):
+    def regularizer(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor | None:
         if self.reg_weight == 0:
             return None
         conc = self.concentration(alpha)

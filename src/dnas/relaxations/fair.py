@@ -7,10 +7,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from dnas.relaxations.base import Relaxation
 from dnas.relaxations.registry import register
+
+if TYPE_CHECKING:
+    from dnas.space.modules import ArchParams
 
 
 @register("fair-darts")
@@ -30,13 +35,13 @@ class FairSigmoid(Relaxation):
             raise ValueError(f"zero_one_weight={zero_one_weight} must be >= 0")
         self.zero_one_weight = float(zero_one_weight)
 
-    def weights(self, alpha, arch):
+    def weights(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor:
         return torch.sigmoid(alpha)
 
-    def probabilities(self, alpha):
+    def probabilities(self, alpha: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(alpha)
 
-    def regularizer(self, alpha, arch):
+    def regularizer(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor | None:
         if self.zero_one_weight == 0:
             return None
         return -self.zero_one_weight * (torch.sigmoid(alpha) - 0.5).pow(2).mean()

@@ -35,11 +35,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from torch import nn
 from torch.autograd import Function
 from torch.func import functional_call
+
+if TYPE_CHECKING:
+    from dnas.space.modules import ArchParams, LayerChoice
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,8 @@ def check_counts(name: str, num_on: int, num_eval: int | None) -> None:
         raise ValueError(f"{name}: num_eval={num_eval!r} must be an integer >= num_on={num_on}")
 
 
-def check_fits(name: str, arch, count: int, what: str) -> None:
+def check_fits(name: str, arch: ArchParams, count: int, what: str) -> None:
+    """A clear error when ``count`` paths are asked of a label with fewer candidates."""
     if count > len(arch.names):
         raise ValueError(
             f"{name}: {what}={count} exceeds the {len(arch.names)} candidates of label "
@@ -123,7 +130,13 @@ def check_fits(name: str, arch, count: int, what: str) -> None:
         )
 
 
-def _run_fn(op: nn.Module, params: dict, buffers: dict, args: tuple, kwargs: dict):
+def _run_fn(
+    op: nn.Module,
+    params: dict[str, torch.Tensor],
+    buffers: dict[str, torch.Tensor],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> torch.Tensor:
     """``op(*args)`` with the parameters seen at forward time, cloned buffers, no autograd."""
     state = dict(params)
     state.update({n: b.clone() for n, b in buffers.items()})
@@ -139,13 +152,13 @@ def select(index: torch.Tensor, fns: Sequence[Callable[[], torch.Tensor]]) -> to
     candidates), which ``torch.cond`` does not allow.
     """
 
-    def branch(j):
-        def run(*_):
+    def branch(j: int) -> Callable[..., torch.Tensor]:
+        def run(*_: Any) -> torch.Tensor:
             return fns[j]().clone()
 
         return run
 
-    def chain(j):
+    def chain(j: int) -> Callable[..., torch.Tensor]:
         if j == len(fns) - 1:
             return branch(j)
         rest = chain(j + 1)
@@ -172,13 +185,20 @@ class _GateGradient(Function):
     """Identity on the forward output; the binary-gate gradient for α in backward."""
 
     @staticmethod
-    def forward(ctx, out, alpha, evaluated, spec, *tensors):
+    def forward(
+        ctx: Any,
+        out: torch.Tensor,
+        alpha: torch.Tensor,
+        evaluated: torch.Tensor,
+        spec: _Spec,
+        *tensors: torch.Tensor,
+    ) -> torch.Tensor:
         ctx.spec = spec
         ctx.save_for_backward(alpha, evaluated, *tensors)
         return out.view_as(out)
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         spec: _Spec = ctx.spec
         alpha, evaluated, *tensors = ctx.saved_tensors
         on_outs, arg_tensors = tensors[: spec.num_on], iter(tensors[spec.num_on:])
@@ -215,13 +235,13 @@ def compiling() -> bool:
     return torch.compiler.is_compiling()
 
 
-def outside_graph(method: Callable) -> Callable:
+def outside_graph(method: Callable[..., T]) -> Callable[..., T]:
     """Run ``method`` eagerly when called from compiled code (a graph break, never a recompile:
     dynamo does not guard on what the eager function reads, such as a sampled Python index)."""
     eager: list[Callable] = []  # built on first compiled call: disable() imports dynamo (~2 s)
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> T:
         if not compiling():
             return method(*args, **kwargs)
         if not eager:
@@ -231,12 +251,14 @@ def outside_graph(method: Callable) -> Callable:
     return wrapper
 
 
-def has_buffers(choice) -> bool:
+def has_buffers(choice: LayerChoice) -> bool:
     """Whether any candidate of ``choice`` owns buffers (then its dispatch stays out of graphs)."""
     return any(True for op in choice.candidates.values() for _ in op.buffers())
 
 
-def active_outputs(choice, sample: GateSample, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+def active_outputs(
+    choice: LayerChoice, sample: GateSample, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[torch.Tensor]:
     """Outputs of the active candidates (eager: by Python index; compiled: ``torch.cond``)."""
     ops = list(choice.candidates.values())
     if not compiling():
@@ -246,10 +268,10 @@ def active_outputs(choice, sample: GateSample, args: tuple, kwargs: dict) -> lis
 
 
 def gated_output(
-    choice,
+    choice: LayerChoice,
     sample: GateSample,
-    args: tuple,
-    kwargs: dict,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
     estimate: Callable[[torch.Tensor], torch.Tensor] | None = None,
     outs: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
@@ -294,7 +316,9 @@ def straight_through_weights(alpha: torch.Tensor, sample: GateSample) -> torch.T
     return hard + soft
 
 
-def rescale_involved(alpha: torch.Tensor, alpha_before: torch.Tensor, involved) -> None:
+def rescale_involved(
+    alpha: torch.Tensor, alpha_before: torch.Tensor, involved: Sequence[int]
+) -> None:
     """Shift α of the involved candidates so their total probability mass is what it was.
 
     With E the involved set and A = α after the optimiser's step, adding

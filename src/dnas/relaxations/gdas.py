@@ -9,11 +9,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import torch
 
 from dnas.relaxations.base import Relaxation, one_hot_straight_through
 from dnas.relaxations.gates import outside_graph
 from dnas.relaxations.registry import register
+
+if TYPE_CHECKING:
+    from dnas.space.modules import ArchParams, InputChoice, LayerChoice
 
 
 @register("gdas")
@@ -38,11 +44,13 @@ class HardGumbel(Relaxation):
         self.tau_min = float(tau_min)
         self.tau = float(tau_max)
 
-    def set_progress(self, fraction):
+    def set_progress(self, fraction: float) -> None:
         f = min(max(fraction, 0.0), 1.0)
         self.tau = self.tau_max - (self.tau_max - self.tau_min) * f
 
-    def resample(self, alpha, arch, generator):
+    def resample(
+        self, alpha: torch.Tensor, arch: ArchParams, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, int]:
         u = torch.rand(alpha.shape, generator=generator, device=alpha.device, dtype=alpha.dtype)
         tiny = torch.finfo(alpha.dtype).tiny
         exp_noise = (-torch.log(u.clamp_min(tiny))).clamp_min(tiny)  # Exp(1) draws
@@ -50,7 +58,7 @@ class HardGumbel(Relaxation):
         index = int(torch.argmax(alpha + gumbel))  # the one host sync of the step, per label
         return gumbel, index
 
-    def _sample(self, alpha, arch):
+    def _sample(self, alpha: torch.Tensor, arch: ArchParams) -> tuple[torch.Tensor, int]:
         if arch.sample is None:
             raise RuntimeError(
                 f"label {arch.label!r}: GDAS needs a sample; call dnas.resample(model) before the "
@@ -58,7 +66,7 @@ class HardGumbel(Relaxation):
             )
         return arch.sample
 
-    def weights(self, alpha, arch):
+    def weights(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor:
         gumbel, index = self._sample(alpha, arch)
         soft = torch.softmax((alpha + gumbel.to(alpha.dtype)) / self.tau, dim=-1)
         return one_hot_straight_through(soft, index)
@@ -66,13 +74,15 @@ class HardGumbel(Relaxation):
     # under torch.compile the sampled index must not become a guard (a recompile per index):
     # the dispatch runs outside the graph
     @outside_graph
-    def mix(self, choice, args, kwargs):
+    def mix(
+        self, choice: LayerChoice, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> torch.Tensor:
         _, k = self._sample(choice.arch.alpha, choice.arch)
         w = choice.arch.weights()
         op = choice.candidates[choice.arch.names[k]]
         return w[k] * op(*args, **kwargs)
 
     @outside_graph
-    def mix_inputs(self, choice, inputs):
+    def mix_inputs(self, choice: InputChoice, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         _, k = self._sample(choice.arch.alpha, choice.arch)
         return choice.arch.weights()[k] * inputs[k]

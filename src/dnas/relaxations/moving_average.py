@@ -25,12 +25,17 @@ each LayerChoice, and are saved and restored by ``state_dict``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 from torch import nn
 
 from dnas.relaxations.binary import GateRelaxation
 from dnas.relaxations.gates import GateSample, active_outputs, check_counts, gated_output
 from dnas.relaxations.registry import register
+
+if TYPE_CHECKING:
+    from dnas.space.modules import ArchParams, LayerChoice, _Choice
 
 
 class RunningMeans(nn.Module):
@@ -83,7 +88,9 @@ class RunningMeans(nn.Module):
         self.mean.index_copy_(0, indices, blended)
         self.count.index_add_(0, indices, torch.ones_like(indices, dtype=self.count.dtype))
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+    ) -> None:
         # the feature shape is fixed lazily: take it from the checkpoint before loading
         saved = state_dict.get(prefix + "mean")
         if saved is not None and saved.shape != self.mean.shape:
@@ -113,10 +120,10 @@ class MovingAverageGates(GateRelaxation):
         self.num_on = num_on
         self.rate = float(rate)
 
-    def _num_eval(self, arch) -> int:
+    def _num_eval(self, arch: ArchParams) -> int:
         return self.num_on
 
-    def attach(self, choice) -> None:
+    def attach(self, choice: _Choice) -> None:
         if getattr(choice, "candidates", None) is None:  # InputChoice: inputs are all computed
             return
         state = getattr(choice, "moving_average", None)
@@ -124,9 +131,9 @@ class MovingAverageGates(GateRelaxation):
             device = choice.arch.alpha.device
             choice.moving_average = RunningMeans(len(choice.names), self.rate).to(device)
         else:
-            choice.moving_average.rate = self.rate
+            state.rate = self.rate
 
-    def weights(self, alpha, arch):
+    def weights(self, alpha: torch.Tensor, arch: ArchParams) -> torch.Tensor:
         # InputChoice: every input is computed, so the exact full-softmax gate gradient applies
         sample = self._sample(arch)
         hard = torch.zeros_like(alpha).index_fill(0, sample.evaluated[: sample.num_on].to(
@@ -134,11 +141,14 @@ class MovingAverageGates(GateRelaxation):
         p = torch.softmax(alpha, dim=-1)
         return hard + (p - p.detach())
 
-    def _mix(self, choice, args, kwargs):
+    def _mix(
+        self, choice: LayerChoice, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> torch.Tensor:
         sample: GateSample = self._sample(choice.arch)
         if not isinstance(getattr(choice, "moving_average", None), RunningMeans):
             self.attach(choice)
-        state: RunningMeans = choice.moving_average
+        state = choice.moving_average
+        assert isinstance(state, RunningMeans)  # attach made it
         outs = active_outputs(choice, sample, args, kwargs)
         if choice.training:
             state.update(sample.evaluated[: sample.num_on], outs)

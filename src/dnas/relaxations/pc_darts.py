@@ -17,12 +17,17 @@ relaxation mixes InputChoices with softmax weights, as DARTS does.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 import torch.nn.functional as F
 
 from dnas.relaxations.base import Relaxation
 from dnas.relaxations.mixture import mixed_output
 from dnas.relaxations.registry import register
+
+if TYPE_CHECKING:
+    from dnas.space.modules import LayerChoice
 
 _POOL = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
 
@@ -55,7 +60,9 @@ class PartialChannels(Relaxation):
             )
         self.partial_channels = partial_channels
 
-    def mix(self, choice, args, kwargs):
+    def mix(
+        self, choice: LayerChoice, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> torch.Tensor:
         k = self.partial_channels
         if not args or not isinstance(args[0], torch.Tensor) or args[0].dim() < 3:
             raise ValueError(
