@@ -155,3 +155,40 @@ def test_a_relaxation_that_overrides_mix_is_not_fused_by_default():
     choice = dnas.LayerChoice({"id": nn.Identity(), "neg": nn.Identity()}, label="e")
     dnas.relax(choice, Doubled())
     torch.testing.assert_close(choice(torch.ones(3)), 2 * torch.ones(3))
+
+
+def _regression(seed, n=32):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, 6, generator=g)
+    return x, x.sum((1, 2)).sin()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_checkpoint_resumes_the_relaxation_bit_for_bit(method, tmp_path):
+    """The relaxation's options, per-choice state (running means), samples and rescaling survive a
+    checkpoint: a search stopped mid-epoch and resumed ends exactly where the uninterrupted one
+    does (BatchNorm candidates and shared labels included)."""
+    from dnas.bilevel import SearchConfig, Searcher
+    from dnas.runtime.checkpoint import load_checkpoint, save_checkpoint
+    from tests.helpers import TEST_OPTIONS, StopAt
+
+    config = SearchConfig.for_method(method, epochs=2, batch_size=8, device="cpu", seed=0,
+                                     warmup_epochs=0,
+                                     method_options=TEST_OPTIONS.get(method, {}))
+
+    def searcher(callbacks=(), init_seed=0):
+        return Searcher(shared_labels(method, seed=init_seed), _regression(0), _regression(1),
+                        config, callbacks=callbacks)
+
+    full = searcher()
+    full.run()
+    first = searcher([StopAt(1, 1)])
+    first.run()
+    save_checkpoint(first.state_dict(), tmp_path / "last.pt")
+    resumed = searcher(init_seed=5)
+    resumed.load_state_dict(load_checkpoint(tmp_path))
+    assert vars(resumed.model.a.arch.relaxation) == vars(full.model.a.arch.relaxation)
+    resumed.run()
+    want = full.model.state_dict()
+    for name, t in resumed.model.state_dict().items():
+        assert torch.equal(t, want[name]), name
