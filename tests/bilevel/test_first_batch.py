@@ -147,3 +147,26 @@ def test_the_check_leaves_no_trace():
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.equal(gen.get_state(), gen_state) and groups["act"].sample is sample
     assert all(torch.equal(b, buffers[k]) for k, b in net.named_buffers())
+
+
+def test_a_large_float64_loss_is_finite():
+    """A float64 loss beyond float32's range (1e60) is finite: the search starts; only a truly
+    non-finite loss is refused."""
+    torch.manual_seed(0)
+    net = nn.Sequential(dnas.LayerChoice({"a": nn.Linear(3, 1), "b": nn.Linear(3, 1)},
+                                         label="lin")).double()
+    dnas.relax(net, "darts")
+    groups = arch_groups(net)
+    X = torch.randn(8, 3, dtype=torch.float64)
+    y = torch.randn(8, 1, dtype=torch.float64)
+
+    def huge(out, target):
+        return nn.functional.mse_loss(out, target) * 1e60
+
+    preflight(net, huge, (X, y), (X, y), groups, generator(0), torch.device("cpu"))
+
+    def infinite(out, target):
+        return nn.functional.mse_loss(out, target) * float("inf")
+
+    with pytest.raises(dnas.runtime.finite.NonFiniteError, match="training loss is inf"):
+        preflight(net, infinite, (X, y), (X, y), groups, generator(0), torch.device("cpu"))

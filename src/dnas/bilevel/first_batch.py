@@ -219,7 +219,8 @@ def preflight(
             g.resample(sample_generator)
         losses = [checked_forward(model, loss_fn, *batch, what=what)[1]
                   for batch, what in ((train_batch, "training"), (valid_batch, "validation"))]
-        finite = torch.isfinite(torch.stack([v.detach().float() for v in losses])).tolist()
+        # each loss in its own dtype: a float64 loss of 1e60 is finite (float32 would read inf)
+        finite = [bool(torch.isfinite(v.detach()).all()) for v in losses]
         for ok, value, what in zip(finite, losses, ("training", "validation")):
             if not ok:
                 raise NonFiniteError(
