@@ -81,8 +81,9 @@ def law(name):
 
     text, box, _ = LAWS[name]
     # a variable sampled from positive values only is declared positive (a fact of the domain:
-    # it lets SymPy see that log(x1) - log(x2) is log(x1/x2) there)
-    xs = tuple(sympy.Symbol(f"x{i + 1}", real=True, positive=True if lo > 0 else None)
+    # it lets SymPy see that log(x1) - log(x2) is log(x1/x2) there); a box from 0 up counts
+    # (U[0, 1] draws 0 with probability 0: exp(x2·log x1) is x1**x2 on every sample)
+    xs = tuple(sympy.Symbol(f"x{i + 1}", real=True, positive=True if lo >= 0 else None)
                for i, (lo, _) in enumerate(box))
     expr = sympy.sympify(text, locals={s.name: s for s in xs})
     return sympy.lambdify(xs, expr, "numpy"), expr, xs
@@ -140,12 +141,13 @@ def fit(method, X, y, seed):
     if method == "operon":
         from pyoperon.sklearn import SymbolicRegressor
 
-        # pyoperon 0.6.2's linear scaling takes float32 arrays only
+        # pyoperon 0.6.2's linear scaling takes float32 arrays only; its float32 predict path
+        # returns garbage (1e27 where the model gives 0.5), its float64 one the model's values
         est = SymbolicRegressor(random_state=seed).fit(X.astype(np.float32),
                                                        y.astype(np.float32))
         names = [f"x{i + 1}" for i in range(X.shape[1])]
         return (est.get_model_string(est.model_, 12, names),
-                lambda Z: est.predict(Z.astype(np.float32)))
+                lambda Z: est.predict(np.ascontiguousarray(Z, dtype=np.float64)))
     if method == "bms":
         from autora.theorist.bms import BMSRegressor
 
@@ -305,15 +307,48 @@ def main(argv=None):
     p.add_argument("--dnas-workers", type=int, default=1, help="processes for dnas' fits")
     p.add_argument("--peer-workers", type=int, default=2, help="processes for the peers' fits")
     p.add_argument("--render", action="store_true", help="only write the tables")
+    p.add_argument("--recheck", action="store_true",
+                   help="recompute the exact-recovery check of every stored fit, then render")
+    p.add_argument("--drop", default="",
+                   help="methods whose stored fits are removed first (comma-separated)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
         return worker(a.worker, a.results)
-    if not a.render:
+    if a.drop or a.recheck:
+        rewrite(a.results, set(a.drop.split(",")) - {""}, a.recheck)
+    if not a.render and not a.recheck:
         run(a)
     from equation_report import render
 
     render(a.results, a.out)
+
+
+def rewrite(path, drop, recheck):
+    """Remove the fits of the methods in ``drop``; with ``recheck``, recompute every remaining
+    fit's exact-recovery check with the current checker (the file is replaced atomically)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    if not os.path.exists(path):
+        return
+    with open(path) as fh:
+        rows = [json.loads(ln) for ln in fh if ln.startswith("{")]
+    out = []
+    for row in rows:
+        if row["method"] in drop:
+            continue
+        if recheck and row.get("expr") and "error" not in row:
+            try:
+                row["exact"] = exact(row["method"], row["expr"], row["law"])
+                row.pop("check_error", None)
+            except Exception as err:
+                row.update(exact=False, check_error=f"{type(err).__name__}: {err}"[:200])
+        out.append(row)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in out)
+    os.replace(tmp, path)
 
 
 def run(a):
@@ -326,7 +361,7 @@ def run(a):
     for ours, n in ((True, a.dnas_workers), (False, a.peer_workers)):
         part = [j for j in jobs if (j["method"] in OURS) == ours]
         for w in range(n if part else 0):  # dnas in this interpreter, peers in theirs
-            path = f"/tmp/equations_jobs_{int(ours)}_{w}.json"
+            path = f"/tmp/equations_jobs_{os.getpid()}_{int(ours)}_{w}.json"
             with open(path, "w") as fh:
                 json.dump(part[w::n], fh)
             python = sys.executable if ours else a.peer_python
