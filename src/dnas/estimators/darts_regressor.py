@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.loop import Searcher
 from dnas.estimators import equation as eq
+from dnas.estimators.compose import composed_starts
 from dnas.estimators.fitting import (
     Candidate,
     Evaluator,
@@ -58,6 +59,8 @@ EXACT = 10.0
 EQUATION_RTOL = 1e-3
 #: architectures drawn from the searched α as extra starts of the discrete search
 N_SAMPLED = 0
+#: the smaller graph's best with one edge nested in a primitive: the best this many are starts
+N_COMPOSED = 3
 
 
 def _listed(outputs: tuple[bool, ...] | None) -> list[bool] | None:
@@ -376,8 +379,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         with careful fits, then simplify and snap constants.
 
         Starts (restarts of the discrete search): the derived architecture, ``N_SAMPLED``
-        architectures drawn from the searched α, one dense start per node combination, and the
-        best equation of the next smaller graph carried over. The structure search compares many
+        architectures drawn from the searched α, one dense start per node combination, the
+        best equation of the next smaller graph carried over, and the ``N_COMPOSED`` best
+        compositions of it (one edge nested in a primitive through the new node:
+        :mod:`dnas.estimators.compose`). The structure search compares many
         equations after a short fit each; the distinct results get the full budget
         (``param_updates_for_sampled_model`` iterations, several starts) and the best of them a
         last simplification pass and the snapping of constants to simple values.
@@ -390,6 +395,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                   + dense_architectures(network)]
         if smaller is not None:
             starts.append(carry_over(quick, *smaller))
+            if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))
+                starts += composed_starts(quick, *smaller)[:N_COMPOSED]
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
         for start in sorted(starts, key=lambda c: c.bic):

@@ -434,10 +434,10 @@ AUTORA_PRIMITIVES: tuple[str, ...] = (
 #: dnas' default: the shapes of the common laws of physics, psychophysics and learning, few
 #: coefficients each — scaled sums, exp/log, powers (positive inputs, any exponent; also shifted:
 #: ``c·(a·x + b)^p``, which also says ``√(x + 1)``), squares and cubes of any sign, sin/cos with a
-#: learned frequency (a phase is a sum in the node before: ``sin(x + x²)``), reciprocals
+#: learned frequency and phase (``c·sin(a·x + b)``: a phase of 0 is snapped away), reciprocals
 DEFAULT_PRIMITIVES: tuple[str, ...] = (
     "none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "linear_power", "square",
-    "cube", "sin", "cos", "reciprocal",
+    "cube", "linear_sin", "linear_cos", "reciprocal",
 )
 
 
