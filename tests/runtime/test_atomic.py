@@ -81,3 +81,53 @@ def test_bad_mode_is_refused(tmp_path):
     with pytest.raises(ValueError, match="mode='a' must be one of 'wb', 'w'"), \
             atomic_writer(tmp_path / "x", "a"):
         pass
+
+
+def test_an_output_folder_refuses_links_below_it(tmp_path):
+    victim = tmp_path / "victim.csv"
+    victim.write_text("precious")
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "history.csv").symlink_to(victim)
+    (run / "tb").symlink_to(tmp_path, target_is_directory=True)
+    with atomic.output_folder(run):
+        with pytest.raises(ValueError, match=r"refusing to write .*history\.csv'.*is a symbolic "
+                           r"link \(to .*victim\.csv'\) inside the output folder"):
+            atomic_write(run / "history.csv", "new")
+        with pytest.raises(ValueError, match=r"tb' is a symbolic link"):
+            atomic_write(run / "tb" / "events", "new")
+        atomic_write(run / "checkpoints" / "last.pt", b"ok")  # plain folders are fine
+    assert victim.read_text() == "precious"
+    atomic_write(run / "history.csv", "new")  # outside the block: the link is replaced
+    assert victim.read_text() == "precious" and not (run / "history.csv").is_symlink()
+
+
+def test_the_output_folder_itself_may_be_a_link(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "named").symlink_to(real, target_is_directory=True)
+    with atomic.output_folder(tmp_path / "named"):
+        atomic_write(tmp_path / "named" / "config.yaml", "a: 1\n")
+    assert (real / "config.yaml").read_text() == "a: 1\n"
+
+
+def test_stale_temporaries_are_removed_on_entry_and_nothing_else(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    stale = [run / ".history.csv.0123456789ab.tmp",
+             run / "checkpoints" / ".last.pt.a1b2c3d4e5f6.tmp"]
+    for p in stale:
+        p.write_bytes(b"half")
+    (run / ".config.yaml.ffffffffffff.tmp").symlink_to(victim)
+    kept = [run / "notes.tmp", run / ".hidden", run / ".x.12345.tmp",
+            run / "checkpoints" / "last.pt"]
+    for p in kept:
+        p.write_text("mine")
+    with atomic.output_folder(run):
+        pass
+    assert not any(p.exists() for p in stale)
+    assert not (run / ".config.yaml.ffffffffffff.tmp").is_symlink()
+    assert victim.read_text() == "precious"
+    assert all(p.read_text() == "mine" for p in kept)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dnas.cli.retrain_cmd import load_architecture
+from dnas.runtime.atomic import enter_output_folder
 
 
 def draw(ref: str, out: str | None, cell: str, format: str) -> int:
@@ -15,6 +16,7 @@ def draw(ref: str, out: str | None, cell: str, format: str) -> int:
     if out is None:
         folder = Path(ref).parent if Path(ref).exists() else Path(".")
         out = str(folder / "cell")
+    enter_output_folder(Path(out).parent, clean=False)  # the diagrams: no writing via links
     for path in draw_cell(arch, out, cell=cell, format=format):
         print(path)
     return 0

@@ -7,14 +7,18 @@
     dnas methods  |  dnas genotypes [NAME]
 
 Bad input (a missing file or folder, a corrupt data file, a malformed architecture, an unknown
-name, a bad number) ends with one line on stderr and exit status 2; ``--traceback`` shows the
-traceback instead. Nothing is parsed or configured at import.
+name, a bad number, a run that diverges to NaN) ends with one line on stderr and exit status 2;
+an unexpected error (out of memory, an error inside torch) with one line and status 1;
+``--traceback`` shows the traceback instead. Warnings are one line each (``dnas: warning: ...``).
+Nothing is parsed or configured at import.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextvars
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -146,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("methods", help="list the relaxations and their paper presets")
     g = sub.add_parser("genotypes", help="list published genotypes, or print one as JSON")
     g.add_argument("name", nargs="?")
+    for command in (sub.choices["search"], sub.choices["retrain"]):
+        for action in command._actions:  # flags stay text: dnas.cli.schema types them, as YAML
+            if action.type in (int, float):
+                action.type = None
     return parser
 
 
@@ -155,8 +163,6 @@ def _run(args: argparse.Namespace) -> int:
     flags: dict[str, Any] = {
         k: v for k, v in vars(args).items() if k not in ("command", "config", "resume", "traceback")
     }
-    if flags.get("grad_clip") == 0:
-        flags["grad_clip"] = None
     if args.command == "search":
         from dnas.cli.search_cmd import run_search
 
@@ -183,7 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     show_traceback = "--traceback" in argv
     try:
         args = build_parser().parse_args(argv)
-        return _run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            # a context of its own: what a command declares (its output folder) ends with it
+            return contextvars.copy_context().run(_run, args)
     except _UsageError as err:
         print(str(err), file=sys.stderr)
         return 2
@@ -195,9 +204,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"dnas: error: {message}", file=sys.stderr)
         return 2
+    except (RuntimeError, MemoryError) as err:  # not bad input as far as dnas could tell
+        if show_traceback:
+            raise
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"dnas: error: {type(err).__name__}: {first} (--traceback shows where)",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dnas: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings on the command line: one line each, like the notes."""
+    text = " ".join(str(message).split())
+    print(f"dnas: warning: {text}", file=sys.stderr)
 
 
 def console_entry() -> None:

@@ -19,10 +19,11 @@ from typing import Any
 import yaml
 
 from dnas.bilevel.config import SearchConfig
-from dnas.cli import own_data
+from dnas.cli import own_data, schema
 from dnas.relaxations.registry import methods
 from dnas.runtime.atomic import atomic_write
 from dnas.runtime.checks import check_choice
+from dnas.runtime.jsonio import read_bounded
 from dnas.train.config import RetrainConfig
 
 #: Command-level search options (not SearchConfig fields) and their defaults.
@@ -70,20 +71,47 @@ RETRAIN_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: the largest config file read (a config file is a few hundred bytes)
+MAX_YAML_BYTES = 2**20
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no Python objects), refusing a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"option {key!r} is given twice", key_node.start_mark)
+            seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A YAML mapping from ``path``; ``ValueError`` naming the problem otherwise."""
+    """A YAML mapping from ``path``; ``ValueError`` naming the problem otherwise.
+
+    Safe (no Python objects: ``!!python/...`` tags are refused), bounded (at most
+    :data:`MAX_YAML_BYTES`; nesting that exhausts the parser is one error), and strict about keys
+    given twice.
+    """
     p = Path(path)
+    raw = read_bounded(p, MAX_YAML_BYTES, "config file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"config file {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
         raise ValueError(f"cannot read config file {str(p)!r}: {err}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
     except yaml.YAMLError as err:
-        first = str(err).replace("\n", " ")
-        raise ValueError(f"config file {str(p)!r} is not valid YAML: {first}") from None
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        first = " ".join(str(problem if problem else err).split())
+        raise ValueError(f"config file {str(p)!r} is not valid YAML: {first}{where}") from None
+    except RecursionError:
+        raise ValueError(f"config file {str(p)!r} is nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -141,17 +169,30 @@ def resolve(
     else:
         options, overrides, per_data = RETRAIN_OPTIONS, {}, RETRAIN_DATA_DEFAULTS
         known = set(options) | _fields(RetrainConfig)
+    types = option_types(command)
     from_file = read_yaml(config_file) if config_file is not None else {}
     _check_known(from_file, known, f"config file {str(config_file)!r}")
     saved = dict(saved or {})
     _check_known(saved, known, "the run folder's config.yaml")
-    given = {**saved, **from_file, **flags}
+    # one typed schema for every layer: flags (text) and YAML values are read the same way
+    layers = [schema.coerce_all(layer, types) for layer in (saved, from_file, flags)]
+    for layer in layers:
+        if layer.get("grad_clip") == 0:  # "0: off", as the flag's help says
+            layer["grad_clip"] = None
+    given = {k: v for layer in layers for k, v in layer.items()}
     resolved: dict[str, Any] = {**options, **overrides, **(base or {})}
     data = given.get("data", resolved.get("data"))
     if data is not None:
         resolved.update(per_data.get(own_data.defaults_key(data), {}))
     resolved.update(given)
     return resolved
+
+
+def option_types(command: str) -> dict[str, Any]:
+    """The type of every option of ``command`` ("search" or "retrain"): :mod:`dnas.cli.schema`."""
+    if command == "search":
+        return {**schema.field_types(SearchConfig), **schema.SEARCH_TYPES, **schema.DATA_TYPES}
+    return {**schema.field_types(RetrainConfig), **schema.RETRAIN_TYPES, **schema.DATA_TYPES}
 
 
 def search_config(resolved: Mapping[str, Any]) -> SearchConfig:

@@ -19,10 +19,13 @@ from dnas.cli import options as opts
 from dnas.cli import own_data
 from dnas.cli.common import check_data, load_data, resume_source, set_threads, subset
 from dnas.cli.report import plot_losses, write_history_csv
+from dnas.runtime.atomic import enter_output_folder
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from dnas.runtime.checks import check_int
+from dnas.runtime.device import resolve_device
 from dnas.runtime.jsonio import write_json
+from dnas.runtime.memory import check_fits
 from dnas.train.trainer import Trainer
 
 
@@ -93,12 +96,19 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
         name = own_data.run_name(resolved["data"])
         resolved["out"] = str(Path("runs") / f"retrain-{name}-{stamp}")
     out = Path(resolved["out"])
+    enter_output_folder(out)  # no symbolic links below it; a killed run's temporaries removed
 
+    def build() -> torch.nn.Module:
+        return eval_network(
+            arch, C=resolved["channels"], layers=resolved["layers"], num_classes=data.num_classes,
+            auxiliary=bool(resolved["auxiliary"]), dim=dim, in_channels=data.in_channels,
+        )
+
+    check_fits(build, resolve_device(config.device), copies=3,  # before allocating
+               what=f"the network (channels={resolved['channels']}, layers={resolved['layers']})",
+               advice="use fewer channels (-C) or layers (--layers)")
     torch.manual_seed(config.seed)  # initial weights (the CLI owns the global RNG)
-    model = eval_network(
-        arch, C=resolved["channels"], layers=resolved["layers"], num_classes=data.num_classes,
-        auxiliary=bool(resolved["auxiliary"]), dim=dim, in_channels=data.in_channels,
-    )
+    model = build()
     augment = None
     if config.crop_padding or config.cutout or (config.flip and dim == 2):
         from dnas.data import Augment

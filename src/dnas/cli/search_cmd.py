@@ -25,10 +25,12 @@ from dnas.cli import own_data
 from dnas.cli.common import check_data, load_data, note, resume_source, set_threads, subset
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
 from dnas.data.dataset import Dataset
+from dnas.runtime.atomic import enter_output_folder
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checkpoint import Checkpoint, load_checkpoint
 from dnas.runtime.checks import check_bool, check_choice, check_int
 from dnas.runtime.device import resolve_device
+from dnas.runtime.memory import check_fits
 from dnas.spaces import darts as darts_space
 from dnas.train.accel import AMP_CHOICES, autocast, compile_forward, resolve_amp, to_channels_last
 
@@ -121,6 +123,8 @@ def _search(
         name = own_data.run_name(resolved["data"])
         resolved["out"] = str(Path("runs") / f"search-{name}-{config.method}-{stamp}")
     out = Path(resolved["out"])
+    if main:  # no symbolic links below it; a killed run's temporaries removed
+        enter_output_folder(out)
     if source is None and main and (out / "checkpoints" / "last.pt").exists():
         note(f"{out} holds an earlier run; starting afresh (use --resume to continue it)")
 
@@ -147,9 +151,16 @@ def _search(
         )
 
     config = config.replace(device=str(device), progress=config.progress if main else False)
+    build = SPACES[resolved["space"]]
+    check_fits(  # refused before allocating, when the weights alone cannot fit
+        lambda: build(resolved, data, config), device, copies=3 if config.order == 1 else 5,
+        what=f"the search network (channels={resolved['channels']}, "
+             f"layers={resolved['layers']})",
+        advice="use fewer channels (-C) or layers (--layers)",
+    )
     if config.seed is not None:
         torch.manual_seed(config.seed)  # the model's initial weights (the CLI owns the globals)
-    model = SPACES[resolved["space"]](resolved, data, config)
+    model = build(resolved, data, config)
     amp_dtype = resolve_amp(resolved["amp"], device, order=config.order)
     callbacks: list[Callback] = [
         Checkpoint(out / "checkpoints", every_steps=resolved["checkpoint_every"], enabled=main)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from dnas.cost.measures import CallList
+from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
 from dnas.runtime.checks import check_int
 
@@ -107,11 +108,11 @@ class LatencyTable:
 
     # ------------------------------------------------------------------ file
     def _read(self) -> dict[str, dict[str, Any]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not self.path.exists():
             return {}
-        except (OSError, ValueError) as err:
+        try:  # strict, bounded JSON (dnas.runtime.jsonio)
+            data = jsonio.read_json(self.path, what="latency table")
+        except ValueError as err:
             raise ValueError(f"cannot read latency table {str(self.path)!r}: {err}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{str(self.path)!r} is not a dnas latency table")
@@ -130,7 +131,8 @@ class LatencyTable:
         merged = self._read()
         merged.update(self.entries)
         self.entries = merged
-        text = json.dumps({"format": FORMAT, "version": VERSION, "entries": merged}, indent=1)
+        text = jsonio.dumps({"format": FORMAT, "version": VERSION, "entries": merged}, indent=1,
+                            what="latency table")
         try:
             atomic_write(self.path, text + "\n")
         except OSError as err:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import logging
 import os
 import warnings
@@ -42,6 +41,7 @@ from dnas.deploy.runners import (
     from_bytes,
     onnxruntime_module,
 )
+from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
 
 FORMATS = ("torchscript", "onnx")
@@ -134,10 +134,7 @@ def _metadata(x: torch.Tensor, n_out: int, extra: Mapping[str, Any] | None) -> d
         if key in meta:
             raise ValueError(f"metadata key {key!r} is dnas' own; choose another name")
         meta[key] = value
-    try:
-        json.dumps(meta)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"metadata must be JSON-serialisable: {exc}") from None
+    jsonio.dumps(meta, indent=None, what="export metadata")  # strict JSON, or a clear error
     return meta
 
 
@@ -164,7 +161,8 @@ def _torchscript_bytes(model: nn.Module, x: torch.Tensor, meta: dict[str, Any]) 
     buffer = io.BytesIO()
     with QuietJit(), torch.no_grad():
         traced = torch.jit.trace(model, (x,), check_trace=False)
-        torch.jit.save(traced, buffer, _extra_files={TORCHSCRIPT_EXTRA: json.dumps(meta)})
+        extra = {TORCHSCRIPT_EXTRA: jsonio.dumps(meta, indent=None, what="export metadata")}
+        torch.jit.save(traced, buffer, _extra_files=extra)
     return buffer.getvalue()
 
 
@@ -191,7 +189,7 @@ def _onnx_bytes(model: nn.Module, x: torch.Tensor, meta: dict[str, Any], opset: 
     del proto.metadata_props[:]
     proto.metadata_props.extend(kept)
     entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(meta)
+    entry.key, entry.value = METADATA_KEY, jsonio.dumps(meta, indent=None, what="export metadata")
     return proto.SerializeToString()
 
 

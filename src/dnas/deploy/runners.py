@@ -9,7 +9,6 @@ the extra file ``dnas.json`` inside the archive, ONNX as the model's ``metadata_
 from __future__ import annotations
 
 import io
-import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from dnas.runtime import jsonio
 
 METADATA_KEY = "dnas"
 TORCHSCRIPT_EXTRA = "dnas.json"
@@ -79,7 +80,7 @@ def _torchscript(data: bytes, path: Path) -> ExportedModel:
         module = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
     module.eval()
     raw = extra[TORCHSCRIPT_EXTRA]
-    meta = json.loads(raw) if raw else {}
+    meta = jsonio.loads(raw, what="dnas.json of the TorchScript file") if raw else {}
 
     def run(x: torch.Tensor) -> list[torch.Tensor]:
         from dnas.deploy.checks import flatten
@@ -96,7 +97,8 @@ def _onnx(data: bytes, path: Path) -> ExportedModel:
     options.log_severity_level = 3  # errors only
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     props = session.get_modelmeta().custom_metadata_map
-    meta = json.loads(props[METADATA_KEY]) if METADATA_KEY in props else {}
+    meta = (jsonio.loads(props[METADATA_KEY], what="the ONNX file's dnas metadata")
+            if METADATA_KEY in props else {})
     name = session.get_inputs()[0].name
 
     def run(x: torch.Tensor) -> list[torch.Tensor]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from dnas.runtime.atomic import atomic_writer
+from dnas.runtime.atomic import atomic_writer, remove_stale_temporaries
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.checks import check_int
 from dnas.runtime.finite import check_state
@@ -139,6 +139,8 @@ class Checkpoint(Callback):
             totals = loop.meters.copy()
             dp.sum_(totals.tensors())
         if self.enabled:
+            if not self.saved:  # the folder is ours: a killed writer's temporaries go
+                remove_stale_temporaries(self.folder, depth=0)
             state = loop.state_dict()
             if totals is not None:
                 state["meters"] = totals.state_dict()
