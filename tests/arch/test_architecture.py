@@ -109,3 +109,29 @@ def test_fix_errors():
 def test_fix_on_a_bare_choice_returns_the_candidate():
     c = dnas.LayerChoice({"a": nn.ReLU(), "b": nn.Tanh()}, label="e")
     assert isinstance(dnas.fix(c, dnas.Architecture({"e": "b"})), nn.Tanh)
+
+
+@pytest.mark.parametrize(
+    "choices, match",
+    [
+        ({"op": ["lin", "id"], "pair": ["p", "q"], "in": ["0", "2"]},
+         r"chooses 2 candidate\(s\) \['lin', 'id'\] for label 'op', whose LayerChoice keeps "
+         r"n_chosen=1"),
+        ({"op": "lin", "pair": ["p"], "in": ["0", "2"]},
+         r"chooses 1 candidate\(s\) \['p'\] for label 'pair', whose LayerChoice keeps n_chosen=2"),
+        ({"op": "lin", "pair": ["p", "q"], "in": ["0", "1", "2"]},
+         r"for label 'in', whose InputChoice keeps n_chosen=2"),
+    ],
+)
+def test_fix_keeps_exactly_n_chosen(choices, match):
+    with pytest.raises(ValueError, match=match):
+        dnas.fix(Net(), dnas.Architecture(choices))
+
+
+def test_fix_keeps_what_a_relaxation_recorded_it_exported():
+    net = Net()
+    dnas.relax(net, "binary", num_on=2)
+    arch = dnas.derive(net)
+    assert len(arch["op"]) == 2 and arch.meta["n_kept"]["op"] == 2
+    fixed = dnas.fix(Net(), dnas.Architecture.from_json(arch.to_json()))
+    assert isinstance(fixed.a, SumOf)

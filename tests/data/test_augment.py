@@ -148,3 +148,20 @@ def test_on_cuda_matches_cpu_draws():
     g2 = torch.Generator(device="cuda").manual_seed(3)
     assert torch.equal(aug(x.cuda(), generator=g1), aug(x.cuda(), generator=g2))
     assert aug(x.double().cuda()).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    "options, shape, match",
+    [
+        ({"cutout": 17, "crop_padding": 0}, (2, 1, 16, 16),
+         "cutout=17 must be at most the image side 16: a longer cutout blanks whole inputs"),
+        ({"cutout": 0, "crop_padding": 16}, (2, 1, 16, 20),
+         "crop_padding=16 must be less than the image side 16"),
+        ({"cutout": 41, "crop_padding": 0, "dim": 1}, (2, 1, 40),
+         "cutout=41 must be at most the sequence length 40"),
+    ],
+)
+def test_cutout_and_padding_longer_than_the_input_are_refused(options, shape, match):
+    with pytest.raises(ValueError, match=match):
+        Augment(flip=False, **options)(torch.ones(shape))
+    Augment(flip=False, cutout=16, crop_padding=15)(torch.ones(2, 1, 16, 16))  # at the limit

@@ -27,13 +27,30 @@ def derive(model: nn.Module, digits: int = 6) -> Architecture:
     chosen: dict[str, list[str | int | float]] = {}
     probs: dict[str, list[float]] = {}
     methods: dict[str, str] = {}
+    kept: dict[str, int] = {}
     for label, g in bind(model).items():
         idx = g.relaxation.select(g.alpha.detach(), g)
         # a value choice exports its plain values ({"width": [32]}), a layer choice its names
         chosen[label] = [g.values[i] if isinstance(g, ValueParams) else g.names[i] for i in idx]
         probs[label] = [round(float(p), digits) for p in g.probabilities().tolist()]
         methods[label] = g.relaxation.name
-    return Architecture(chosen, meta={"probabilities": probs, "methods": methods})
+        if len(idx) != g.n_chosen:  # the relaxation keeps more (binary gates' num_on)
+            kept[label] = len(idx)
+    meta: dict[str, object] = {"probabilities": probs, "methods": methods}
+    if kept:
+        meta[N_KEPT] = kept
+    return Architecture(chosen, meta=meta)
+
+
+#: ``meta`` entry of labels whose relaxation exported another number of candidates than the
+#: choice's ``n_chosen`` (binary gates keep ``num_on`` paths): ``{label: count}``
+N_KEPT = "n_kept"
+
+
+def _n_kept(architecture: Architecture, label: str, n_chosen: int) -> int:
+    recorded = architecture.meta.get(N_KEPT)
+    count = recorded.get(label) if isinstance(recorded, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else n_chosen
 
 
 class SumOf(nn.Module):
@@ -81,6 +98,12 @@ def _fixed(module: nn.Module, architecture: Architecture) -> nn.Module:
             f"architecture chooses {bad} for label {module.label!r}, whose candidates are "
             f"{list(module.names)}"
         )
+    expected = _n_kept(architecture, module.label, module.arch.n_chosen)
+    if len(names) != expected:
+        raise ValueError(
+            f"architecture chooses {len(names)} candidate(s) {list(names)} for label "
+            f"{module.label!r}, whose {type(module).__name__} keeps n_chosen={expected}"
+        )
     kept = [str(n) for n in names]  # checked above: candidate names
     if isinstance(module, LayerChoice):
         if len(kept) == 1:
@@ -127,7 +150,9 @@ def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
     plain module of exactly the chosen sizes, weights copied from the shared ones.
     The result is a plain ``nn.Module`` with no architecture parameters; ``model`` is unchanged.
     Raises ``ValueError`` when the architecture misses a label of the model, names a label the
-    model does not have, or names an unknown candidate or value.
+    model does not have, names an unknown candidate or value, or keeps another number of
+    candidates than a choice's ``n_chosen`` (unless its ``meta["n_kept"]`` records the count a
+    relaxation exported, as binary gates' ``num_on`` paths).
     """
     if not isinstance(architecture, Architecture):
         raise TypeError(

@@ -75,3 +75,12 @@ def set_threads(n: int | None) -> None:
     if n is None:
         return
     torch.set_num_threads(check_int("threads", n, 1))
+
+
+def checkpoint_misfit(path: Any, err: BaseException, loop: str) -> str:
+    """One line for a checkpoint that cannot continue this ``loop`` ("search", "retraining"):
+    the checks' own message (:mod:`dnas.runtime.resume`) with the file named, else torch's."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if first.startswith("the checkpoint "):
+        return f"checkpoint {str(path)!r} {first[len('the checkpoint '):]}"
+    return f"checkpoint {str(path)!r} does not fit this {loop}: {first}"

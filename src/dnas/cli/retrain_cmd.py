@@ -17,7 +17,14 @@ import torch
 from dnas.arch.architecture import Architecture
 from dnas.cli import options as opts
 from dnas.cli import own_data
-from dnas.cli.common import check_data, load_data, resume_source, set_threads, subset
+from dnas.cli.common import (
+    check_data,
+    checkpoint_misfit,
+    load_data,
+    resume_source,
+    set_threads,
+    subset,
+)
 from dnas.cli.report import plot_losses, write_history_csv
 from dnas.runtime.atomic import enter_output_folder
 from dnas.runtime.callbacks import Callback
@@ -115,6 +122,7 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
 
         augment = Augment(crop_padding=config.crop_padding, flip=config.flip and dim == 2,
                           cutout=config.cutout, dim=dim)
+        augment.check_size(data.X_train.shape[2:])  # now, before anything is written
     trainer = Trainer(
         model, subset(data.X_train, data.y_train, resolved["n_train"]),
         (data.X_test, data.y_test), config, augment=augment, dim=dim,
@@ -124,13 +132,11 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     if board is not None:
         trainer.callbacks.append(board)
     if checkpoint is not None:
+        state = load_checkpoint(checkpoint, map_location=trainer.device)
         try:
-            trainer.load_state_dict(load_checkpoint(checkpoint, map_location=trainer.device))
+            trainer.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as err:
-            raise ValueError(
-                f"checkpoint {str(checkpoint)!r} does not fit this retraining: "
-                f"{str(err).strip().splitlines()[0]}"
-            ) from None
+            raise ValueError(checkpoint_misfit(checkpoint, err, "retraining")) from None
     opts.write_yaml({**resolved, **config.to_dict()}, out / "config.yaml")
     start = time.perf_counter()
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,19 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel import distributed
-from dnas.bilevel.config import SearchConfig
+from dnas.bilevel.config import PRESETS, SearchConfig
 from dnas.bilevel.loop import Searcher
 from dnas.cli import options as opts
-from dnas.cli import own_data
-from dnas.cli.common import check_data, load_data, note, resume_source, set_threads, subset
+from dnas.cli import own_data, schema
+from dnas.cli.common import (
+    check_data,
+    checkpoint_misfit,
+    load_data,
+    note,
+    resume_source,
+    set_threads,
+    subset,
+)
 from dnas.cli.report import plot_alpha, plot_losses, write_history_csv
 from dnas.data.dataset import Dataset
 from dnas.runtime.atomic import enter_output_folder
@@ -91,12 +100,21 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
     resolved = opts.resolve("search", flags, config_file, saved)
     _check(resolved)
     if saved:
-        changed = sorted(k for k, v in saved.items()
+        typed = schema.coerce_all(saved, opts.option_types("search"))
+        changed = sorted(k for k, v in typed.items()
                          if k not in _FREE_ON_RESUME and resolved.get(k) != v)
         if changed:
             note(f"resuming with changed option(s) {changed}: the result will differ from an "
                  "uninterrupted run (the learning-rate schedule keeps its saved length)")
     config = opts.search_config(resolved)
+    if config.warmup_epochs >= config.epochs:  # the library warns; a command-line search refuses
+        raise ValueError(
+            f"warmup_epochs={config.warmup_epochs} must be less than epochs={config.epochs}: α "
+            "would never move" + (f" ({config.method}'s preset warms up "
+                                  f"{PRESETS[config.method]['warmup_epochs']} epochs)"
+                                  if "warmup_epochs" in PRESETS.get(config.method, {}) else "")
+            + f"; pass --warmup-epochs N with N < {config.epochs}, or more --epochs"
+        )
     set_threads(resolved["threads"])
 
     device = resolve_device(config.device)
@@ -177,6 +195,7 @@ def _search(
 
         augment = Augment(crop_padding=resolved["crop_padding"], flip=flip, cutout=0,
                           dim=resolved["dim"])
+        augment.check_size(data.X_train.shape[2:])  # now, before anything is written
     searcher = Searcher(model, train, valid, config, callbacks=callbacks, augment=augment)
     if resolved["channels_last"]:
         to_channels_last(searcher.model, resolved["dim"])
@@ -188,13 +207,11 @@ def _search(
     if source is not None:
         state = load_checkpoint(source[1], map_location=device)
         try:
-            searcher.load_state_dict(state)
+            with warnings.catch_warnings():  # changed options: noted above, in the CLI's words
+                warnings.filterwarnings("ignore", "resuming with changed option", UserWarning)
+                searcher.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError) as err:
-            first = str(err).strip().splitlines()[0]
-            raise ValueError(
-                f"checkpoint {str(source[1])!r} does not fit this search (other channels, layers, "
-                f"data or method?): {first}"
-            ) from None
+            raise ValueError(checkpoint_misfit(source[1], err, "search")) from None
     if main:
         opts.write_yaml({**resolved, **config.to_dict(), "device": str(device)},
                         out / "config.yaml")

@@ -12,6 +12,8 @@ one segment; there is no flip, since reversing a signal changes its class.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -79,6 +81,7 @@ class Augment(nn.Module):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             layout = "(B, C, H, W)" if self.dim == 2 else "(B, C, L)"
             raise ValueError(f"Augment(dim={self.dim}) expects a {layout} tensor, got {shape}")
+        self.check_size(x.shape[2:])
         if self.crop_padding:
             x = self._crop(x, generator)
         if self.flip:
@@ -87,6 +90,18 @@ class Augment(nn.Module):
         if self.cutout:
             x = self._cutout(x, generator)
         return x
+
+    def check_size(self, spatial: Sequence[int]) -> None:
+        """Refuse a cutout longer than the inputs' side (it would blank whole inputs) or a crop
+        padding as long as it (a window could hold padding only)."""
+        side = min(spatial) if len(spatial) else 0
+        what = "image side" if self.dim == 2 else "sequence length"
+        if self.cutout > side:
+            raise ValueError(f"cutout={self.cutout} must be at most the {what} {side}: a longer "
+                             "cutout blanks whole inputs")
+        if self.crop_padding >= side > 0:
+            raise ValueError(f"crop_padding={self.crop_padding} must be less than the {what} "
+                             f"{side}: a shift that long can leave nothing but padding")
 
     def _crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Pad by p with zeros, then gather a window at a random offset in [0, 2p] per sample."""

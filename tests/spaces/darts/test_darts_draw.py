@@ -93,3 +93,12 @@ def test_draw_errors_leave_no_file(tmp_path, no_dot):
 def test_graphviz_rendering(tmp_path):
     (path,) = draw_cell(genotype("DARTS_V2"), tmp_path / "normal.svg")
     assert "<svg" in path.read_text()
+
+
+def test_cells_too_large_to_draw_are_refused_before_any_canvas(tmp_path, no_dot):
+    n = draw.MAX_NODES + 1
+    choices = {f"normal/edge_{k}_{j}": "skip_connect" for k in range(2, n + 2) for j in range(k)}
+    with pytest.raises(ValueError, match=rf"the normal cell has {n} nodes; diagrams are drawn for "
+                       rf"cells of at most {draw.MAX_NODES} \(to_dot"):
+        draw_cell(dnas.Architecture(choices), tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,9 @@ from dnas.runtime.atomic import atomic_writer
 from dnas.spaces.darts.structure import CELL_TYPES, CellSpec, parse_architecture
 
 FORMATS = ("png", "svg")
+#: the most nodes of a drawn cell: a 32-node arc diagram is ~10 megapixels (DARTS' cells have 4);
+#: the canvas grows with the square of the nodes (a 140-node cell would need ~1.7 GB)
+MAX_NODES = 32
 
 
 def _name(state: int) -> str:
@@ -154,6 +157,12 @@ def draw_cell(
     else:
         raise ValueError(f"cell={cell!r} is not one of {[*CELL_TYPES, 'both']}")
     specs = [_spec(architecture, c) for c in wanted]  # validate everything before writing
+    for c, spec in zip(wanted, specs):
+        if spec.steps > MAX_NODES:  # the canvas grows with the square of the nodes
+            raise ValueError(
+                f"the {c} cell has {spec.steps} nodes; diagrams are drawn for cells of at most "
+                f"{MAX_NODES} (to_dot(architecture, {c!r}) gives the graph as text)"
+            )
     use_dot = shutil.which("dot") is not None
     for c, spec, target in zip(wanted, specs, targets):
         with atomic_writer(target, "wb") as fh:
@@ -164,4 +173,4 @@ def draw_cell(
     return targets
 
 
-__all__ = ["FORMATS", "draw_cell", "to_dot"]
+__all__ = ["FORMATS", "MAX_NODES", "draw_cell", "to_dot"]
