@@ -31,7 +31,7 @@ def _one_line_error(capsys, argv, *needles):
         (["search", "--method", "nope"], ["method='nope'", "darts"]),
         (["search", "--data", "nope"], ["data='nope'", "mnist1d"]),
         (["search", "--data", "cifar10"], ["--data-root"]),
-        (["search", "--epochs", "abc"], ["--epochs", "abc"]),
+        (["search", "--epochs", "abc"], ["epochs='abc' must be an integer"]),
         (["search", "--epochs", "-1"], ["epochs=-1"]),
         (["search", "--channels", "0"], ["channels=0"]),
         (["search", "--order", "3"], ["order=3"]),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -31,7 +32,16 @@ class _UsageError(Exception):
     pass
 
 
+#: what argparse takes as a negative number, not a flag: also -1e-3, -inf, -nan (its own rule
+#: knows -1 and -0.5 only, so "--w-lr -1e-3" was "expected one argument")
+_NEGATIVE = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan|infinity)$", re.I)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE
+
     def error(self, message: str) -> NoReturn:  # one line, no usage block
         raise _UsageError(f"{self.prog}: error: {message}")
 
