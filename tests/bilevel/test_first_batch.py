@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -170,3 +171,27 @@ def test_a_large_float64_loss_is_finite():
 
     with pytest.raises(dnas.runtime.finite.NonFiniteError, match="training loss is inf"):
         preflight(net, infinite, (X, y), (X, y), groups, generator(0), torch.device("cpu"))
+
+
+def test_a_detached_loss_and_a_raising_loss_are_named():
+    _refused(ToyClassifier(), r"loss_fn's result carries no gradient: it does not depend on the "
+             r"model's α or weights \(was it detached",
+             loss_fn=lambda o, y: nn.functional.cross_entropy(o, y).detach())
+    _refused(ToyClassifier(), r"loss_fn cannot compare the model output \(16, 3\) with the "
+             r"training targets .*: ZeroDivisionError: division by zero",
+             loss_fn=lambda o, y: 1 / 0)
+
+
+def test_search_arguments_of_the_wrong_kind():
+    t, v = toy_classification()
+    with pytest.raises(TypeError, match=r"callbacks\[0\] is a int; callbacks must be "
+                       r"dnas.Callback objects"):
+        dnas.search(ToyClassifier(), t, v, epochs=1, callbacks=[1])
+    with pytest.raises(ValueError, match=r"train is a pair of lists: pass \(X, y\) as tensors"):
+        dnas.search(ToyClassifier(), (t[0].tolist(), t[1].tolist()), v, epochs=1)
+    with pytest.raises(ValueError, match=r"method_options\['tau_max'\]=inf must be a finite"):
+        dnas.search(ToyClassifier(), t, v, epochs=1, method="gdas",
+                    method_options={"tau_max": float("inf")})
+    result = dnas.search(ToyClassifier(), t, v, epochs=1, batch_size=16, device="cpu",
+                         seed=np.int64(3))  # NumPy integers are integers
+    assert result.config.seed == 3 and type(result.config.seed) is int

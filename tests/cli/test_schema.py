@@ -79,6 +79,9 @@ def test_every_yaml_type_error_names_the_option(tmp_path, capsys, yaml_text, nee
         (["--device", "meta"], "device='meta' must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
         (["-C", "x"], "channels='x' must be an integer or None"),
         (["--epochs", "0"], "epochs=0 must be an integer >= 1"),
+        (["--grad-clip", "1e-400"], "grad_clip='1e-400' is too small for a float"),
+        (["--w-lr", "-1e-3"], "w_lr=-0.001 must be a number in [0, 3.40282e+38]"),
+        (["--arch-lr", "-inf"], "arch_lr=-inf must be a number"),
     ],
 )
 def test_flags_go_through_the_same_schema(tmp_path, capsys, flags, needle):

@@ -158,3 +158,15 @@ def test_retrain_config_ranges(field, value, needle):
 
 def test_float32_max_is_the_float32_limit():
     assert torch.finfo(torch.float32).max == FLOAT32_MAX
+
+
+def test_check_mapping():
+    from dnas.runtime.checks import check_mapping
+
+    options = {"a": 1, "b": [0.5, {"c": "x"}]}
+    assert check_mapping("opts", options) == options
+    for bad, match in (([1], r"opts=\[1\] must be a mapping"),
+                       ({1: 2}, "must be a mapping with text keys"),
+                       ({"a": [1.0, math.nan]}, r"opts\['a'\]\[1\]=nan must be a finite number")):
+        with pytest.raises(ValueError, match=match):
+            check_mapping("opts", bad)

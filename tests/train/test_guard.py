@@ -65,3 +65,24 @@ def test_first_batch_misfits_are_named():
         retrain(_net(), (X[:, :4], y), (X[:, :4], y), **OPTIONS)
     with pytest.raises(ValueError, match="loss_fn cannot compare the model output .* Target [67]"):
         retrain(_net(), (X, y + 6), (X, y), **OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "train, test, match",
+    [
+        (lambda X, y: (X[:0], y[:0]), lambda X, y: (X, y), "train is empty: X has 0 rows"),
+        (lambda X, y: (X, y[:5]), lambda X, y: (X, y), "train: X has 32 rows but y has 5"),
+        (lambda X, y: ([1, 2], [0, 1]), lambda X, y: (X, y),
+         r"train must be an \(X, y\) pair of tensors or NumPy arrays"),
+        (lambda X, y: (X, y.float()), lambda X, y: (X, y),
+         r"train y must hold one class label \(an integer >= 0\) per sample"),
+        (lambda X, y: (X, y), lambda X, y: (X[:, :4], y),
+         r"train X has samples of shape \(5,\), test X of \(4,\)"),
+        (lambda X, y: (X, y), lambda X, y: (X, y + 7),
+         "the test targets hold class 8, but the model outputs 2 classes"),
+    ],
+)
+def test_retraining_data_are_checked(train, test, match):
+    X, y = _data()
+    with pytest.raises(ValueError, match=match):
+        retrain(_net(), train(X, y), test(X, y), **OPTIONS)

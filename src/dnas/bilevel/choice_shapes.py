@@ -26,9 +26,12 @@ class ShapeMismatch(ValueError):
 
 
 def first_line(err: BaseException) -> str:
-    """The first line of an exception's message (its type when it has none)."""
+    """The first line of an exception's message (its type when it has none, prefixed by it when
+    it is not one of torch's usual ValueError, RuntimeError, TypeError, IndexError)."""
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    line = text.splitlines()[0] if text else type(err).__name__
+    usual = isinstance(err, (ValueError, RuntimeError, TypeError, IndexError))
+    return line if usual or not text else f"{type(err).__name__}: {line}"
 
 
 def shape_of(out: Any) -> Any:

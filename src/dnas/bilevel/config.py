@@ -21,6 +21,7 @@ from dnas.runtime.checks import (
     check_choice,
     check_float,
     check_int,
+    check_mapping,
     check_seed,
 )
 
@@ -177,7 +178,12 @@ class SearchConfig:
         check_bool("progress", self.progress) if self.progress is not None else None
         check_seed("seed", self.seed, none_ok=True)
         object.__setattr__(self, "arch_betas", tuple(float(b) for b in betas))
-        object.__setattr__(self, "method_options", dict(self.method_options))
+        object.__setattr__(self, "method_options",
+                           check_mapping("method_options", self.method_options))
+        for name in ("order", "epochs", "steps_per_epoch", "batch_size", "warmup_epochs",
+                     "arch_every", "seed"):  # NumPy integers as Python ints (torch wants those)
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, int(getattr(self, name)))
         self._check_cost()
 
     def _check_cost(self) -> None:

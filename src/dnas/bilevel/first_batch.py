@@ -125,8 +125,8 @@ def checked_forward(
             out = model(x)
         except ShapeMismatch:
             raise
-        except (RuntimeError, TypeError, ValueError, IndexError) as err:
-            cause = recorder.check() or first_line(err)  # a candidate named, if one failed
+        except Exception as err:  # the user's model: whatever it raises, named in one line
+            cause = recorder.check() or first_line(err)
             hint = ""
             if not x.is_floating_point() and weight_dtype(model) is not None:
                 hint = (f" (x is {x.dtype} and the weights are {weight_dtype(model)}: convert "
@@ -147,7 +147,7 @@ def checked_forward(
 def _checked_loss(loss_fn: LossFn, out: Any, y: torch.Tensor, what: str) -> torch.Tensor:
     if loss_fn is default_loss and not y.is_floating_point():
         logits = out[0] if isinstance(out, (tuple, list)) else out
-        if isinstance(logits, torch.Tensor) and logits.dim() >= 2 and y.numel():
+        if isinstance(logits, torch.Tensor) and logits.dim() == 2 and y.numel():
             lo, hi = int(y.min()), int(y.max())
             if lo < 0 or hi >= logits.shape[1]:
                 raise ValueError(
@@ -156,7 +156,7 @@ def _checked_loss(loss_fn: LossFn, out: Any, y: torch.Tensor, what: str) -> torc
                 )
     try:
         loss = loss_fn(out, y)
-    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+    except Exception as err:  # the user's loss: whatever it raises, named in one line
         raise ValueError(
             f"loss_fn cannot compare the model output {shape_of(out)} with the {what} targets "
             f"(y: {tuple(y.shape)}, {y.dtype}): {first_line(err)}"
@@ -227,6 +227,11 @@ def preflight(
                     f"the {what} loss is {value.item()} on the first {what} batch, before any "
                     "step: the data hold NaN/inf, or the model or the loss compute it (log of 0, "
                     "division by 0, overflow)", f"{what} loss", 1, 1)
+        if groups and not losses[1].requires_grad:
+            raise ValueError(
+                "loss_fn's result carries no gradient: it does not depend on the model's α or "
+                "weights (was it detached, or computed under torch.no_grad()?)"
+            )
         missing = unreached_labels(model, losses[1], groups)
     if missing:
         raise ValueError(

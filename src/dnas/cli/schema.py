@@ -109,9 +109,15 @@ def coerce(name: str, value: Any, tp: Any) -> Any:
             if type(None) in args:
                 return None
             _fail(name, value, tp)
-        for option in args:  # the first type that takes the value (order: as annotated)
-            if option is type(None):
-                continue
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # "X or None": X's own message, with "or None" where it is generic
+            try:
+                return coerce(name, value, options[0])
+            except ParameterError as err:
+                if str(err) == f"{name}={value!r} must be {describe(options[0])}":
+                    _fail(name, value, tp)
+                raise
+        for option in options:  # the first type that takes the value (order: as annotated)
             try:
                 return coerce(name, value, option)
             except ParameterError:
@@ -136,9 +142,13 @@ def coerce(name: str, value: Any, tp: Any) -> Any:
             return float(value) if not isinstance(value, numbers.Integral) else value
         if isinstance(value, str):
             try:
-                return float(value.strip())  # "inf"/"nan" too: the range check names them
+                number = float(value.strip())  # "inf"/"nan" too: the range check names them
             except ValueError:
-                pass
+                _fail(name, value, tp)
+            if number == 0 and re.search(r"[1-9]", re.split(r"[eE]", value)[0]):
+                raise ParameterError(f"{name}={value!r} is too small for a float: it would "
+                                     "read as 0")
+            return number
         _fail(name, value, tp)
     if tp is PathText:
         if isinstance(value, str) and value.strip() and "\0" not in value:

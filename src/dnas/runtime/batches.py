@@ -174,19 +174,38 @@ def is_tensor_pair(data: Any) -> bool:
     )
 
 
+def tensor_pair(data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(X, y)`` as tensors (NumPy arrays converted), checked: a pair, at least one row each,
+    as many rows in ``y`` as in ``X``; ``ValueError`` naming ``name`` otherwise."""
+    if not is_tensor_pair(data):
+        raise ValueError(
+            f"{name} must be an (X, y) pair of tensors or NumPy arrays, got "
+            f"{type(data).__name__}" + (f" of {[type(v).__name__ for v in data]}"
+                                        if isinstance(data, (tuple, list)) else "")
+        )
+    X, y = (_as_tensor(v, w) for v, w in zip(data, ("x", "y")))
+    if X.dim() == 0 or y.dim() == 0:
+        raise ValueError(f"{name}: X and y must have a first (sample) dimension")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: X has 0 rows")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{name}: X has {X.shape[0]} rows but y has {y.shape[0]}; they must match")
+    return X, y
+
+
 def make_batches(
     data: Any, name: str, batch_size: int, generator: torch.Generator, shuffle: bool = True
 ) -> TensorBatches | IterableBatches:
     """Wrap ``data`` (``(X, y)`` tensors, a DataLoader or an iterable of batches) as a stream."""
     if is_tensor_pair(data):
-        X, y = (_as_tensor(v, w) for v, w in zip(data, ("x", "y")))
-        if X.shape[0] == 0:
-            raise ValueError(f"{name} is empty: X has 0 rows")
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"{name}: X has {X.shape[0]} rows but y has {y.shape[0]}; they must match"
-            )
+        X, y = tensor_pair(data, name)
         return TensorBatches(X, y, batch_size, generator, shuffle=shuffle)
+    if (isinstance(data, tuple) and len(data) == 2  # (X, y) as lists, not two batches
+            and all(isinstance(v, (list, tuple)) for v in data) and not is_tensor_pair(data[0])):
+        raise ValueError(
+            f"{name} is a pair of {type(data[0]).__name__}s: pass (X, y) as tensors or NumPy "
+            "arrays (torch.as_tensor(X), ...), or a DataLoader"
+        )
     if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
         raise ValueError(
             f"{name} must be a DataLoader, an iterable of (x, y) batches or an (X, y) pair of "

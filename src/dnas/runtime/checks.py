@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import numpy as np
@@ -140,6 +140,26 @@ def check_choice(name: str, value: T, choices: Iterable[Any]) -> T:
     return value
 
 
+def check_mapping(name: str, value: Any) -> dict[str, Any]:
+    """``value`` as a ``dict`` when it is a mapping with text keys whose numbers (in nested lists
+    and mappings too) are finite; e.g. a relaxation's options."""
+    if not isinstance(value, Mapping):
+        _fail(name, value, "a mapping of name: value", True)
+    stack: list[tuple[str, Any]] = [(name, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, Mapping):
+            for k, item in v.items():
+                if not isinstance(k, str):
+                    _fail(where, dict(v), "a mapping with text keys", True)
+                stack.append((f"{where}[{k!r}]", item))
+        elif isinstance(v, (list, tuple)):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(v))
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            check_float(where, v)
+    return dict(value)
+
+
 def check_bool(name: str, value: Any) -> bool:
     """``value`` when it is ``True`` or ``False`` (NumPy booleans included)."""
     if value is True or value is False or isinstance(value, np.bool_):
@@ -155,5 +175,6 @@ __all__ = [
     "check_choice",
     "check_float",
     "check_int",
+    "check_mapping",
     "check_seed",
 ]

@@ -61,6 +61,11 @@ class LoopState:
         self.history: list[dict[str, Any]] = []
         self.meters = Meters(splits, device)
         self.callbacks = list(callbacks)
+        for i, cb in enumerate(self.callbacks):
+            if not all(callable(getattr(cb, hook, None)) for hook in ("on_step_end",
+                                                                      "on_epoch_end")):
+                raise TypeError(f"callbacks[{i}] is a {type(cb).__name__}; callbacks must be "
+                                "dnas.Callback objects (on_step_end, on_epoch_end)")
         self.resume_rng: Mapping[str, Any] | None = None
         self._epoch_start = time.perf_counter()
 

@@ -21,7 +21,8 @@ def default_loss(output: Any, target: torch.Tensor) -> torch.Tensor:
         if output.numel() != target.numel():  # mse_loss would broadcast silently
             raise ValueError(
                 f"output shape {tuple(output.shape)} does not match target shape "
-                f"{tuple(target.shape)} for the mean squared error"
+                f"{tuple(target.shape)} for the mean squared error (floating targets mean "
+                "regression; class labels must be integers)"
             )
         output = output.reshape(target.shape)
     return F.mse_loss(output, target)

@@ -188,9 +188,10 @@ class InputChoice(_Choice):
         reduction: str = "sum",
     ) -> None:
         super().__init__()
-        if not isinstance(n_candidates, int) or n_candidates < 1:
+        if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
             raise ValueError(f"n_candidates={n_candidates!r} must be a positive integer")
-        if not isinstance(n_chosen, int) or not 1 <= n_chosen <= n_candidates:
+        if (isinstance(n_chosen, bool) or not isinstance(n_chosen, int)
+                or not 1 <= n_chosen <= n_candidates):
             raise ValueError(f"n_chosen={n_chosen!r} must be an integer in [1, {n_candidates}]")
         if reduction not in ("sum", "mean"):
             raise ValueError(f"reduction={reduction!r} is not one of 'sum', 'mean'")

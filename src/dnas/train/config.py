@@ -84,6 +84,8 @@ class RetrainConfig:
                           ("crop_padding", 0), ("cutout", 0)):
             check_int(name, getattr(self, name), low)
         check_seed("seed", self.seed)
+        for name in ("epochs", "batch_size", "eval_batch_size", "crop_padding", "cutout", "seed"):
+            object.__setattr__(self, name, int(getattr(self, name)))  # NumPy ints as ints
         # float32 arithmetic: beyond FLOAT32_MAX a rate or decay is inf at the first step
         for name in ("lr", "lr_min", "weight_decay", "auxiliary_weight"):
             check_float(name, getattr(self, name), 0, FLOAT32_MAX)

@@ -25,12 +25,12 @@ from dnas.bilevel.first_batch import checked_forward, weight_dtype
 from dnas.runtime.batches import TensorBatches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
-from dnas.runtime.finite import check_data
 from dnas.runtime.loop import LoopState
 from dnas.runtime.progress import progress_bar
 from dnas.runtime.rng import generator, global_rng, global_rng_state
 from dnas.train.accel import autocast, compile_forward, resolve_amp, to_channels_last
 from dnas.train.config import RetrainConfig
+from dnas.train.data import checked_sets
 from dnas.train.guard import retrain_guard
 
 Augment = Callable[..., torch.Tensor]
@@ -103,9 +103,7 @@ class Trainer(LoopState):
             compile_forward(self.model)
         self.augment = augment
         self._init_state(("train",), self.device, callbacks, retrain_guard(config))
-        for name, (Xs, ys) in (("train", train), ("test", test)):
-            check_data(Xs, f"{name} X")
-            check_data(ys, f"{name} y")
+        train, test = checked_sets(train, test)
         X, y = (t.to(self.device) for t in train)
         self.test = tuple(t.to(self.device) for t in test)
         dtype = weight_dtype(self.model)
@@ -184,6 +182,9 @@ class Trainer(LoopState):
                 with autocast(self.device, self.amp_dtype):
                     out = self.model(xb)
                 logits = out[0] if isinstance(out, (tuple, list)) else out
+                if i == 0 and int(y.max()) >= logits.shape[-1]:  # once per evaluation
+                    raise ValueError(f"the test targets hold class {int(y.max())}, but the model "
+                                     f"outputs {logits.shape[-1]} classes")
                 total += F.cross_entropy(logits.float(), yb, reduction="sum").double()
                 correct += (logits.argmax(1) == yb).sum()
         finally:
