@@ -43,6 +43,7 @@ from dnas.deploy.runners import (
 )
 from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
+from dnas.runtime.checks import check_float
 
 FORMATS = ("torchscript", "onnx")
 _SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
@@ -269,8 +270,7 @@ def export(
     path = Path(path)
     fmt = _format(format, path)
     refuse_search_network(model)
-    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol >= 0:
-        raise ValueError(f"atol={atol!r} must be a number >= 0")
+    check_float("atol", atol, 0)  # finite: atol=inf would pass any output
     if verify and fmt == "onnx":
         onnxruntime_module()  # fail before the (slow) export, not after it
     x = _example(model, example_input, input_shape)

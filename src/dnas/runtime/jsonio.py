@@ -70,7 +70,7 @@ def dumps(data: Any, *, indent: int | None = 2, what: str = "JSON") -> str:
             "NaN or Infinity"
         ) from None
     except TypeError as err:
-        raise ValueError(f"{what} is not JSON-serialisable: {err}") from None
+        raise ValueError(f"{what} must be JSON-serialisable: {err}") from None
     except RecursionError:
         raise ValueError(f"{what} is nested too deeply to write") from None
 
