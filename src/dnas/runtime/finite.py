@@ -1,17 +1,19 @@
 """Stopping a run at the first NaN or infinity, and never writing one.
 
 A loop :meth:`~FiniteGuard.watch`-es the scalars it computes anyway (the loss, the gradient norm
-that clipping computes, α after its step): each is reduced to one boolean on the device, with no
-host synchronisation. :meth:`~FiniteGuard.check` then reads all of a step's booleans at once (the
-step's one sync, a few bytes) and raises :class:`NonFiniteError` naming the step, the epoch, the
-first non-finite quantity and its likely cause. The loop calls it before its callbacks, so a
-checkpoint is never written from a bad step; :func:`check_state` is the last line of defence, run
-on every state a checkpoint writes or reads. :func:`check_data` refuses NaN/inf in data up front,
-with the count and the first position.
+that clipping computes, α after its step); watching only keeps a reference. At the step's end,
+:meth:`~FiniteGuard.check` reads them all at once (on an accelerator: one sum per
+quantity, stacked and copied to the host, the step's one sync; on the CPU, where a read costs
+nothing: directly) and raises :class:`NonFiniteError` naming the step, the epoch, the first
+non-finite quantity and its likely cause. The loop checks before its callbacks, so a checkpoint
+is never written from a bad step; :func:`check_state` is the last line of defence, run on every
+state a checkpoint writes or reads. :func:`check_data` refuses NaN/inf in data up front, with the
+count and the first position.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -74,13 +76,13 @@ class FiniteGuard:
         self.checked_steps = 0
 
     def watch(self, quantity: str, value: torch.Tensor | float | None) -> None:
-        """Record whether ``value`` (a tensor of any shape, or a number) is all finite."""
+        """Keep ``value`` (a tensor of any shape, or a number) for the next :meth:`check`; no
+        computation happens here. Do not change the tensor in place before the check."""
         if value is None:
             return
         if not isinstance(value, torch.Tensor):
             value = torch.tensor(float(value))
-        value = value.detach()
-        self._watched.append((quantity, value, torch.isfinite(value).all()))
+        self._watched.append((quantity, value.detach()))
 
     def check(
         self,
@@ -100,14 +102,23 @@ class FiniteGuard:
         watched, self._watched = self._watched, []
         if not watched:
             return
-        bad = (~torch.stack([ok for _, _, ok in watched])).to(torch.float32)
-        if reduce is not None:
-            reduce([bad])
-        flags = (bad == 0).cpu()  # the step's one sync
         self.checked_steps += 1
-        if bool(flags.all()):
+        # a sum per quantity: NaN and ±inf survive it (a sum of finite values overflows only
+        # when they are near the float's limit, i.e. already diverging); torch.isfinite is
+        # several kernels, a sum one
+        if reduce is None and all(v.device.type == "cpu" for _, v in watched):
+            # on the CPU a read costs nothing: each value directly
+            flags = [math.isfinite(v.item() if v.numel() == 1 else float(v.sum()))
+                     for _, v in watched]
+        else:  # one stack, one isfinite, one copy to the host: the step's one sync
+            sums = torch.stack([v.sum().float() for _, v in watched])
+            bad = (~torch.isfinite(sums)).to(torch.float32)
+            if reduce is not None:
+                reduce([bad])
+            flags = (bad == 0).tolist()
+        if all(flags):
             return
-        quantity, value = next((q, v) for (q, v, _), ok in zip(watched, flags.tolist()) if not ok)
+        quantity, value = next((q, v) for (q, v), ok in zip(watched, flags) if not ok)
         local = not bool(torch.isfinite(value).all())
         shown = _as_float(value) if local else "non-finite on another process"
         cause = (self.first_step_causes.get(quantity) if fresh else None) or self.causes.get(
