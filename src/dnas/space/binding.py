@@ -83,7 +83,13 @@ def named_weight_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
 
 
 def named_arch_parameters(model: nn.Module) -> dict[str, tuple[str, nn.Parameter]]:
-    """``{label: (qualified_name, α)}``, the name usable with ``torch.func.functional_call``."""
+    """``{label: (qualified_name, α)}``, the name usable with ``torch.func.functional_call``.
+
+    Call it with ``tie_weights=False``: the α of a shared label lives in one module registered
+    under every choice with the label, and torch's default ``tie_weights=True`` swaps that module
+    once per path and, restoring in the same order, leaves it holding the substituted tensor
+    (:class:`dnas.optim.objective.Objective` does this right, tied weights included).
+    """
     by_id = {id(g.alpha): label for label, g in bind(model).items()}
     out: dict[str, tuple[str, nn.Parameter]] = {}
     for n, p in model.named_parameters():  # deduplicated: first name of a tied α

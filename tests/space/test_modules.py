@@ -1,4 +1,4 @@
-"""Search-space API: choices, labels, parameter split, summary."""
+"""Labelled choices: candidates, names, labels, their α and bad input."""
 
 import pytest
 import torch
@@ -21,21 +21,10 @@ class Net(nn.Module):
         h = self.lin(x)
         return self.inp([self.a(h), self.b(h)])
 
-
 def test_list_candidates_get_index_names():
     c = dnas.LayerChoice([nn.ReLU(), nn.Tanh()])
     assert c.names == ("0", "1")
     assert c.label.startswith("layer_")
-
-
-def test_parameter_split_is_disjoint_and_complete():
-    net = Net()
-    arch = {id(p) for p in dnas.arch_parameters(net)}
-    weights = {id(p) for p in dnas.weight_parameters(net)}
-    assert arch.isdisjoint(weights)
-    assert arch | weights == {id(p) for p in net.parameters()}
-    assert len(arch) == 2  # "op" shared, "in"
-
 
 def test_arch_parameters_are_registered_everywhere():
     net = Net()
@@ -54,21 +43,6 @@ def test_arch_parameters_are_registered_everywhere():
                           (x,))
     assert not torch.allclose(base, out)
 
-
-def test_shared_label_with_different_candidates_is_an_error():
-    class Bad(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a = dnas.LayerChoice({"x": nn.ReLU(), "y": nn.Tanh()}, label="e")
-            self.b = dnas.LayerChoice({"x": nn.ReLU(), "z": nn.Tanh()}, label="e")
-
-    with pytest.raises(ValueError, match=r"sharing label 'e' must have the same candidates"):
-        dnas.arch_parameters(Bad()).__next__()
-    with pytest.raises(ValueError, match="same candidates"):
-        dnas.search(Bad(), (torch.zeros(4, 1), torch.zeros(4)), (torch.zeros(4, 1), torch.zeros(4)),
-                    epochs=1)
-
-
 @pytest.mark.parametrize(
     "kwargs,match",
     [
@@ -84,7 +58,6 @@ def test_layer_choice_bad_input(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         dnas.LayerChoice(**kwargs)
 
-
 def test_input_choice_bad_input():
     with pytest.raises(ValueError, match="n_candidates=0"):
         dnas.InputChoice(0)
@@ -92,20 +65,6 @@ def test_input_choice_bad_input():
         dnas.InputChoice(2, 3)
     with pytest.raises(ValueError, match="reduction='max'"):
         dnas.InputChoice(2, reduction="max")
-
-
-def test_summary_lists_every_label_with_its_distribution():
-    net = Net()
-    dnas.relax(net, "darts")
-    with torch.no_grad():
-        net.a.arch.alpha.copy_(torch.tensor([2.0, 0.0]))
-    text = dnas.summary(net)
-    lines = text.splitlines()
-    assert lines[0].split()[:5] == ["label", "kind", "uses", "method", "top"]
-    row = next(line for line in lines if line.startswith("op "))
-    assert " 2 " in row and "darts" in row and "0=0.881" in row and "1=0.119" in row
-    assert any(line.startswith("in ") for line in lines)
-
 
 def test_counting_candidate_helper():
     # the helper used across tests really counts calls
