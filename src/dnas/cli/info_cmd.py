@@ -23,14 +23,17 @@ def draw(ref: str, out: str | None, cell: str, format: str) -> int:
 
 
 def list_methods() -> int:
-    """One line per relaxation: name and what its paper preset changes."""
+    """One line per relaxation: name, what its paper preset changes, and how it treats value
+    choices / searchable depth (:func:`dnas.space.value.value_support`)."""
     from dnas.bilevel.config import PRESETS
     from dnas.relaxations import methods
+    from dnas.space.value import value_support
 
     for name in methods():
         preset = PRESETS.get(name, {})
         changes = ", ".join(f"{k}={v}" for k, v in preset.items()) or "DARTS defaults"
         print(f"{name:16s} {changes}")
+        print(f"{'':16s} widths/kernels/depth: {value_support(name)}")
     return 0
 
 

@@ -55,7 +55,7 @@ def _search_parser(sub: Any) -> None:
         argument_default=S,
     )
     p.add_argument("--config", help="YAML file of options (keys as the long flags, '_' or '-')")
-    p.add_argument("--space", help="search space (darts)")
+    p.add_argument("--space", help="search space: darts (cells) | mbconv (widths, depths, kernels)")
     p.add_argument("--dim", type=int, help="1 (sequences) or 2 (images); default: the data's")
     p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic (default mnist1d), or "
                    "your own: file.npz | X.npy,y.npy | file.csv | image folder")
@@ -79,6 +79,15 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--flip", dest="flip", action="store_true",
                    help="augment search batches: horizontal flips (images; cifar10: on)")
     p.add_argument("--no-flip", dest="flip", action="store_false")
+    p.add_argument("--budget-params", type=float, help="search under this many parameters")
+    p.add_argument("--budget-flops", type=float, help="search under this many FLOPs per sample")
+    p.add_argument("--budget-latency", type=float,
+                   help="search under this latency in ms per batch (measured on the device)")
+    p.add_argument("--cost-weight", type=float, help="λ of the budget penalty (1.0)")
+    p.add_argument("--cost-penalty", help="abs | squared | hinge (abs: pull to the budget)")
+    p.add_argument("--budget-tolerance", type=float,
+                   help="relative band the exported architecture must reach (0.1)")
+    p.add_argument("--latency-table", help="latency look-up table file (default: cache folder)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", help="run folder (default runs/search-<data>-<method>-<time>)")

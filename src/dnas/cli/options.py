@@ -37,6 +37,9 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "crop_padding": 0, "flip": False,
     # a user's own data: how it is read (dnas.cli.own_data), and --tensorboard
     **own_data.OPTIONS,
+    # cost-aware search (dnas.cli.budget): one budget flag sets cost= and budget=
+    "budget_params": None, "budget_flops": None, "budget_latency": None, "latency_table": None,
+    "mbconv": None,  # options of the mbconv space (stages, stem, kernel_sizes, expansions, skip)
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}

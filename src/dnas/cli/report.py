@@ -16,7 +16,7 @@ from typing import Any
 from dnas.runtime.atomic import atomic_writer
 
 SCALARS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc",
-           "lr", "drop_path_prob", "seconds")
+           "lr", "drop_path_prob", "seconds", "expected_cost", "argmax_cost", "cost_penalty")
 
 
 def history_columns(history: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -76,9 +76,11 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
 
     first = opts.resolve("retrain", flags, config_file, saved)
     arch = load_architecture(first["arch"])
-    from dnas.spaces.darts import eval_network, validate_architecture
+    mbconv = arch.meta.get("space") == "mbconv"
+    if not mbconv:
+        from dnas.spaces.darts import validate_architecture
 
-    validate_architecture(arch)
+        validate_architecture(arch)
     # the data searched on, read as it was then (unless --data names other data)
     base: dict[str, Any] = own_data.retrain_base(arch.meta, data_given=first["data"] is not None)
     base.setdefault("data", "cifar10")
@@ -106,6 +108,13 @@ def run_retrain(flags: dict[str, Any], config_file: str | None, resume: str | bo
     enter_output_folder(out)  # no symbolic links below it; a killed run's temporaries removed
 
     def build() -> torch.nn.Module:
+        if mbconv:  # the space is recorded in the architecture; drop path / aux head do not apply
+            from dnas.spaces.mbconv import eval_network as mbconv_network
+
+            return mbconv_network(arch, seed=config.seed, num_classes=data.num_classes,
+                                  in_channels=data.in_channels, dim=dim)
+        from dnas.spaces.darts import eval_network
+
         return eval_network(
             arch, C=resolved["channels"], layers=resolved["layers"], num_classes=data.num_classes,
             auxiliary=bool(resolved["auxiliary"]), dim=dim, in_channels=data.in_channels,

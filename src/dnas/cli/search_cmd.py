@@ -21,8 +21,8 @@ from dnas.arch.architecture import Architecture
 from dnas.bilevel import distributed
 from dnas.bilevel.config import PRESETS, SearchConfig
 from dnas.bilevel.loop import Searcher
+from dnas.cli import budget, own_data, schema
 from dnas.cli import options as opts
-from dnas.cli import own_data, schema
 from dnas.cli.common import (
     check_data,
     checkpoint_misfit,
@@ -62,7 +62,7 @@ _FREE_ON_RESUME = {"out", "progress", "threads", "device", "checkpoint_every", "
                    "data_root", "compile", "tensorboard", "max_data_gb"}
 
 #: Search spaces the command line can build, by ``--space`` name.
-SPACES = {"darts": _darts_space}
+SPACES = {"darts": _darts_space, "mbconv": budget.mbconv_space}
 
 
 class _HistoryFile(Callback):
@@ -106,6 +106,7 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
         if changed:
             note(f"resuming with changed option(s) {changed}: the result will differ from an "
                  "uninterrupted run (the learning-rate schedule keeps its saved length)")
+    budget.apply_budget(resolved)
     config = opts.search_config(resolved)
     if config.warmup_epochs >= config.epochs:  # the library warns; a command-line search refuses
         raise ValueError(
@@ -168,7 +169,8 @@ def _search(
             f"batch_size={config.batch_size} must be divisible by the {dp.world_size} processes"
         )
 
-    config = config.replace(device=str(device), progress=config.progress if main else False)
+    config = budget.latency_on_device(
+        config.replace(device=str(device), progress=config.progress if main else False))
     build = SPACES[resolved["space"]]
     check_fits(  # refused before allocating, when the weights alone cannot fit
         lambda: build(resolved, data, config), device, copies=3 if config.order == 1 else 5,
@@ -226,6 +228,10 @@ def _search(
     if not main:
         return 0
     arch = result.architecture
+    if resolved["space"] == "mbconv":
+        from dnas.spaces.mbconv import architecture_meta
+
+        arch.meta.update(architecture_meta(searcher.model))  # type: ignore[arg-type]
     arch.meta.update({
         "space": resolved["space"], "dim": resolved["dim"], "data": resolved["data"],
         "in_channels": data.in_channels, "num_classes": data.num_classes,
@@ -241,7 +247,7 @@ def _search(
         names = {label: list(g.names) for label, g in searcher.groups.items()}
         plot_alpha(result.history, out / "alpha.png", names)
         plot_losses(result.history, out / "loss.png")
-    drawn = _draw(arch, out)
+    drawn = _draw(arch, out) if resolved["space"] == "darts" else []
     last = result.history[-1] if result.history else {}
     valid_acc = last.get("valid_acc", float("nan"))
     print(f"search finished: {len(result.history)} epochs, valid_acc={valid_acc:.4f}")
@@ -252,6 +258,9 @@ def _search(
             if cell in genotype:
                 ops = ", ".join(f"{op}<-{j}" for op, j in genotype[cell])
                 print(f"  {cell}: {ops}  concat {genotype[cell + '_concat']}")
+    if resolved["space"] == "mbconv":
+        for line in budget.describe(arch):
+            print(line)
     for path in drawn:
         print(f"cell diagram: {path}")
     return 0

@@ -3,10 +3,13 @@
     CostModel(model, kind, example_input)   the cost of every architecture of a search model
     LatencyTable(path, device=...)          blocks timed once on a device, cached on disk
     BudgetPenalty(cost_model, budget, ...)  the penalty dnas.search(cost=, budget=) adds
+    sample_in_band(cost_model, low, high)   random architectures within a cost band
 """
 
 from dnas.cost.budget import PENALTIES, BudgetPenalty, penalty
 from dnas.cost.latency import LatencyTable
 from dnas.cost.model import KINDS, CostModel
+from dnas.cost.sampling import sample_in_band
 
-__all__ = ["KINDS", "PENALTIES", "BudgetPenalty", "CostModel", "LatencyTable", "penalty"]
+__all__ = ["KINDS", "PENALTIES", "BudgetPenalty", "CostModel", "LatencyTable", "penalty",
+           "sample_in_band"]

@@ -136,8 +136,14 @@ class _ConvNd(SizedLayer):
             if bias is not None:  # Σ_j w_j (conv_j(x) + b): the bias counts Σ_j w_j times
                 kernel_weights = combination_weights(self._table_choices["kernel"])
                 bias = bias * kernel_weights.sum().to(bias.dtype)
-        out = _CONV[self.dim][1](x, weight, bias, self.stride, self._padding(), self.dilation,
-                                 self.groups)
+        if self.dim == 1 and self.groups > 1:
+            # grouped 1-D convolution as a 2-D one over a unit width: the same arithmetic, and
+            # torch's CPU kernels for it are ~4x faster (torch 2.13)
+            out = F.conv2d(x.unsqueeze(-1), weight.unsqueeze(-1), bias, (self.stride, 1),
+                           (self._padding(), 0), (self.dilation, 1), self.groups).squeeze(-1)
+        else:
+            out = _CONV[self.dim][1](x, weight, bias, self.stride, self._padding(),
+                                     self.dilation, self.groups)
         if self.has_table("out"):
             out = mask_channels(out, self.mix("out", out))
         return out

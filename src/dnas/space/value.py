@@ -291,6 +291,30 @@ def check_size(name: str, size: Any, *, low: int = 1, odd: bool = False) -> Size
     return size
 
 
+def value_support(method: str) -> str:
+    """How relaxation ``method`` treats value choices and searchable depth (``dnas methods``).
+
+    Every relaxation relaxes them through its mixing weights (:meth:`Relaxation.weights`); what
+    differs is what those weights are.
+    """
+    from dnas.relaxations.binary import GateRelaxation
+    from dnas.relaxations.gdas import HardGumbel
+    from dnas.relaxations.pc_darts import PartialChannels
+    from dnas.relaxations.registry import create
+
+    r = create(method)
+    if isinstance(r, GateRelaxation):
+        return ("yes with num_on=1: one-hot gates, the binary-gate gradient of every value (all "
+                "values share one computation)")
+    if isinstance(r, HardGumbel):
+        return "yes: one-hot Gumbel weights, straight-through gradient"
+    if isinstance(r, PartialChannels):
+        return "yes: softmax weights (partial channels apply to LayerChoice only)"
+    known = {"darts": "softmax weights", "drnas": "Dirichlet-sampled weights",
+             "fair-darts": "independent sigmoid weights (normalised for the expected cost)"}
+    return f"yes: {known.get(method, 'the method’s mixing weights over the values')}"
+
+
 class ChosenValue(nn.Module):
     """What :func:`dnas.fix` leaves where a model held a :class:`ValueChoice` itself."""
 
@@ -319,4 +343,5 @@ __all__ = [
     "max_value",
     "resolve",
     "value_name",
+    "value_support",
 ]

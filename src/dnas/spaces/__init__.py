@@ -1,7 +1,9 @@
 """Built-in search spaces: plain modules holding labelled choices.
 
 * :mod:`dnas.spaces.darts`: the DARTS cell space (search and retraining networks, 1-D and 2-D);
-* :mod:`dnas.spaces.expression`: the symbolic expression space behind ``DARTSRegressor``.
+* :mod:`dnas.spaces.expression`: the symbolic expression space behind ``DARTSRegressor``;
+* :mod:`dnas.spaces.mbconv`: MobileNetV2/ProxylessNAS-style inverted residual stages with
+  searchable widths, depths, kernel sizes and expansion ratios (1-D and 2-D).
 
 Submodules are imported on first access (the expression space pulls in SymPy).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-_SUBMODULES = ("darts", "expression")
+_SUBMODULES = ("darts", "expression", "mbconv")
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -1,0 +1,91 @@
+"""Random architectures whose cost lies in a band: the random baseline of a budgeted search.
+
+Uniform sampling over a space rarely lands near a budget (almost never near the largest model),
+so architectures are drawn from the uniform distribution *restricted to the band* by a random
+walk (Metropolis with a symmetric proposal and a flat target, so the band's architectures are
+equally likely once the walk has mixed):
+
+1. start from a uniformly drawn architecture; while outside the band, move one label to a random
+   candidate among those that bring the cost closer to the band;
+2. then ``steps`` times: pick a label uniformly and another of its candidates uniformly, and
+   move there if the cost stays in the band.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from dnas.arch.architecture import Architecture
+from dnas.cost.model import CostModel
+from dnas.space.value import ValueParams
+
+
+def _distance(c: float, low: float, high: float) -> float:
+    if c > high:
+        return math.log(c / high)
+    if c < low:
+        return math.log(low / max(c, 1e-300))
+    return 0.0
+
+
+def sample_in_band(
+    cost_model: CostModel,
+    low: float,
+    high: float,
+    generator: torch.Generator,
+    *,
+    steps: int = 200,
+) -> Architecture:
+    """An architecture of ``cost_model``'s model with ``low <= cost <= high`` (see the module).
+
+    Raises ``ValueError`` when the walk cannot reach the band (it is empty or unreachable by
+    single-label moves from where it started).
+    """
+    if not 0 <= low <= high:
+        raise ValueError(f"the band [{low}, {high}] is empty")
+    groups = cost_model.groups
+    labels = list(groups)
+
+    def draw(n: int) -> int:
+        return int(torch.randint(n, (1,), generator=generator))
+
+    index = {k: draw(len(groups[k].names)) for k in labels}
+
+    def cost(ix: dict[str, int]) -> float:
+        return cost_model.tree.exact(ix)
+
+    c = cost(index)
+    for _ in range(100 * len(labels)):
+        d = _distance(c, low, high)
+        if d == 0:
+            break
+        better = [(k, j, cj) for k in labels for j in range(len(groups[k].names))
+                  if j != index[k]
+                  for cj in [cost({**index, k: j})] if _distance(cj, low, high) < d]
+        if not better:
+            break
+        k, j, c = better[draw(len(better))]
+        index[k] = j
+    if _distance(c, low, high) > 0:
+        raise ValueError(f"no architecture found with cost in [{low:g}, {high:g}] (closest: {c:g})")
+    for _ in range(steps):
+        k = labels[draw(len(labels))]
+        n = len(groups[k].names)
+        if n < 2:
+            continue
+        j = (index[k] + 1 + draw(n - 1)) % n
+        cj = cost({**index, k: j})
+        if low <= cj <= high:
+            index[k], c = j, cj
+    chosen: dict[str, Any] = {}
+    for k, j in index.items():
+        g = groups[k]
+        chosen[k] = g.values[j] if isinstance(g, ValueParams) else g.names[j]
+    return Architecture(chosen, {"sampler": "uniform-in-band", "band": [low, high],
+                                 "cost": {"kind": cost_model.kind, "value": c}})
+
+
+__all__ = ["sample_in_band"]

@@ -1,0 +1,71 @@
+"""``dnas search --space mbconv --budget-params/--budget-flops/--budget-latency`` and the retraining
+of what it finds, through main()."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from dnas import Architecture
+from dnas.cli.main import main
+
+SPACE = ("mbconv:\n  stem: 4\n  kernel_sizes: [3, 5]\n  expansions: [2, 3]\n  stages:\n"
+         "    - {widths: [4, 8], depths: [1, 2], stride: 2}\n"
+         "    - {widths: [8, 12], depths: [1, 2], stride: 2}\n"
+         "data: digits\nn_train: 48\nbatch_size: 8\nsteps_per_epoch: 2\n")
+
+
+def _run(tmp_path, *flags):
+    config = tmp_path / "space.yaml"
+    config.write_text(SPACE)
+    out = tmp_path / "run"
+    argv = ["search", "--space", "mbconv", "--config", str(config), "--epochs", "2",
+            "--device", "cpu", "--threads", "1", "--no-progress", "--out", str(out),
+            "--cache-dir", str(tmp_path / "c"), *flags]
+    return main(argv), out
+
+
+@pytest.mark.parametrize("flag,value", [("--budget-params", "2000"), ("--budget-flops", "3e4")])
+def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value):
+    status, out = _run(tmp_path, flag, value)
+    assert status == 0
+    arch = Architecture.load(out / "architecture.json")
+    cost = arch.meta["cost"]
+    assert cost["kind"] == flag.rsplit("-", 1)[1] and cost["budget"] == float(value)
+    assert abs(cost["value"] / float(value) - 1) <= 0.1
+    assert arch.meta["space"] == "mbconv" and arch.meta["mbconv"]["stem"] == 4
+    printed = capsys.readouterr().out
+    assert "stage1: width" in printed and "cost:" in printed
+    with open(out / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"expected_cost", "argmax_cost", "cost_penalty"} <= set(rows[0])
+    if flag == "--budget-params":
+        r = tmp_path / "retrain"
+        assert main(["retrain", "--arch", str(out / "architecture.json"), "--epochs", "1",
+                     "--n-train", "48", "--device", "cpu", "--threads", "1", "--out", str(r),
+                     "--cache-dir", str(tmp_path / "c")]) == 0
+        results = json.loads((r / "results.json").read_text())
+        assert results["parameters"] == cost["value"]
+
+
+def test_latency_budget_builds_a_table(tmp_path):
+    table = tmp_path / "lut.json"
+    status, out = _run(tmp_path, "--budget-latency", "0.2", "--latency-table", str(table))
+    assert status == 0
+    cost = Architecture.load(out / "architecture.json").meta["cost"]
+    assert cost["kind"] == "latency" and cost["budget"] == pytest.approx(2e-4)
+    assert json.loads(table.read_text())["entries"]
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--budget-params", "100", "--budget-flops", "100"], "give one budget"),
+    (["--budget-params", "-5"], "budget_params=-5"),
+    (["--budget-params", "100", "--cost-penalty", "l2"], "cost_penalty='l2'"),
+])
+def test_bad_budgets_are_one_line_errors(tmp_path, capsys, flags, message):
+    status, _ = _run(tmp_path, *flags)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
