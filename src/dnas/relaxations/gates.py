@@ -42,6 +42,8 @@ from torch import nn
 from torch.autograd import Function
 from torch.func import functional_call
 
+from dnas.optim.objective import tied_slots
+
 if TYPE_CHECKING:
     from dnas.space.modules import ArchParams, LayerChoice
 
@@ -137,11 +139,20 @@ def _run_fn(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> torch.Tensor:
-    """``op(*args)`` with the parameters seen at forward time, cloned buffers, no autograd."""
+    """``op(*args)`` with the parameters seen at forward time, cloned buffers, no autograd.
+
+    Each (module, attribute) slot is swapped once (``tie_weights=False``, tied tensors given to
+    every slot), as in :class:`dnas.optim.objective.Objective`: a module reached along several
+    paths inside ``op`` (a value choice shared by its layers) would otherwise be restored to the
+    substitute and keep a plain tensor where its Parameter was.
+    """
     state = dict(params)
     state.update({n: b.clone() for n, b in buffers.items()})
+    for name, others in tied_slots(op).items():
+        if name in state:
+            state.update(dict.fromkeys(others, state[name]))
     with torch.no_grad():
-        out = functional_call(op, state, args, kwargs)
+        out = functional_call(op, state, args, kwargs, tie_weights=False)
     return out
 
 
