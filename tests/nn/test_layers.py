@@ -237,3 +237,24 @@ def test_bad_sizes_are_clear_errors():
         dnas.relax(lin, "binary", num_on=2)
         dnas.resample(lin)
         lin(torch.randn(1, 2))
+
+
+def test_second_order_exact_and_finite_difference_agree_on_value_choices():
+    from dnas.optim.gradient import architecture_gradient
+
+    torch.manual_seed(0)
+    w = dnas.ValueChoice([2, 3, 4], label="w")
+    net = nn.Sequential(dnn.Conv1d(1, w, dnas.ValueChoice([3, 5], label="k")), nn.Tanh(),
+                        dnas.Repeat(lambda i: nn.Sequential(dnn.Conv1d(w, w, 3), nn.Tanh()),
+                                    depth=[1, 2], label="d"),
+                        nn.Flatten(), dnn.Linear(w * 6, 2)).double()
+    dnas.relax(net)
+    x = torch.randn(8, 1, 6, dtype=torch.float64)
+    y = torch.randint(0, 2, (8,))
+    opt = torch.optim.SGD(dnas.weight_parameters(net), lr=0.1, momentum=0.9)
+    args = (net, nn.functional.cross_entropy, (x, y), (x.flip(0), y.flip(0)), opt, 2)
+    exact = architecture_gradient(*args, mode="exact")
+    fd = architecture_gradient(*args, mode="finite-difference")
+    assert set(exact) == {"w", "k", "d"}
+    for label in exact:
+        torch.testing.assert_close(fd[label], exact[label], rtol=1e-3, atol=1e-8)

@@ -113,7 +113,8 @@ class SearchConfig:
         Relative band around the budget that the exported architecture must reach.
     cost_options : dict
         ``max_combinations``; for latency ``latency_table`` (path), ``latency_device``,
-        ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``.
+        ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``, ``latency_clock``
+        (``"wall"``, or ``"process"`` CPU time on a shared machine).
     """
 
     method: str = "darts"

@@ -21,6 +21,8 @@ when its exact cost is within ``tolerance`` of B (for "hinge": at most B(1 + tol
 otherwise moves one label at a time to another candidate — each time the move that reaches the
 band losing the least log-probability, or else the one that closes the most log-distance to the
 band per unit of log-probability lost — the most probable architecture it finds in the band.
+(A model with its own export rule, ``derive_architecture``, keeps that rule's architecture; its
+cost is still recorded.)
 """
 
 from __future__ import annotations
@@ -145,7 +147,10 @@ class BudgetPenalty:
         start = cm.tree.exact(index)
         cost = start
         changed: list[str] = []
-        for _ in range(10 * max(len(index), 1)):
+        # a space with its own export rule (DARTS cells: two inputs per node) keeps its choice:
+        # moving single labels could break the rule's structure
+        steps = 0 if callable(getattr(cm.model, "derive_architecture", None)) else 10 * len(index)
+        for _ in range(steps):
             d = self._distance(cost)
             if d == 0:
                 break
@@ -200,13 +205,15 @@ def from_options(
 
     ``options`` (``SearchConfig.cost_options``): ``max_combinations`` for the cost model;
     ``latency_table`` (path), ``latency_device``, ``latency_batch_size``, ``latency_repeats``,
-    ``latency_warmup`` for the latency look-up table.
+    ``latency_warmup``, ``latency_clock``, ``latency_rounds``, ``latency_calibrate`` for the
+    latency look-up table and its whole-network calibration.
     """
     from dnas.cost.latency import LatencyTable
 
     opts = dict(options or {})
     known = {"max_combinations", "latency_table", "latency_device", "latency_batch_size",
-             "latency_repeats", "latency_warmup"}
+             "latency_repeats", "latency_warmup", "latency_clock", "latency_rounds",
+             "latency_calibrate"}
     bad = sorted(set(opts) - known)
     if bad:
         raise ValueError(f"unknown cost_options {bad}; valid: {sorted(known)}")
@@ -216,9 +223,11 @@ def from_options(
             opts.get("latency_table"), device=opts.get("latency_device", "cpu"),
             batch_size=opts.get("latency_batch_size", 1),
             repeats=opts.get("latency_repeats", 30), warmup=opts.get("latency_warmup", 5),
+            clock=opts.get("latency_clock", "wall"), rounds=opts.get("latency_rounds", 3),
         )
     cm = CostModel(model, kind, None if kind == "params" else example_input, latency=table,
-                   max_combinations=opts.get("max_combinations", 512))
+                   max_combinations=opts.get("max_combinations", 512),
+                   calibrate=opts.get("latency_calibrate", 6))
     return BudgetPenalty(cm, budget, weight, form, tolerance)
 
 

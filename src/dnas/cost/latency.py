@@ -5,8 +5,11 @@ latency of an architecture is modelled as the sum of its blocks' latencies, each
 in isolation on the target device. An entry's key is the block's ``repr`` (layer types and
 sizes), its input shapes and dtypes, the batch size, the device, the torch thread count and the
 torch version; the value is the median over ``repeats`` timed calls after ``warmup`` calls, in
-seconds. The table is a JSON file, rewritten atomically (temporary file, then rename) and merged
-with what another process may have written meanwhile, so it is built once and then shared.
+seconds — of wall-clock time (``clock="wall"``, the latency a dedicated device sees) or of the
+process's CPU time (``clock="process"``, CPU only: on a shared machine a call longer than the
+scheduler's time slice waits for the other processes, and wall-clock time measures the load).
+The table is a JSON file, rewritten atomically (temporary file, then rename) and merged with
+what another process may have written meanwhile, so it is built once and then shared.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +30,44 @@ from torch import nn
 from dnas.cost.measures import CallList
 from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
-from dnas.runtime.checks import check_int
+from dnas.runtime.checks import check_choice, check_int
 
 FORMAT = "dnas.latency"
 VERSION = 1
+
+
+CLOCKS = ("wall", "process")
+
+
+def time_calls(
+    fn: Callable[[], Any],
+    repeats: int,
+    warmup: int = 5,
+    clock: str = "wall",
+    device: torch.device | None = None,
+    rounds: int = 1,
+) -> float:
+    """Seconds per call of ``fn()``: the lowest of ``rounds`` medians, each over ``repeats`` calls
+    after ``warmup`` untimed ones, under ``torch.inference_mode``; ``clock`` as
+    :class:`LatencyTable`'s (CUDA calls synchronised). Other processes only ever add time, so the
+    lowest median is the least disturbed one."""
+    now = time.perf_counter if clock == "wall" else time.process_time
+    cuda = device is not None and device.type == "cuda"
+    medians = []
+    with torch.inference_mode():
+        for _ in range(rounds):
+            times = []
+            for i in range(warmup + repeats):
+                if cuda:
+                    torch.cuda.synchronize(device)
+                start = now()
+                fn()
+                if cuda:
+                    torch.cuda.synchronize(device)
+                if i >= warmup:
+                    times.append(now() - start)
+            medians.append(statistics.median(times))
+    return min(medians)
 
 
 def default_path() -> Path:
@@ -73,6 +111,10 @@ class LatencyTable:
         Batch size of the timed calls (the recorded inputs are one sample, repeated).
     repeats, warmup : int, default 30, 5
         Timed calls (median taken) and untimed calls before them.
+    clock : {"wall", "process"}, default "wall"
+        Wall-clock time, or the process's CPU time (CPU devices only; for shared machines).
+    rounds : int, default 3
+        Rounds of ``repeats`` calls; an entry is the lowest round median.
     persist : bool, default True
         Read and write ``path``.
 
@@ -93,23 +135,35 @@ class LatencyTable:
         batch_size: int = 1,
         repeats: int = 30,
         warmup: int = 5,
+        clock: str = "wall",
+        rounds: int = 3,
         persist: bool = True,
     ) -> None:
         check_int("batch_size", batch_size, 1)
         check_int("repeats", repeats, 1)
         check_int("warmup", warmup, 0)
+        check_int("rounds", rounds, 1)
+        check_choice("clock", clock, CLOCKS)
         self.path = Path(path) if path is not None else default_path()
         self.device = torch.device(device)
+        if clock == "process" and self.device.type != "cpu":
+            raise ValueError(f"clock='process' measures CPU time; device={str(self.device)!r} "
+                             "needs clock='wall'")
         self.batch_size, self.repeats, self.warmup = batch_size, repeats, warmup
+        self.clock, self.rounds = clock, rounds
         self.persist = persist
-        self.entries: dict[str, dict[str, Any]] = self._read() if persist else {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        #: whole-model calibrations (:mod:`dnas.cost.calibration`) by model signature
+        self.calibrations: dict[str, dict[str, Any]] = {}
+        if persist:
+            self.entries, self.calibrations = self._read()
         self.measured = 0  # entries timed by this object (the rest came from the file)
         self._dirty = False
 
     # ------------------------------------------------------------------ file
-    def _read(self) -> dict[str, dict[str, Any]]:
+    def _read(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         if not self.path.exists():
-            return {}
+            return {}, {}
         try:  # strict, bounded JSON (dnas.runtime.jsonio)
             data = jsonio.read_json(self.path, what="latency table")
         except ValueError as err:
@@ -121,18 +175,20 @@ class LatencyTable:
                 f"latency table {str(self.path)!r} has version {data.get('version')!r}; this "
                 f"dnas reads version {VERSION}"
             )
-        entries = data.get("entries", {})
-        return dict(entries) if isinstance(entries, dict) else {}
+        entries, calibrations = data.get("entries", {}), data.get("calibrations", {})
+        return (dict(entries) if isinstance(entries, dict) else {},
+                dict(calibrations) if isinstance(calibrations, dict) else {})
 
     def save(self) -> Path | None:
         """Write the table (merged with the file's current entries) atomically."""
         if not self.persist or not self._dirty:
             return None
-        merged = self._read()
-        merged.update(self.entries)
-        self.entries = merged
-        text = jsonio.dumps({"format": FORMAT, "version": VERSION, "entries": merged}, indent=1,
-                            what="latency table")
+        entries, calibrations = self._read()
+        entries.update(self.entries)
+        calibrations.update(self.calibrations)
+        self.entries, self.calibrations = entries, calibrations
+        text = jsonio.dumps({"format": FORMAT, "version": VERSION, "entries": entries,
+                             "calibrations": calibrations}, indent=1, what="latency table")
         try:
             atomic_write(self.path, text + "\n")
         except OSError as err:
@@ -145,26 +201,22 @@ class LatencyTable:
         """The table key of ``module`` called with inputs shaped like ``args``/``kwargs``."""
         desc = [repr(module), _describe(args), _describe(kwargs), self.batch_size,
                 str(self.device), torch.get_num_threads(), torch.__version__]
+        if self.clock != "wall":
+            desc.append(self.clock)
         return hashlib.sha256(json.dumps(desc).encode()).hexdigest()[:32]
 
     def time(self, module: nn.Module, args: tuple, kwargs: dict) -> float:
-        """Median seconds of one call of ``module`` on a batch of ``batch_size`` (no caching)."""
+        """Seconds of one call of ``module`` on a batch of ``batch_size`` (no caching)."""
         module = copy.deepcopy(module).to(self.device).eval()  # never move the caller's module
         args = _batched(args, self.batch_size, self.device)
         kwargs = _batched(kwargs, self.batch_size, self.device)
-        cuda = self.device.type == "cuda"
-        times = []
-        with torch.inference_mode():
-            for i in range(self.warmup + self.repeats):
-                if cuda:
-                    torch.cuda.synchronize(self.device)
-                start = time.perf_counter()
-                module(*args, **kwargs)
-                if cuda:
-                    torch.cuda.synchronize(self.device)
-                if i >= self.warmup:
-                    times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return time_calls(lambda: module(*args, **kwargs), self.repeats, self.warmup,
+                          self.clock, self.device, self.rounds)
+
+    def note_calibration(self, key: str, record: dict[str, Any]) -> None:
+        """Remember a whole-model calibration (saved with the table)."""
+        self.calibrations[key] = record
+        self._dirty = True
 
     def __call__(self, module: nn.Module, calls: CallList) -> float:
         """Latency of ``module`` summed over its recorded calls (from the table, else timed)."""
@@ -186,7 +238,7 @@ class LatencyTable:
 
     def __repr__(self) -> str:
         return (f"LatencyTable({str(self.path)!r}, device={str(self.device)!r}, "
-                f"batch_size={self.batch_size}, entries={len(self)})")
+                f"batch_size={self.batch_size}, clock={self.clock!r}, entries={len(self)})")
 
 
-__all__ = ["LatencyTable", "default_path"]
+__all__ = ["CLOCKS", "LatencyTable", "default_path", "time_calls"]

@@ -38,7 +38,7 @@ from dnas.cost.measures import (
     on_meta,
 )
 from dnas.cost.trace import Calls, record_calls
-from dnas.cost.tree import Const, Depth, Mixed, Node, Sum, Unit
+from dnas.cost.tree import Affine, Const, Depth, Mixed, Node, Sum, Unit
 from dnas.space.binding import arch_groups
 from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 from dnas.space.repeat import Repeat
@@ -93,6 +93,9 @@ class CostModel:
     max_combinations : int, default 512
         Largest number of value combinations a unit may have before it is split into its
         children.
+    calibrate : int, default 6
+        Latency only: whole architectures timed to fit ``a · Σ table + b``
+        (:mod:`dnas.cost.calibration`); 0 keeps the plain sum of the table's blocks.
 
     Attributes
     ----------
@@ -110,6 +113,7 @@ class CostModel:
         *,
         latency: LatencyTable | None = None,
         max_combinations: int = 512,
+        calibrate: int = 6,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"cost={kind!r} is not one of {', '.join(map(repr, KINDS))}")
@@ -133,10 +137,18 @@ class CostModel:
         self._calls: Calls = (
             record_calls(model, example_input) if example_input is not None else {}
         )
-        self.tree = self._node(model)
+        tree = self._node(model)
         self._calls = {}
+        self.calibration: tuple[float, float] | None = None
         if isinstance(self.measure, LatencyTable):
+            if calibrate and example_input is not None:
+                from dnas.cost.calibration import calibrate as fit_whole
+
+                self.calibration = fit_whole(model, example_input, tree, self.groups,
+                                             self.measure, calibrate)
+                tree = Affine(tree, *self.calibration)
             self.measure.save()
+        self.tree: Node = tree
         self.labels = sorted(self.tree.labels())
 
     # ------------------------------------------------------------------ building

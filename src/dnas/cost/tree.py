@@ -127,4 +127,20 @@ class Depth(Node):
         return {self.label}.union(*(b.labels() for b in self.blocks))
 
 
-__all__ = ["Const", "Depth", "Mixed", "Node", "Sum", "Unit"]
+class Affine(Node):
+    """``a · E[child] + b``: a calibrated cost model (:mod:`dnas.cost.calibration`)."""
+
+    def __init__(self, child: Node, a: float, b: float) -> None:
+        self.child, self.a, self.b = child, float(a), float(b)
+
+    def expected(self, p):
+        return self.a * self.child.expected(p) + self.b
+
+    def exact(self, index):
+        return self.a * self.child.exact(index) + self.b
+
+    def labels(self):
+        return self.child.labels()
+
+
+__all__ = ["Affine", "Const", "Depth", "Mixed", "Node", "Sum", "Unit"]

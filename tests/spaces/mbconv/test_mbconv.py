@@ -98,3 +98,26 @@ def test_budgeted_search_lands_in_the_band_and_random_band_samples_do():
         assert 0.9 * budget <= cm.cost(arch) <= 1.1 * budget
     with pytest.raises(ValueError, match="no architecture found"):
         sample_in_band(cm, 2 * largest, 3 * largest, g)
+
+
+@pytest.mark.parametrize("method", dnas.methods())
+def test_every_method_searches_the_space(method):
+    # pc-darts splits a LayerChoice's input channels: the space without skip choices fits it
+    space = dict(SMALL, skip=method != "pc-darts")
+    torch.manual_seed(0)
+    net = mbconv.search_network(3, 1, 1, **space)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(32, 1, 16, generator=g)
+    y = torch.randint(0, 3, (32,), generator=g)
+    s = dnas.Searcher(net, (X[:16], y[:16]), (X[16:], y[16:]), method=method, batch_size=8,
+                      device="cpu", cost="params", budget=2000.0)
+    before = {k: a.detach().clone() for k, a in zip(s.labels, s.alphas)}
+    train, valid = (X[:8], y[:8]), (X[16:24], y[16:24])
+    s.arch_step(train, valid)
+    s.weight_step(train)
+    moved = [k for k, a in zip(s.labels, s.alphas) if not torch.equal(a.detach(), before[k])]
+    assert any(k.endswith("/width") for k in moved), method
+    assert any(k.endswith("/depth") for k in moved), method
+    # every weight and α is still the module's own Parameter after the functional passes
+    assert all(type(p) is torch.nn.Parameter
+               for _, p in net.named_parameters(remove_duplicate=False)), method
