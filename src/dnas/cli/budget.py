@@ -3,10 +3,12 @@
     dnas search --space mbconv --budget-params 200000
     dnas search --space mbconv --budget-flops 2e6 --data digits
     dnas search --space mbconv --budget-latency 0.5 --latency-table lut.json   # milliseconds
+    dnas search --space mbconv --budget-latency 0.5 --latency-clock process    # shared machine
 
 A budget flag sets the search's ``cost`` and ``budget`` (latency in milliseconds on the command
 line, seconds in the configuration); latency is measured on the search device, per batch of
-``latency_batch_size``, in the look-up table ``--latency-table`` (default: the cache folder).
+``latency_batch_size``, in the look-up table ``--latency-table`` (default: the cache folder), by
+wall-clock time or, with ``--latency-clock process``, the process's CPU time.
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ def apply_budget(resolved: dict[str, Any]) -> None:
             raise ValueError(f"{flag}={value} contradicts cost={resolved['cost']!r}")
         resolved["cost"] = kind
         resolved["budget"] = value / 1e3 if kind == "latency" else value
-    table = resolved.get("latency_table")
-    if table is not None:
-        options = dict(resolved.get("cost_options") or {})
-        options["latency_table"] = str(table)
-        resolved["cost_options"] = options
+    for key in ("latency_table", "latency_clock"):
+        if resolved.get(key) is not None:
+            options = dict(resolved.get("cost_options") or {})
+            options[key] = str(resolved[key])
+            resolved["cost_options"] = options
 
 
 def latency_on_device(config: SearchConfig) -> SearchConfig:

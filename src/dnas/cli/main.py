@@ -88,6 +88,8 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--budget-tolerance", type=float,
                    help="relative band the exported architecture must reach (0.1)")
     p.add_argument("--latency-table", help="latency look-up table file (default: cache folder)")
+    p.add_argument("--latency-clock", help="wall | process (CPU time: steadier on a shared "
+                   "machine)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", help="run folder (default runs/search-<data>-<method>-<time>)")

@@ -39,6 +39,7 @@ SEARCH_OPTIONS: dict[str, Any] = {
     **own_data.OPTIONS,
     # cost-aware search (dnas.cli.budget): one budget flag sets cost= and budget=
     "budget_params": None, "budget_flops": None, "budget_latency": None, "latency_table": None,
+    "latency_clock": None,
     "mbconv": None,  # options of the mbconv space (stages, stem, kernel_sizes, expansions, skip)
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
