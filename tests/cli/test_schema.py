@@ -114,3 +114,16 @@ def test_coerce_directly():
     for value, tp in (("", PathText), ("a\0b", PathText), (1.5, int), ("1.0", int), (True, float)):
         with pytest.raises(ParameterError, match=r"^x=.* must be"):
             coerce("x", value, tp)
+
+
+@pytest.mark.parametrize("command", ["search", "retrain"])
+def test_every_option_of_a_command_has_a_type(command):
+    # an option without a type would reach the command as the text of its flag ('2000')
+    defaults = opts.SEARCH_OPTIONS if command == "search" else opts.RETRAIN_OPTIONS
+    untyped = sorted(set(defaults) - set(opts.option_types(command)))
+    assert untyped == []
+
+
+def test_budget_flags_are_numbers(tmp_path):
+    resolved = opts.resolve("search", {"budget_params": "2000", "latency_clock": "process"}, None)
+    assert resolved["budget_params"] == 2000 and resolved["latency_clock"] == "process"

@@ -37,3 +37,16 @@ def test_the_command_line_refuses_huge_networks_before_building_them(tmp_path, c
     assert len(err.splitlines()) == 1 and "(channels=100000, layers=3) has " in err, err
     assert "use fewer channels (-C) or layers (--layers)" in err
     assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_a_model_that_cannot_be_built_on_meta_is_not_checked():
+    class ReadsValues(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.scale = float(self.lin.weight.abs().max().item())  # a value: no meta tensor has it
+
+    assert memory.meta_parameter_count(ReadsValues) is None
+    checked = memory.check_fits(ReadsValues, torch.device("cpu"), copies=3, what="m", advice="")
+    assert checked is None
+    assert ReadsValues().scale > 0  # and it builds for real

@@ -36,6 +36,9 @@ SEARCH_TYPES: dict[str, Any] = {
     "n_train": int | None, "out": PathText | None, "checkpoint_every": int, "amp": str,
     "channels_last": bool, "compile": bool, "threads": int | None, "crop_padding": int,
     "flip": bool,
+    # cost-aware search (dnas.cli.budget) and the mbconv space's options
+    "budget_params": float | None, "budget_flops": float | None, "budget_latency": float | None,
+    "latency_table": PathText | None, "latency_clock": str | None, "mbconv": dict | None,
 }
 #: the command-level options of ``dnas retrain`` (the rest are RetrainConfig fields)
 RETRAIN_TYPES: dict[str, Any] = {

@@ -72,7 +72,7 @@ class FiniteGuard:
         self.loop = loop
         self.causes = dict(causes or {})
         self.first_step_causes = dict(first_step_causes or {})
-        self._watched: list[tuple[str, torch.Tensor, torch.Tensor]] = []
+        self._watched: list[tuple[str, torch.Tensor]] = []
         self.checked_steps = 0
 
     def watch(self, quantity: str, value: torch.Tensor | float | None) -> None:

@@ -35,7 +35,7 @@ def _walk(data: Any, path: str = "") -> Iterator[tuple[str, Any, int]]:
         where, value, depth = stack.pop()
         yield where, value, depth
         if isinstance(value, Mapping):
-            stack.extend((_where(where, k), v, depth + 1) for k, v in reversed(value.items()))
+            stack.extend((_where(where, k), v, depth + 1) for k, v in reversed(list(value.items())))
         elif isinstance(value, (list, tuple)):
             stack.extend((_where(where, i), v, depth + 1)
                          for i, v in reversed(list(enumerate(value))))

@@ -43,10 +43,15 @@ def available_bytes(device: torch.device) -> int | None:
         return None
 
 
-def meta_parameter_count(build: Callable[[], nn.Module]) -> int:
-    """The number of parameters ``build()`` makes, built on the meta device (no memory used)."""
-    with torch.device("meta"):
-        model = build()
+def meta_parameter_count(build: Callable[[], nn.Module]) -> int | None:
+    """The number of parameters ``build()`` makes, built on the meta device (no memory used);
+    None when ``build`` cannot run there (a constructor that reads values, e.g. ``.item()`` of a
+    seeded initialisation)."""
+    try:
+        with torch.device("meta"):
+            model = build()
+    except (RuntimeError, NotImplementedError):
+        return None
     return sum(p.numel() for p in model.parameters())
 
 
@@ -62,9 +67,10 @@ def check_fits(
     what: str,
     advice: str,
     bytes_per_value: int = 4,
-) -> int:
+) -> int | None:
     """Raise ``ValueError`` when ``copies`` copies of ``build()``'s parameters cannot fit on
-    ``device``; returns the parameter count.
+    ``device``; returns the parameter count (None, and nothing checked, when the model cannot
+    be built on the meta device: the real build then meets the device's own limit).
 
     Parameters
     ----------
@@ -78,6 +84,8 @@ def check_fits(
         What to change (``"use fewer channels or layers"``).
     """
     n = meta_parameter_count(build)
+    if n is None:
+        return None
     needed = n * bytes_per_value * copies
     free = available_bytes(device)
     if free is not None and needed > free:
