@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -301,7 +302,7 @@ def simplify(
                     break
         for label, cost in costs.items():
             names = list(cost)
-            current = best.architecture[label][0]
+            current = str(best.architecture[label][0])
             # simpler (fewer coefficients), or as simple and plainer (earlier in the registry:
             # mult before relu, which equals it on x >= 0)
             trials = [({**dict(best.architecture), label: [n]}, best.use_bias)
@@ -391,7 +392,7 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
 
 def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwork:
     """The fixed network of ``cand`` with its fitted constants (a copy; ``network`` unchanged)."""
-    model = fix(network, cand.architecture)
+    model = cast(ExpressionNetwork, fix(network, cand.architecture))
     if cand.outputs is not None:
         model.out_mask.copy_(torch.tensor(cand.outputs, dtype=model.out_mask.dtype))
     if not cand.use_bias:

@@ -5,6 +5,7 @@ starting points and candidate orders of the discrete refinement (:mod:`dnas.esti
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,9 @@ from dnas.arch.architecture import Architecture
 from dnas.bilevel.loop import Callback, Searcher
 from dnas.estimators.fitting import term_cost
 from dnas.space.binding import bind
+from dnas.space.modules import LayerChoice
 from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.primitives import Primitive
 
 
 def loss_for(output_type: str):
@@ -53,7 +56,9 @@ def edge_costs(network: ExpressionNetwork) -> dict[str, dict[str, int]]:
     """``{edge label: {candidate: complexity}}`` (node combinations excluded)."""
     out = {}
     for label, edge in network.edges.items():
-        out[label] = {n: term_cost(n, len(op.coefficients)) for n, op in edge.candidates.items()}
+        candidates = cast(LayerChoice, edge).candidates.items()
+        out[label] = {n: term_cost(n, len(cast(Primitive, op).coefficients))
+                      for n, op in candidates}
     return out
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import numpy as np
 
@@ -112,7 +112,7 @@ def check_float(
     try:
         as_float = float(value)
     except OverflowError:  # an integer beyond every float (10**400)
-        as_float = math.inf if int(value) > 0 else -math.inf
+        as_float = math.inf if cast(float, value) > 0 else -math.inf
     if (math.isnan(as_float) or (finite and math.isinf(as_float))
             or not _in_range(as_float, low, high, low_open, high_open)):
         _fail(name, value, allowed, False)

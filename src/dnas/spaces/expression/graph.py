@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.space.modules import LayerChoice
+from dnas.spaces.expression.primitives import Primitive
 
 if TYPE_CHECKING:
     from dnas.spaces.expression.network import ExpressionNetwork
@@ -50,6 +50,14 @@ class Edge:
     source: str
     operand: str
     module: nn.Module
+
+    @property
+    def primitive(self) -> Primitive:
+        """The edge's primitive (an edge of a fixed graph; ``TypeError`` on a relaxed one)."""
+        if not isinstance(self.module, Primitive):
+            raise TypeError(f"edge {self.label!r} holds a {type(self.module).__name__}, not a "
+                            "chosen primitive: fix the network first")
+        return self.module
 
 
 @dataclass(frozen=True)
@@ -97,8 +105,7 @@ def walk(
         Which nodes feed the output (default: the network's ``out_mask``).
     """
     if outputs is None:
-        mask = cast(torch.Tensor, network.out_mask)
-        outputs = [bool(v) for v in mask.tolist()]
+        outputs = [bool(v) for v in network.out_mask.tolist()]
     nodes = []
     for j in range(1, network.n_nodes + 1):
         name = f"k{j}"

@@ -19,6 +19,7 @@ every relaxation of the core can drive it. With ``node_ops=("add",)`` a node is 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 import sympy
 import torch
@@ -31,6 +32,7 @@ from dnas.space.modules import LayerChoice
 from dnas.spaces.expression.graph import Edge, Node, Reading, chosen, fold, walk
 from dnas.spaces.expression.primitives import (
     DEFAULT_PRIMITIVES,
+    Primitive,
     check_primitives,
     make_primitive,
     safe_denominator,
@@ -129,7 +131,7 @@ class ExpressionNetwork(nn.Module):
         # primitives a weighted sum has to evaluate (`none` adds 0 whatever its weight)
         self._evaluated = [p for p, name in enumerate(self.primitives) if name != "none"]
         self.operands = ("a",) if node_ops == ("add",) else ("a", "b")
-        self.edges = nn.ModuleDict()
+        self.edges: nn.ModuleDict = nn.ModuleDict()
         self.combine = nn.ModuleDict()
         for j in range(1, n_nodes + 1):
             for o in self.operands:
@@ -150,6 +152,7 @@ class ExpressionNetwork(nn.Module):
         self.out_bias = nn.Parameter(torch.zeros(()), requires_grad=bool(train_bias))
         # which nodes feed the output: all in the search; the discrete refinement may hide a node
         # that only later nodes read (x1·x2·x3 as k1 = x1·x2, k2 = k1·x3, y = k2)
+        self.out_mask: torch.Tensor
         self.register_buffer("out_mask", torch.ones(n_nodes))
 
     def sources(self, j: int) -> list[str]:
@@ -179,7 +182,7 @@ class ExpressionNetwork(nn.Module):
         weights = torch.stack([e.arch.weights() for e in edges])  # (E, P)
         values = []
         for p in self._evaluated:
-            cands = [e.candidates[self.primitives[p]] for e in edges]
+            cands = [cast(Primitive, e.candidates[self.primitives[p]]) for e in edges]
             coefs = {c: torch.stack([getattr(m, c) for m in cands])
                      for c, _ in cands[0].coefficients}
             values.append(type(cands[0]).evaluate(x, **coefs).to(weights.dtype))
@@ -271,7 +274,7 @@ class _TorchReading(Reading[torch.Tensor]):
     def operands(self, node: Node, states: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
         edges = [e for operand in node.operands for e in operand]
         if all(_dense(e.module) for e in edges):
-            return self.network._dense_node([e.module for e in edges],
+            return self.network._dense_node([cast(LayerChoice, e.module) for e in edges],
                                             [states[e.source] for e in edges])
         return super().operands(node, states)
 
@@ -290,14 +293,14 @@ class SympyReading(Reading[sympy.Expr]):
         self.value = value or (lambda p: sympy.Float(float(p.detach())))
 
     def edge(self, edge: Edge, x: sympy.Expr) -> sympy.Expr:
-        module = edge.module
+        module = edge.primitive
         return module.sympy(x, {n: self.value(getattr(module, n)) for n, _ in module.coefficients})
 
     def zero(self) -> sympy.Expr:
         return sympy.Integer(0)
 
     def combine(self, node: Node, operands: list[sympy.Expr]) -> sympy.Expr:
-        return node.combine.sympy(*operands) if len(operands) == 2 else operands[0]
+        return cast(Combine, node.combine).sympy(*operands) if len(operands) == 2 else operands[0]
 
 
 __all__ = ["NODE_OPS", "Combine", "ExpressionNetwork", "SympyReading", "chosen"]

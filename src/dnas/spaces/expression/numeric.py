@@ -78,7 +78,7 @@ class NumericEquation:
         #: edge label -> ((coefficient name, θ index or fixed value), ...)
         self.coefs: dict[str, tuple[tuple[str, int | float], ...]] = {
             e.label: tuple((c, slot(getattr(e.module, c), init=v))
-                           for c, v in e.module.coefficients)
+                           for c, v in e.primitive.coefficients)
             for node in self.nodes for operand in node.operands for e in operand
         }
         self.weights = [slot(network.out_weight, n.index, init=1.0) if n.output else 0.0
@@ -131,7 +131,7 @@ class _Forward(Reading[Jet]):
             for e in edges:
                 x, dx = states[e.source]
                 coefs = self.equation.coefs[e.label]
-                v, dv_dx, partials = e.module.terms(x, **{c: self.get(i) for c, i in coefs})
+                v, dv_dx, partials = e.primitive.terms(x, **{c: self.get(i) for c, i in coefs})
                 value += v
                 if dx is not None:
                     d += dv_dx * dx
