@@ -63,6 +63,7 @@ def test_retrained_darts_models(tmp_path, fmt, dim, size):
     assert [p.name for p in tmp_path.iterdir()] == [f"m{suffix}"]  # no temporary files
 
 
+@pytest.mark.filterwarnings("error::torch.jit.TracerWarning")  # the trace is exact, not a guess
 def test_tabular_darts_model_and_training_mode_is_restored(tmp_path):
     torch.manual_seed(0)
     model = darts.eval_network(darts.genotype("DARTS_V2"), C=2, layers=3, num_classes=2,

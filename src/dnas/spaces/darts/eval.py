@@ -173,7 +173,9 @@ class EvalNetwork(nn.Module):
         self.classifier = nn.Linear(C_prev, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if x.dim() != self.dim + 2 or x.shape[1] != self.in_channels:
+        # checked eagerly; a trace (TorchScript export) records the shapes it was given
+        if not torch.jit.is_tracing() and (x.dim() != self.dim + 2
+                                           or x.shape[1] != self.in_channels):
             want = "(B, C, L)" if self.dim == 1 else "(B, C, H, W)"
             raise ValueError(
                 f"input of shape {tuple(x.shape)} does not fit this dim={self.dim} network: "
