@@ -15,6 +15,18 @@ from dnas.space.searchable import Searchable
 from dnas.space.value import ChosenValue, ValueChoice, ValueParams
 
 
+def label_probabilities(model: nn.Module) -> dict[str, dict[str, float]]:
+    """The distribution each label's α currently expresses, by label and candidate name.
+
+    What a custom export rule reads: ``{"1<-0": {"none": 0.1, "skip_connect": 0.4, ...}, ...}``
+    (the relaxation's :meth:`probabilities`: softmax for DARTS, sigmoids for Fair DARTS, ...).
+    """
+    out: dict[str, dict[str, float]] = {}
+    for label, g in bind(model).items():
+        out[label] = dict(zip(g.names, (float(p) for p in g.probabilities().tolist()), strict=True))
+    return out
+
+
 def derive(model: nn.Module, digits: int = 6) -> Architecture:
     """Apply each label's selection rule (its relaxation's :meth:`select`) to α.
 
