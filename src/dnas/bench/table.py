@@ -1,0 +1,213 @@
+"""A tabular benchmark: every unique cell of a space trained once (or more), looked up instantly.
+
+Like NAS-Bench-201 (Dong & Yang, 2020), a search is scored by looking its architecture up instead
+of retraining it. A query is canonicalised first (dead edges, isomorphic node orders and identity
+edges do not matter: :func:`dnas.spaces.nb201.canonical`), so every equivalent cell finds the same
+row. Scores are over the table's rows (unique cells):
+
+* ``test_acc`` / ``valid_acc``: mean over the training seeds the row has (``*_std``: their
+  standard deviation, 0 with one seed);
+* ``percentile``: the share of rows whose mean test accuracy is at most this one's (100 = best);
+* ``regret``: the optimum's mean test accuracy minus this one's, in percentage points;
+* ``rank``: 1 for the best row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import random as _random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import fmean, pstdev
+from typing import Any
+
+from dnas.arch.architecture import Architecture
+from dnas.spaces.nb201.canonical import canonical
+from dnas.spaces.nb201.structure import EDGES, OPS, check_ops, to_architecture, to_ops, to_string
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the table says about one architecture (accuracies as fractions in [0, 1]).
+
+    Attributes
+    ----------
+    arch : str
+        The row's canonical cell (NAS-Bench-201 string).
+    test_acc, test_std, valid_acc, valid_std : float
+        Mean and standard deviation over the row's seeds.
+    test_loss, valid_loss : float
+        Mean over seeds.
+    seeds : int
+        How many training seeds the row has.
+    percentile : float
+        Share of rows (in %) whose mean test accuracy is at most this one's.
+    regret : float
+        Optimum's mean test accuracy minus this one's, in percentage points.
+    rank : int
+        1 = the best row by mean test accuracy.
+    params, flops : int
+        Parameters and forward FLOPs per sample of the fixed network.
+    train_seconds : float
+        Mean training time (wall clock, one CPU thread on the build machine).
+    """
+
+    arch: str
+    test_acc: float
+    test_std: float
+    valid_acc: float
+    valid_std: float
+    test_loss: float
+    valid_loss: float
+    seeds: int
+    percentile: float
+    regret: float
+    rank: int
+    params: int
+    flops: int
+    train_seconds: float
+
+    @property
+    def architecture(self) -> Architecture:
+        """The row's cell as a :class:`dnas.Architecture`."""
+        return to_architecture(self.arch)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Table:
+    """A loaded tabular benchmark (see :func:`dnas.bench.load`).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        One mapping per (cell, seed) training run with at least ``arch`` (NAS-Bench-201 string),
+        ``seed``, ``test_acc``, ``valid_acc``, ``test_loss``, ``valid_loss``, ``params``,
+        ``flops``, ``seconds``; rows of one cell are averaged.
+    name : str
+        The table's name.
+    ops : sequence of str
+        The space's operations (queries using others are rejected).
+    meta : dict, optional
+        How the table was built (recipe, data, command, machine).
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        name: str,
+        ops: Sequence[str] = OPS,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.ops = check_ops(ops)
+        self.meta = dict(meta or {})
+        runs: dict[str, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            key = to_string(canonical(row["arch"]))
+            runs.setdefault(key, []).append(row)
+        if not runs:
+            raise ValueError(f"table {name!r} has no rows")
+        self._stats: dict[str, dict[str, Any]] = {}
+        for key, rs in runs.items():
+            test = [float(r["test_acc"]) for r in rs]
+            valid = [float(r["valid_acc"]) for r in rs]
+            self._stats[key] = {
+                "test_acc": fmean(test), "test_std": pstdev(test) if len(test) > 1 else 0.0,
+                "valid_acc": fmean(valid), "valid_std": pstdev(valid) if len(valid) > 1 else 0.0,
+                "test_loss": fmean(float(r["test_loss"]) for r in rs),
+                "valid_loss": fmean(float(r["valid_loss"]) for r in rs),
+                "seeds": len(rs), "params": int(rs[0]["params"]), "flops": int(rs[0]["flops"]),
+                "train_seconds": fmean(float(r["seconds"]) for r in rs),
+            }
+        self._sorted = sorted(s["test_acc"] for s in self._stats.values())
+        self._best = max(self._stats, key=lambda k: (self._stats[k]["test_acc"], k))
+
+    def __len__(self) -> int:
+        return len(self._stats)
+
+    def __contains__(self, architecture: object) -> bool:
+        try:
+            return self._key(architecture) in self._stats  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, {len(self)} unique cells, ops={list(self.ops)})"
+
+    def _key(self, architecture: Architecture | Mapping[str, Any] | Sequence[str] | str) -> str:
+        ops = to_ops(architecture) if isinstance(architecture, (Mapping, str)) else tuple(
+            architecture
+        )
+        bad = sorted(set(ops) - set(self.ops))
+        if bad:
+            raise ValueError(
+                f"architecture uses operation(s) {bad} that table {self.name!r} does not have; "
+                f"its operations: {list(self.ops)}"
+            )
+        return to_string(canonical(ops))
+
+    def _entry(self, key: str) -> Entry:
+        s = self._stats[key]
+        n = len(self._sorted)
+        at_most = bisect.bisect_right(self._sorted, s["test_acc"])
+        better = n - at_most
+        return Entry(
+            arch=key, percentile=100.0 * at_most / n,
+            regret=100.0 * (self._stats[self._best]["test_acc"] - s["test_acc"]),
+            rank=better + 1, **s,
+        )
+
+    def query(self, architecture: Architecture | Mapping[str, Any] | Sequence[str] | str) -> Entry:
+        """The row of ``architecture`` (a :class:`dnas.Architecture`, a mapping label -> op, a
+        NAS-Bench-201 string, or six operations in EDGES order)."""
+        key = self._key(architecture)
+        if key not in self._stats:
+            raise KeyError(
+                f"table {self.name!r} has no row for {key!r} (it holds {len(self)} unique cells)"
+            )
+        return self._entry(key)
+
+    def optimum(self, metric: str = "test_acc") -> Entry:
+        """The best row by mean ``metric`` (``"test_acc"`` or ``"valid_acc"``)."""
+        if metric not in ("test_acc", "valid_acc"):
+            raise ValueError(f"metric={metric!r} must be 'test_acc' or 'valid_acc'")
+        return self._entry(max(self._stats, key=lambda k: (self._stats[k][metric], k)))
+
+    def entries(self) -> list[Entry]:
+        """Every row, best first."""
+        return sorted((self._entry(k) for k in self._stats), key=lambda e: e.rank)
+
+    def random(self, seed: int | _random.Random | None = None) -> Architecture:
+        """A cell drawn uniformly from the space (every edge an independent uniform operation),
+        as a random search would draw it; its row is ``query(...)`` of the result."""
+        rng = seed if isinstance(seed, _random.Random) else _random.Random(seed)
+        return to_architecture(tuple(rng.choice(self.ops) for _ in EDGES))
+
+    def to_csv(self) -> str:
+        """The aggregated rows as CSV text (one line per unique cell, best first)."""
+        out = io.StringIO()
+        entries = self.entries()
+        writer = csv.DictWriter(out, fieldnames=list(entries[0].to_dict()))
+        writer.writeheader()
+        for e in entries:
+            writer.writerow(e.to_dict())
+        return out.getvalue()
+
+    @classmethod
+    def from_csv(cls, text: str, name: str, ops: Sequence[str] = OPS,
+                 meta: Mapping[str, Any] | None = None) -> Table:
+        """A table from CSV text with one line per training run (the shipped format)."""
+        return cls(list(csv.DictReader(io.StringIO(text))), name, ops, meta)
+
+
+def meta_json(meta: Mapping[str, Any]) -> str:
+    """The table's build information as JSON text."""
+    return json.dumps(dict(meta), indent=2, sort_keys=True)
+
+
+__all__ = ["Entry", "Table"]
