@@ -4,12 +4,10 @@ Each (cell, seed, epochs) job is one line of a JSON-lines file, appended as soon
 so the build can be stopped and resumed at any time (jobs already in the file are skipped). Jobs run
 in worker processes with one torch thread each.
 
-    # the shipped 4-operation table, one seed, 2 workers, in the background
+    # the shipped 4-operation table: every cell once, a second seed on 150 cells (seed noise),
+    # twice the epochs on 100 cells (budget rank correlation), 2 workers, in the background
     nohup nice -n 5 python benchmarks/tabular_build.py --ops 4 --workers 2 \
-        --out benchmarks/results/nb201_mnist1d/rows.jsonl &
-    # seed noise: a second seed on 150 cells; budget correlation: 24 epochs on 150 cells
-    python benchmarks/tabular_build.py --ops 4 --sample 150 --seeds 1 --out ...
-    python benchmarks/tabular_build.py --ops 4 --sample 150 --epochs 24 --out ...
+        --noise-cells 150 --budget-cells 100 --out benchmarks/results/nb201_mnist1d/rows.jsonl &
     # a pilot: 32 random cells + all-skip / all-pool / all-conv, 2 seeds
     python benchmarks/tabular_build.py --ops 4 --sample 32 --special --seeds 0,1 --out pilot.jsonl
 """
@@ -31,16 +29,15 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 _STATE: dict = {}
 
 
-def _init_worker(recipe_dict: dict, data_options: dict) -> None:
+def _init_worker(recipe_dict: dict) -> None:
     import torch
 
-    import dnas.data
     from dnas.bench.recipe import Recipe
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     recipe = Recipe(**recipe_dict)
-    data = dnas.data.load("mnist1d", **data_options)
+    data = recipe.load_data()
     _STATE.update(recipe=recipe, data=data, splits=recipe.splits(data))
 
 
@@ -84,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=0, help="only this many random unique cells")
     p.add_argument("--sample-seed", type=int, default=0)
     p.add_argument("--special", action="store_true", help="add all-skip, all-pool, all-conv")
+    p.add_argument("--noise-cells", type=int, default=0,
+                   help="the first N cells (shuffled order) also get --noise-seeds")
+    p.add_argument("--noise-seeds", type=lambda t: [int(x) for x in t.split(",")], default=[1])
+    p.add_argument("--budget-cells", type=int, default=0,
+                   help="the first N cells also get a run with --budget-epochs")
+    p.add_argument("--budget-epochs", type=int, default=0, help="default: twice the recipe's")
+    p.add_argument("--order-seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--recipe", default="{}", help="JSON of Recipe fields to override")
-    p.add_argument("--data", default="{}", help="JSON of dnas.data.load('mnist1d') options")
     args = p.parse_args(argv)
 
     from dnas.bench.recipe import Recipe
@@ -96,9 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         import dataclasses
 
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
-    data_options = json.loads(args.data)
     seeds = [int(s) for s in args.seeds.split(",")]
-    meta = {"recipe": recipe.to_dict(), "data": {"name": "mnist1d", **data_options}}
+    meta = {"recipe": recipe.to_dict()}
 
     done: set[tuple[str, int, int]] = set()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -114,18 +116,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.out} holds rows of another recipe or data set ({row.get('meta')}); "
                       "write this build to another file", file=sys.stderr)
                 return 2
-    jobs = [  # seeds of one cell together, so a partial run already measures seed noise
-        (cell, seed, recipe.epochs)
-        for cell in _cells(args)
-        for seed in seeds
-        if (cell, seed, recipe.epochs) not in done
-    ]
+    cells = _cells(args)
+    # a seeded shuffle: a partial build is a uniform sample of the space, and the seed-noise and
+    # budget rows of the first cells come early, interleaved with the main rows
+    random.Random(args.order_seed).shuffle(cells)
+    plan = []
+    for k, cell in enumerate(cells):
+        plan.extend((cell, seed, recipe.epochs) for seed in seeds)
+        if k < args.noise_cells:
+            plan.extend((cell, seed, recipe.epochs) for seed in args.noise_seeds)
+        if k < args.budget_cells:
+            plan.append((cell, seeds[0], args.budget_epochs or 2 * recipe.epochs))
+    jobs = [job for job in plan if job not in done]
     print(f"{len(done)} rows done, {len(jobs)} to run with {args.workers} workers", flush=True)
     if not jobs:
         return 0
     start = time.time()
     ctx = mp.get_context("spawn")
-    with ctx.Pool(args.workers, _init_worker, (recipe.to_dict(), data_options)) as pool, \
+    with ctx.Pool(args.workers, _init_worker, (recipe.to_dict(),)) as pool, \
             open(args.out, "a", encoding="utf-8") as fh:
         for k, row in enumerate(pool.imap_unordered(_run, jobs), start=1):
             row["meta"] = meta

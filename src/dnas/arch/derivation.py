@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -63,6 +64,28 @@ def _n_kept(architecture: Architecture, label: str, n_chosen: int) -> int:
     recorded = architecture.meta.get(N_KEPT)
     count = recorded.get(label) if isinstance(recorded, dict) else None
     return count if isinstance(count, int) and not isinstance(count, bool) else n_chosen
+
+
+def select_architecture(searcher: Any) -> Architecture:
+    """The export rule a finished search asks for (``searcher.config.select``).
+
+    ``"default"``: :func:`derive` (each label's relaxation rule, or the model's
+    ``derive_architecture``). ``"perturbation"``: DARTS-PT (:func:`dnas.robust.project`), which
+    measures the supernet without each candidate on the validation split and fine-tunes the
+    supernet between decisions; ``select_options`` may set ``tune_steps`` (default: 5% of the
+    search's steps per decision, the paper's 5 of 100 epochs) and ``tune_lr_factor``.
+    """
+    config = searcher.config
+    if getattr(config, "select", "default") == "default":
+        return derive(searcher.model)
+    from dnas.robust.hooks import validation_batches
+    from dnas.robust.perturbation import project
+
+    options = dict(config.select_options)
+    total = config.epochs * searcher.steps_per_epoch
+    options.setdefault("tune_steps", max(1, round(0.05 * total)))
+    options.setdefault("seed", config.seed or 0)
+    return project(searcher, validation_batches(searcher), **options)
 
 
 class SumOf(nn.Module):

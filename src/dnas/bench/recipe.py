@@ -42,25 +42,38 @@ class Recipe:
     lr, momentum, weight_decay : float
         SGD with Nesterov momentum; the learning rate follows a cosine from ``lr`` to 0 over
         the training steps.
-    valid_fraction : float
-        Share of the data set's training part held out as the validation split (seeded by
-        ``split_seed``, the same for every row).
+    train_size : int
+        Samples of the data set's training part the network trains on (a seeded draw, the same
+        for every row); the rest of the training part is the validation split.
     split_seed : int
         Seed of the train/validation cut.
+    data : str
+        Data set name for :func:`dnas.data.load`.
+    data_options : dict
+        Its options. The shipped table: MNIST-1D generated with 10,000 samples (so the validation
+        and test splits hold 5,000 and 2,000) and twice the default i.i.d. noise (0.05) and more
+        correlated noise (0.35): on the default data the cells bunch within ~1 point of each
+        other at 97-98.5%, with noise harder the architecture matters (a median cell 83.6%, a
+        strong one 86.4% in the pilot).
     """
 
     C: int = 16
     N: int = 3
     epochs: int = 12
-    batch_size: int = 256
+    batch_size: int = 128
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    valid_fraction: float = 0.25
+    train_size: int = 3000
     split_seed: int = 0
+    data: str = "mnist1d"
+    data_options: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: {"num_samples": 10000, "iid_noise_scale": 0.05,
+                                 "corr_noise_scale": 0.35}
+    )
 
     def __post_init__(self) -> None:
-        for name in ("C", "N", "epochs", "batch_size"):
+        for name in ("C", "N", "epochs", "batch_size", "train_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer")
@@ -68,16 +81,28 @@ class Recipe:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"{name}={value!r} must be a number >= 0")
-        if not 0 < self.valid_fraction < 1:
-            raise ValueError(f"valid_fraction={self.valid_fraction!r} must be in (0, 1)")
+        if not isinstance(self.data_options, dict):
+            raise ValueError(f"data_options={self.data_options!r} must be a dict")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def load_data(self) -> Dataset:
+        """The recipe's data set (``dnas.data.load(self.data, **self.data_options)``)."""
+        from dnas.data.loaders import load
+
+        return load(self.data, **self.data_options)
+
     def splits(self, data: Dataset) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """``{"train", "valid", "test"}`` parts of ``data`` under this recipe."""
+        n = data.X_train.shape[0]
+        if not self.train_size < n:
+            raise ValueError(
+                f"train_size={self.train_size} leaves no validation split of the {n} training "
+                "samples"
+            )
         train, valid = search_split(
-            data.X_train, data.y_train, fraction=1 - self.valid_fraction, seed=self.split_seed
+            data.X_train, data.y_train, fraction=self.train_size / n, seed=self.split_seed
         )
         return {"train": train, "valid": valid, "test": (data.X_test, data.y_test)}
 

@@ -91,6 +91,14 @@ class SearchConfig:
         Take an α step every ``arch_every`` weight steps.
     method_options : dict
         Keyword arguments of the relaxation (e.g. ``{"tau_max": 10}``).
+    robust : str or None
+        A collapse-robust method on top of the relaxation (:func:`dnas.robust.robust_methods`:
+        ``"beta-darts"``, ``"darts-minus"``, ``"sdarts-rs"``, ``"sdarts-adv"``), with its paper
+        preset updated by ``robust_options``.
+    select : {"default", "perturbation"}
+        The export rule: the relaxation's (or the space's) rule on α, or DARTS-PT's
+        perturbation-based selection with its fine-tuning (``select_options``: ``tune_steps``,
+        default 5% of the search's steps per decision; ``tune_lr_factor``, default 0.1).
     seed : int or None
         Seeds sampling, data order and (restored afterwards) the global RNG: same seed, same CPU
         run, bit for bit. ``None`` leaves everything to the caller's RNG.
@@ -138,6 +146,10 @@ class SearchConfig:
     warmup_epochs: int = 0
     arch_every: int = 1
     method_options: Mapping[str, Any] = field(default_factory=dict)
+    robust: str | None = None
+    robust_options: Mapping[str, Any] = field(default_factory=dict)
+    select: str = "default"
+    select_options: Mapping[str, Any] = field(default_factory=dict)
     seed: int | None = 0
     device: str = "auto"
     progress: bool | None = None
@@ -185,7 +197,18 @@ class SearchConfig:
                      "arch_every", "seed"):  # NumPy integers as Python ints (torch wants those)
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, int(getattr(self, name)))
+        self._check_robust()
         self._check_cost()
+
+    def _check_robust(self) -> None:
+        from dnas.robust import SELECTIONS, robust_methods  # robust imports relaxations too
+
+        check_choice("robust", self.robust, (None, *robust_methods()))
+        check_choice("select", self.select, SELECTIONS)
+        for name in ("robust_options", "select_options"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise ParameterError(f"{name}={getattr(self, name)!r} must be a mapping")
+            object.__setattr__(self, name, dict(getattr(self, name)))
 
     def _check_cost(self) -> None:
         from dnas.cost import KINDS, PENALTIES  # local: the cost package imports the loop's parts

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dnas.arch.derivation import derive
+from dnas.arch.derivation import select_architecture
 from dnas.bilevel import guard as _guard
 from dnas.bilevel import state as _state
 from dnas.bilevel.config import SearchConfig, resolve_config
@@ -32,6 +32,7 @@ from dnas.cost.budget import from_options as budget_penalty
 from dnas.optim.gradient import hypergradient
 from dnas.optim.objective import Objective
 from dnas.relaxations import Relaxation, installed_relaxations, relax
+from dnas.robust.hooks import robust_method, robust_weight_step
 from dnas.runtime.batches import make_batches
 from dnas.runtime.callbacks import Callback
 from dnas.runtime.device import resolve_device
@@ -103,6 +104,10 @@ class Searcher(LoopState):
         self.config = config
         self.device = resolve_device(config.device)
         relax(model, config.method, per_label=per_label, **config.method_options)
+        # a collapse-robust method wraps the installed relaxations (dnas.robust)
+        self.robust = robust_method(config)
+        if self.robust is not None:
+            self.robust.install(model)
         self.model = model.to(self.device)
         self.loss_fn: LossFn = loss_fn or default_loss
         self._init_state(("train", "valid"), self.device, callbacks, _guard.search_guard(config))
@@ -214,8 +219,9 @@ class Searcher(LoopState):
             a.requires_grad_(False)  # also tells binary gates not to compute gate gradients
         try:
             self.w_optimizer.zero_grad(set_to_none=True)
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
+            with robust_weight_step(self.robust, self, train_batch):  # SDARTS perturbs α here
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
             self.guard.watch(_guard.TRAIN_LOSS, loss)
             if loss.requires_grad:  # a sampled path with no weights (e.g. `none`) trains nothing
                 loss.backward()
@@ -249,6 +255,8 @@ class Searcher(LoopState):
             while self.epoch < cfg.epochs and not self._stop:
                 for r in installed_relaxations(self.model):
                     r.set_progress(self.epoch / max(cfg.epochs, 1))
+                if self.robust is not None:
+                    self.robust.set_progress(self.epoch / max(cfg.epochs, 1))
                 searching = self.epoch >= cfg.warmup_epochs
                 while self.step < self.steps_per_epoch and not self._stop:
                     train_batch, valid_batch = next_batches(
@@ -265,7 +273,7 @@ class Searcher(LoopState):
                     self._end_step(bar)
                 if self.step >= self.steps_per_epoch:
                     self._end_epoch(bar)
-        architecture = derive(self.model)
+        architecture = select_architecture(self)
         if cfg.cost is not None:  # within the budget band, with its exact cost in meta
             budget = self.budget  # None only when no step ran here (a finished run resumed)
             if budget is None:

@@ -26,12 +26,16 @@ import torch
 
 from dnas.data.cache import cache_directory, save_npz_atomic
 from dnas.data.dataset import Dataset
-from dnas.runtime.checks import check_int
+from dnas.runtime.checks import check_float, check_int
 
 _KEYS = ("x", "y", "x_test", "y_test")
 
 
-def _generator_args(num_samples: int) -> Any:
+#: Generator settings a caller may change (the mnist1d package's names; None keeps its default).
+KNOBS = ("iid_noise_scale", "corr_noise_scale", "shear_scale", "scale_coeff", "max_translation")
+
+
+def _generator_args(num_samples: int, knobs: dict[str, float | None] | None = None) -> Any:
     try:
         from mnist1d.data import get_dataset_args
     except ImportError as exc:  # optional dependency
@@ -40,6 +44,9 @@ def _generator_args(num_samples: int) -> Any:
         ) from exc
     args = get_dataset_args()
     args.num_samples = num_samples
+    for name, value in (knobs or {}).items():
+        if value is not None:
+            setattr(args, name, value)
     return args
 
 
@@ -106,6 +113,11 @@ def load_mnist1d(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     num_samples: int = 5000,
+    iid_noise_scale: float | None = None,
+    corr_noise_scale: float | None = None,
+    shear_scale: float | None = None,
+    scale_coeff: float | None = None,
+    max_translation: int | None = None,
 ) -> Dataset:
     """MNIST-1D as ``(N, 1, 40)`` float32 signals and int64 labels (generated offline, cached).
 
@@ -116,6 +128,9 @@ def load_mnist1d(
     num_samples : int
         Total samples before the 80/20 split; the default 5000 is the standard 4000/1000 dataset.
         Smaller values give a quick dataset from the same generator (same seed, fewer samples).
+    iid_noise_scale, corr_noise_scale, shear_scale, scale_coeff, max_translation : optional
+        The generator's difficulty settings (defaults 0.02, 0.25, 0.75, 0.4, 48); more noise or
+        shear makes a harder task. Each setting has its own cache file.
 
     Returns
     -------
@@ -123,7 +138,17 @@ def load_mnist1d(
         ``dim=1``, ``in_channels=1``, ``num_classes=10``.
     """
     check_int("num_samples", num_samples, 20)
-    args = _generator_args(num_samples)
+    knobs = {
+        "iid_noise_scale": iid_noise_scale, "corr_noise_scale": corr_noise_scale,
+        "shear_scale": shear_scale, "scale_coeff": scale_coeff,
+    }
+    for name, value in knobs.items():
+        if value is not None:
+            check_float(name, value, 0)
+    if max_translation is not None:
+        check_int("max_translation", max_translation, 0)
+    knobs["max_translation"] = max_translation
+    args = _generator_args(num_samples, knobs)
     path = _cache_path(cache_directory(cache_dir), args)
     shapes = _expected_shapes(args)
     arrays = _read_cache(path, shapes) if path.exists() else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from dnas.robust.auxiliary_skip import AuxiliarySkip
-from dnas.robust.base import RobustMethod, Robustified, beta_decay_loss, project_simplex_box
+from dnas.robust.base import Robustified, RobustMethod, beta_decay_loss, project_simplex_box
 from dnas.robust.beta_decay import BetaDecay
 from dnas.robust.perturbation import project, supernet_accuracy
 from dnas.robust.smoothing import AdversarialSmoothing, RandomSmoothing

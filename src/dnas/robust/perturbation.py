@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from dnas.arch.architecture import Architecture
-from dnas.robust.base import RobustMethod, Robustified
+from dnas.robust.base import Robustified, RobustMethod
 
 
 @torch.no_grad()
