@@ -177,7 +177,7 @@ def fix_module(module: nn.Module, architecture: Architecture) -> nn.Module:
     return visit(module)
 
 
-def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
+def fix(model: nn.Module, architecture: Architecture, *, seed: int | None = None) -> nn.Module:
     """A copy of ``model`` with every choice replaced by its chosen candidate(s).
 
     LayerChoice -> the chosen candidate (the sum of them when several are kept), InputChoice ->
@@ -188,6 +188,12 @@ def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
     model does not have, names an unknown candidate or value, or keeps another number of
     candidates than a choice's ``n_chosen`` (unless its ``meta["n_kept"]`` records the count a
     relaxation exported, as binary gates' ``num_on`` paths).
+
+    A module may drop what the architecture leaves unused: the NAS-Bench-201 cell keeps only its
+    live edges (:class:`dnas.spaces.nb201.SearchCell`). With ``seed``, every layer of the result is
+    re-initialised from ``(seed, its name)`` (:func:`dnas.arch.seeding.seeded_reset`), so the
+    initial weights depend only on the chosen architecture and the seed, not on the candidates
+    that were not chosen nor on the searched weights.
     """
     if not isinstance(architecture, Architecture):
         raise TypeError(
@@ -202,4 +208,9 @@ def fix(model: nn.Module, architecture: Architecture) -> nn.Module:
     unknown = sorted(set(architecture) - labels)
     if unknown:
         raise ValueError(f"architecture names label(s) {unknown} that the model does not have")
-    return fix_module(copy.deepcopy(model), architecture)
+    fixed = fix_module(copy.deepcopy(model), architecture)
+    if seed is not None:
+        from dnas.arch.seeding import seeded_reset
+
+        seeded_reset(fixed, seed)
+    return fixed

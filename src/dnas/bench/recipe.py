@@ -24,7 +24,7 @@ from torch import nn
 
 from dnas.data.dataset import Dataset
 from dnas.data.split import search_split
-from dnas.spaces.nb201.canonical import live_edges
+from dnas.spaces.nb201.equivalence import live_edges
 from dnas.spaces.nb201.network import fixed_network
 from dnas.spaces.nb201.structure import to_ops, to_string
 
@@ -57,14 +57,14 @@ class Recipe:
         strong one 86.4% in the pilot).
     """
 
-    C: int = 16
+    C: int = 8
     N: int = 3
-    epochs: int = 12
+    epochs: int = 10
     batch_size: int = 128
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    train_size: int = 3000
+    train_size: int = 2000
     split_seed: int = 0
     data: str = "mnist1d"
     data_options: dict[str, Any] = dataclasses.field(

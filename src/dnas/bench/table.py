@@ -25,7 +25,7 @@ from statistics import fmean, pstdev
 from typing import Any
 
 from dnas.arch.architecture import Architecture
-from dnas.spaces.nb201.canonical import canonical
+from dnas.spaces.nb201.equivalence import canonical
 from dnas.spaces.nb201.structure import EDGES, OPS, check_ops, to_architecture, to_ops, to_string
 
 
@@ -187,6 +187,22 @@ class Table:
         as a random search would draw it; its row is ``query(...)`` of the result."""
         rng = seed if isinstance(seed, _random.Random) else _random.Random(seed)
         return to_architecture(tuple(rng.choice(self.ops) for _ in EDGES))
+
+    def recipe(self) -> Any:
+        """The :class:`dnas.bench.Recipe` the table was built with (from its metadata)."""
+        from dnas.bench.recipe import Recipe
+
+        recipe = self.meta.get("recipe")
+        if not isinstance(recipe, Mapping):
+            raise ValueError(f"table {self.name!r} does not record its recipe")
+        return Recipe(**{k: v for k, v in recipe.items() if k != "epochs"},
+                      epochs=int(self.meta.get("epochs") or recipe.get("epochs", 10)))
+
+    def data_text(self) -> str:
+        """The table's data set in words (name and generator options)."""
+        r = self.recipe()
+        options = ", ".join(f"{k}={v}" for k, v in r.data_options.items())
+        return f"{r.data}({options})" if options else r.data
 
     def to_csv(self) -> str:
         """The aggregated rows as CSV text (one line per unique cell, best first)."""

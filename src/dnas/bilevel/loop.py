@@ -178,8 +178,12 @@ class Searcher(LoopState):
         self._stop = True
 
     # ------------------------------------------------------------------ one step
-    def arch_step(self, train_batch: Batch, valid_batch: Batch) -> None:
-        """One α update (first or second order) on a training and a validation batch."""
+    def arch_step(self, train_batch: Batch, valid_batch: Batch) -> tuple[Any, Any] | None:
+        """One α update (first or second order) on a training and a validation batch.
+
+        Returns the validation ``(loss, output)`` of the step (detached), or None when the
+        hypergradient does not evaluate them.
+        """
         cfg = self.config
         self._resample()
         dp = self.data_parallel
@@ -210,9 +214,13 @@ class Searcher(LoopState):
             self.guard.watch(_guard.ARCH_GRAD, torch.cat(applied))
             self.guard.watch(_guard.ALPHA, torch.cat([a.detach().reshape(-1)
                                                       for a in self.alphas]))
+        return last_valid
 
-    def weight_step(self, train_batch: Batch) -> None:
-        """One w update: SGD on the training loss, α frozen, gradient norm clipped."""
+    def weight_step(self, train_batch: Batch) -> tuple[Any, torch.Tensor]:
+        """One w update: SGD on the training loss, α frozen, gradient norm clipped.
+
+        Returns the step's ``(output, loss)``.
+        """
         self._resample()
         x, y = train_batch
         for a in self.alphas:
@@ -238,6 +246,7 @@ class Searcher(LoopState):
             for a in self.alphas:
                 a.requires_grad_(True)
         self.meters["train"].update(loss, out, y)
+        return out, loss
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> SearchResult:

@@ -4,6 +4,7 @@
     dnas retrain  --arch architecture.json|GENOTYPE [--epochs N] ...
     dnas draw     architecture.json|GENOTYPE [--out PATH] [--format png|svg]
     dnas export   RETRAIN_RUN | ARCH --weights model.pt [--format torchscript|onnx] [--out PATH]
+    dnas bench    [RUN_OR_ARCH ...] [--table NAME]
     dnas methods  |  dnas genotypes [NAME]
 
 Bad input (a missing file or folder, a corrupt data file, a malformed architecture, an unknown
@@ -55,7 +56,9 @@ def _search_parser(sub: Any) -> None:
         argument_default=S,
     )
     p.add_argument("--config", help="YAML file of options (keys as the long flags, '_' or '-')")
-    p.add_argument("--space", help="search space: darts (cells) | mbconv (widths, depths, kernels)")
+    p.add_argument("--space", help="search space: darts (cells) | mbconv (widths, depths, "
+                   "kernels) | nb201 (NAS-Bench-201 cells; on mnist1d it searches the shipped "
+                   "table's data and reports the found cell's percentile)")
     p.add_argument("--dim", type=int, help="1 (sequences) or 2 (images); default: the data's")
     p.add_argument("--data", help="mnist1d | digits | cifar10 | synthetic (default mnist1d), or "
                    "your own: file.npz | X.npy,y.npy | file.csv | image folder")
@@ -64,6 +67,16 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--n-train", type=int, help="use only the first N training samples")
     p.add_argument("--method", help="relaxation (see `dnas methods`; default darts)")
     p.add_argument("--order", type=int, help="1 (first order) or 2 (second order)")
+    p.add_argument("--robust", help="collapse-robust method: beta-darts | darts-minus | "
+                   "sdarts-rs | sdarts-adv (default: none)")
+    p.add_argument("--select", help="export rule: default | perturbation (DARTS-PT)")
+    p.add_argument("--seeds", help="comma-separated seeds: one search per seed (run folders "
+                   "OUT/seed-N), each scored (table look-up for nb201, else a short retrain), "
+                   "mean ± std reported, the best copied to OUT/architecture.json")
+    p.add_argument("--processes", type=int, help="parallel searches with --seeds (default: "
+                   "one per seed, at most the CPU count)")
+    p.add_argument("--score-epochs", type=int, help="epochs of the short retrain that scores "
+                   "each seed's architecture (darts space with --seeds; 0: no scoring)")
     p.add_argument("--hypergradient", help="finite-difference | exact (second order)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", "--batch", type=int, dest="batch_size")
@@ -168,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--cell", default="both", help="normal | reduce | both")
     d.add_argument("--format", default="png", help="png | svg")
     export_cmd.add_parser(sub)
+    b = sub.add_parser("bench", help="look architectures up in a tabular benchmark (percentile, "
+                       "regret); without arguments, describe the table")
+    b.add_argument("refs", nargs="*", metavar="RUN_OR_ARCH",
+                   help="run folder, architecture.json, or a NAS-Bench-201 string")
+    b.add_argument("--table", default="nb201-mnist1d", help="a shipped table or a table .csv")
+    b.add_argument("--epochs", type=int, help="the table's training budget to use")
+    b.add_argument("--json", action="store_true", help="print the entries as JSON")
     sub.add_parser("methods", help="list the relaxations and their paper presets")
     g = sub.add_parser("genotypes", help="list published genotypes, or print one as JSON")
     g.add_argument("name", nargs="?")
@@ -196,6 +216,10 @@ def _run(args: argparse.Namespace) -> int:
         return export_cmd.run_export(args)
     if args.command == "draw":
         return info_cmd.draw(args.architecture, args.out, args.cell, args.format)
+    if args.command == "bench":
+        from dnas.cli.bench_cmd import run_bench
+
+        return run_bench(args.refs, args.table, args.epochs, args.json)
     if args.command == "methods":
         return info_cmd.list_methods()
     if args.command == "genotypes":

@@ -41,6 +41,8 @@ SEARCH_OPTIONS: dict[str, Any] = {
     "budget_params": None, "budget_flops": None, "budget_latency": None, "latency_table": None,
     "latency_clock": None,
     "mbconv": None,  # options of the mbconv space (stages, stem, kernel_sizes, expansions, skip)
+    # multi-seed protocol (dnas search --seeds 0,1,2,3)
+    "seeds": None, "processes": None, "score_epochs": 5,
 }
 #: SearchConfig fields whose defaults the command line changes (quick runs; auto device).
 SEARCH_OVERRIDES: dict[str, Any] = {"batch_size": 64, "seed": 0}

@@ -61,8 +61,26 @@ def _darts_space(resolved: Mapping[str, Any], data: Dataset, config: SearchConfi
 _FREE_ON_RESUME = {"out", "progress", "threads", "device", "checkpoint_every", "cache_dir",
                    "data_root", "compile", "tensorboard", "max_data_gb"}
 
+def _nb201_space(resolved: Mapping[str, Any], data, config: SearchConfig) -> nn.Module:
+    from dnas.spaces import nb201
+
+    table = resolved.get("table")
+    ops = tuple(table.ops) if table is not None else nb201.OPS
+    partial = int(config.method_options.get("partial_channels", 1)) if (
+        config.method == "pc-darts") else 1
+    return nb201.search_network(
+        C=resolved["channels"], N=resolved["layers"], num_classes=data.num_classes,
+        dim=resolved["dim"], in_channels=data.in_channels, ops=ops, partial_channels=partial,
+    )
+
+
 #: Search spaces the command line can build, by ``--space`` name.
-SPACES = {"darts": _darts_space, "mbconv": budget.mbconv_space}
+SPACES = {"darts": _darts_space, "mbconv": budget.mbconv_space, "nb201": _nb201_space}
+#: Per-space defaults below the command line and the config file: the NAS-Bench-201 supernet of
+#: benchmarks/tabular.py (C=8, one cell per stage) on MNIST-1D.
+SPACE_DEFAULTS: dict[str, dict[str, Any]] = {"nb201": {"channels": 8, "layers": 1}}
+#: The tabular benchmark a space is scored on when searched on its data (by ``--data`` name).
+SPACE_TABLES: dict[tuple[str, str], str] = {("nb201", "mnist1d"): "nb201-mnist1d"}
 
 
 class _HistoryFile(Callback):
@@ -77,6 +95,8 @@ class _HistoryFile(Callback):
 
 def _check(resolved: dict[str, Any], data_dim: int | None = None) -> None:
     check_choice("space", resolved["space"], SPACES)
+    if resolved["space"] == "nb201" and resolved["dim"] == 2 and resolved["data"] == "mnist1d":
+        raise ValueError("dim=2 does not fit data='mnist1d' (1-D sequences)")
     check_data(resolved)
     for name in ("channels", "layers"):
         check_int(name, resolved[name], 1)
@@ -98,7 +118,15 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
         if (source[0] / "config.yaml").is_file():
             saved = opts.read_yaml(source[0] / "config.yaml")
     resolved = opts.resolve("search", flags, config_file, saved)
+    given = set(flags) | set(opts.read_yaml(config_file) if config_file else {}) | set(saved or {})
+    for key, value in SPACE_DEFAULTS.get(resolved["space"], {}).items():
+        if key not in given:
+            resolved[key] = value
     _check(resolved)
+    if resolved.get("seeds") not in (None, ""):
+        from dnas.cli.seeds_cmd import run_seeds
+
+        return run_seeds(flags, config_file, resume, resolved)
     if saved:
         typed = schema.coerce_all(saved, opts.option_types("search"))
         changed = sorted(k for k, v in typed.items()
@@ -147,7 +175,20 @@ def _search(
     if source is None and main and (out / "checkpoints" / "last.pt").exists():
         note(f"{out} holds an earlier run; starting afresh (use --resume to continue it)")
 
-    data = load_data(resolved)
+    table_name = SPACE_TABLES.get((resolved["space"], resolved["data"]))
+    if table_name is not None and resolved["n_train"] is None:
+        # search the table's own data (its training part; the test part stays unseen), so the
+        # cell found can be looked up
+        from dnas.bench.shipped import load as load_table
+
+        table = load_table(table_name)
+        resolved["table"] = table
+        data = table.recipe().load_data()
+        note(f"searching the data of table {table_name!r} ({table.data_text()}); the result is "
+             "looked up in it at the end")
+    else:
+        resolved["table"] = None
+        data = load_data(resolved)
     if main:
         own_data.describe(data)
     if resolved["dim"] is None:
@@ -215,7 +256,8 @@ def _search(
         except (RuntimeError, KeyError, ValueError) as err:
             raise ValueError(checkpoint_misfit(source[1], err, "search")) from None
     if main:
-        opts.write_yaml({**resolved, **config.to_dict(), "device": str(device)},
+        plain = {k: v for k, v in resolved.items() if k != "table"}
+        opts.write_yaml({**plain, **config.to_dict(), "device": str(device)},
                         out / "config.yaml")
 
     try:
@@ -261,6 +303,16 @@ def _search(
     if resolved["space"] == "mbconv":
         for line in budget.describe(arch):
             print(line)
+    if resolved["space"] == "nb201":
+        from dnas.spaces.nb201 import to_string
+
+        print(f"  cell: {to_string(arch)}")
+    if resolved.get("table") is not None:
+        from dnas.cli.bench_cmd import report
+
+        table = resolved["table"]
+        print(f"on the table {table.name}:")
+        print(report(table.query(arch), table))
     for path in drawn:
         print(f"cell diagram: {path}")
     return 0
@@ -269,6 +321,8 @@ def _search(
 def _draw(arch: Architecture, out: Path) -> list[Path]:
     from dnas.spaces.darts import draw_cell
 
+    if not any(label.startswith(("normal/", "reduce/")) for label in arch):
+        return []  # not a DARTS cell
     try:
         return draw_cell(arch, out / "cell", cell="both", format="png")
     except (OSError, RuntimeError) as err:  # a diagram is a convenience: never fail the run on it

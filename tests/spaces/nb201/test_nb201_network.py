@@ -107,3 +107,31 @@ def test_bad_sizes_are_rejected():
         nb201.fixed_network(CONV, dim=3)
     with pytest.raises(ValueError, match="unknown operation"):
         nb201.search_network(ops=("none", "conv"))
+
+
+def test_fix_keeps_live_edges_only_and_searched_weights():
+    net = nb201.search_network(C=4, N=1, dim=1, ops=nb201.OPS_4)
+    ops = ("nor_conv_3x3", "avg_pool_3x3", "nor_conv_3x3", "skip_connect", "none", "none")
+    arch = nb201.to_architecture(ops)  # node 1 and node 2 never reach the output
+    fixed = dnas.fix(net, arch)
+    assert not list(dnas.arch_parameters(fixed))
+    for cell in (fixed.cells[0], fixed.cells[2], fixed.cells[4]):
+        assert sorted(cell.edges) == ["3<-0"]
+    assert fixed.cells[0].edges["3<-0"] is not net.cells[0].edges["3<-0"]  # a copy
+    x = torch.randn(2, 1, 12)
+    fixed.eval()
+    assert fixed(x).shape == (2, 10)
+    conv = ("nor_conv_3x3",) * 6
+    kept = dnas.fix(net, nb201.to_architecture(conv)).cells[0].edges["1<-0"][1].weight
+    assert torch.equal(kept, net.cells[0].edges["1<-0"].candidates["nor_conv_3x3"][1].weight)
+
+
+def test_fix_with_a_seed_ignores_the_unchosen_candidates():
+    arch = nb201.to_architecture(("nor_conv_3x3",) * 6)
+    torch.manual_seed(0)
+    a = dnas.fix(nb201.search_network(C=4, N=1, dim=1, ops=nb201.OPS_4), arch, seed=7)
+    torch.manual_seed(1)  # other initial weights everywhere, other candidates
+    b = dnas.fix(nb201.search_network(C=4, N=1, dim=1, ops=("none", "nor_conv_3x3")), arch,
+                 seed=7)
+    for (k, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), k

@@ -12,7 +12,7 @@ Examples
 >>> model = nb201.fixed_network(arch, C=16, N=5, seed=0)
 """
 
-from dnas.spaces.nb201.canonical import (
+from dnas.spaces.nb201.equivalence import (
     canonical,
     cell_key,
     is_canonical,

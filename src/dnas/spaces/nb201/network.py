@@ -32,7 +32,8 @@ from dnas.ops.cell_ops import ReLUConvBN, Zero
 from dnas.ops.layers import avg_pool, batch_norm, check_dim, conv, global_avg_pool
 from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
-from dnas.spaces.nb201.canonical import live_edges
+from dnas.space.searchable import Searchable
+from dnas.spaces.nb201.equivalence import live_edges
 from dnas.spaces.nb201.structure import EDGES, LABELS, NODES, OPS, check_ops, to_ops
 
 
@@ -117,6 +118,21 @@ class Cell(nn.Module):
         return torch.zeros_like(x) if out is None else out
 
 
+class SearchCell(Cell, Searchable):
+    """A supernet cell: every edge a LayerChoice. :func:`dnas.fix` turns it into a :class:`Cell`
+    holding the chosen candidate of each *live* edge only (dead edges and their weights dropped)."""
+
+    def fixed(self, architecture: Mapping[str, Sequence[Any]]) -> nn.Module:
+        ops = to_ops({label: architecture[label] for label in LABELS if label in architecture})
+        live = live_edges(ops)
+        edges: dict[str, nn.Module] = {}
+        for label, op, keep in zip(LABELS, ops, live, strict=True):
+            if keep:
+                choice = self.edges[label]
+                edges[label] = choice.candidates[op] if isinstance(choice, LayerChoice) else choice
+        return Cell(edges)
+
+
 class Network(nn.Module):
     """Stem, three stages of ``N`` cells with residual reductions between them, classifier.
 
@@ -168,17 +184,21 @@ class SearchNetwork(Network):
     """The NAS-Bench-201 supernet: every edge a LayerChoice over ``ops``, shared by all cells."""
 
     def __init__(self, C: int, N: int, num_classes: int, dim: int, in_channels: int,
-                 ops: Sequence[str]) -> None:
+                 ops: Sequence[str], partial_channels: int = 1) -> None:
         self.ops = tuple(ops)
+        self.partial_channels = partial_channels
 
         def make_cell(C_cell: int) -> Cell:
-            return Cell({
-                label: LayerChoice(
-                    {o: create_op(o, C_cell, affine=False, dim=dim) for o in self.ops},
+            edges = {}
+            for label in LABELS:
+                edge = LayerChoice(
+                    {o: create_op(o, C_cell // partial_channels, affine=False, dim=dim)
+                     for o in self.ops},
                     label=label,
                 )
-                for label in LABELS
-            })
+                edge.partial_channels = partial_channels  # read by the pc-darts relaxation
+                edges[label] = edge
+            return SearchCell(edges)
 
         super().__init__(make_cell, C, N, num_classes, dim, in_channels)
         bind(self)
@@ -210,6 +230,7 @@ def search_network(
     dim: int = 2,
     in_channels: int | None = None,
     ops: Sequence[str] = OPS,
+    partial_channels: int = 1,
 ) -> SearchNetwork:
     """The NAS-Bench-201 supernet (defaults: the benchmark's search setting, C=16, N=5).
 
@@ -227,9 +248,17 @@ def search_network(
         Input channels (default 3 for images, 1 for sequences).
     ops : sequence of str
         Candidate operations of every edge, a subset of :data:`~dnas.spaces.nb201.OPS`.
+    partial_channels : int
+        PC-DARTS' K: the candidates are built for ``C // K`` channels of every stage (use with
+        ``method="pc-darts"`` and the same ``partial_channels``).
     """
     in_channels = _sizes(C, N, num_classes, dim, in_channels)
-    return SearchNetwork(C, N, num_classes, dim, in_channels, check_ops(ops))
+    if (isinstance(partial_channels, bool) or not isinstance(partial_channels, int)
+            or partial_channels < 1 or C % partial_channels):
+        raise ValueError(
+            f"partial_channels={partial_channels!r} must be a positive integer dividing C={C}"
+        )
+    return SearchNetwork(C, N, num_classes, dim, in_channels, check_ops(ops), partial_channels)
 
 
 def fixed_network(
@@ -285,6 +314,7 @@ __all__ = [
     "Cell",
     "Network",
     "ResidualReduction",
+    "SearchCell",
     "SearchNetwork",
     "create_op",
     "fixed_network",
