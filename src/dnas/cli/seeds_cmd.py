@@ -60,6 +60,7 @@ def _score_by_retrain(resolved: Mapping[str, Any], arch: Architecture, seed: int
     data = load_data(resolved)
     X, y = subset(data.X_train, data.y_train, resolved["n_train"])
     train, valid = search_split(X, y, 0.5, seed=seed)
+    model: Any
     if resolved["space"] == "nb201":
         from dnas.spaces.nb201 import fixed_network
 
@@ -125,7 +126,7 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
         runs.append((row, arch))
     scores = [r["score"] for r, _ in runs if "score" in r]
     summary: dict[str, Any] = {"seeds": seeds, "runs": [r for r, _ in runs],
-                               "scored_by": "table " + table_name if table is not None else
+                               "scored_by": f"table {table_name}" if table is not None else
                                (f"retrain {resolved.get('score_epochs')} epochs" if scores
                                 else None)}
     best_row, best_arch = runs[0]

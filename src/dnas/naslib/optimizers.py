@@ -95,7 +95,7 @@ class DARTSOptimizer:
                     f"loss_criteria={loss_criteria!r} is not one of {sorted(_LOSSES)} (or pass a "
                     "callable)"
                 )
-            self.loss = _LOSSES[loss_criteria]()
+            self.loss: Callable[..., torch.Tensor] = _LOSSES[loss_criteria]()
         elif callable(loss_criteria):
             self.loss = loss_criteria
         else:
@@ -154,8 +154,8 @@ class DARTSOptimizer:
         if self.searcher is None:
             self._build(train_batch, valid_batch)
         s = self.searcher
-        train_batch = tuple(t.to(s.device) for t in train_batch)
-        valid_batch = tuple(t.to(s.device) for t in valid_batch)
+        train_batch = (train_batch[0].to(s.device), train_batch[1].to(s.device))
+        valid_batch = (valid_batch[0].to(s.device), valid_batch[1].to(s.device))
         if s.epoch >= s.config.warmup_epochs and s.step % s.config.arch_every == 0:
             loss_val, logits_val = s.arch_step(train_batch, valid_batch)
         else:
@@ -178,6 +178,8 @@ class DARTSOptimizer:
         """``dnas.fix(model, get_final_architecture())``: the discrete model."""
         from dnas.arch.derivation import fix
 
+        if self.model is None:
+            raise RuntimeError("call adapt_search_space(model) first")
         return fix(self.model, self.get_final_architecture())
 
     def get_op_optimizer(self) -> type:
@@ -205,6 +207,8 @@ class DARTSOptimizer:
         def loss_fn(out: Any, y: torch.Tensor) -> torch.Tensor:
             return loss(out, y)
 
+        if self.model is None:
+            raise RuntimeError("call adapt_search_space(model) first")
         # the streams are never read: batches arrive through step()
         self.searcher = Searcher(
             self.model, train_batch, valid_batch,

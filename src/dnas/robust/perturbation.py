@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from dnas.arch.architecture import Architecture
+from dnas.bilevel.feed import next_batches
 from dnas.robust.base import Robustified, RobustMethod
 
 
@@ -123,7 +124,10 @@ def project(
             r.fixed[label] = one_hot
             if n < len(order) - 1:
                 for _ in range(tune_steps):
-                    train_batch, valid_batch = searcher._next_batches()
+                    train_batch, valid_batch = next_batches(
+                        searcher.train, searcher.valid, searcher.device, searcher.augment,
+                        searcher.aug_generator, searcher.data_parallel,
+                    )
                     searcher.arch_step(train_batch, valid_batch)
                     searcher.weight_step(train_batch)
     finally:

@@ -196,7 +196,8 @@ class SearchNetwork(Network):
                      for o in self.ops},
                     label=label,
                 )
-                edge.partial_channels = partial_channels  # read by the pc-darts relaxation
+                # read by the pc-darts relaxation (a plain attribute, like the DARTS space's)
+                edge.partial_channels = partial_channels  # type: ignore[assignment]
                 edges[label] = edge
             return SearchCell(edges)
 
@@ -306,7 +307,8 @@ def fixed_network(
     # the constructors draw from the global generator: keep the caller's stream as it was
     with torch.random.fork_rng(devices=[]):
         net = Network(make_cell, C, N, num_classes, dim, in_channels)
-    return seeded_reset(net, seed)
+    seeded_reset(net, seed)
+    return net
 
 
 __all__ = [
