@@ -52,7 +52,11 @@ class Robustified(Relaxation):
         self.base = base
         self.name = base.name
         self.stochastic = base.stochastic
+        self.samples_paths = base.samples_paths
         self.twice_differentiable = base.twice_differentiable
+        self.rescales_after_step = base.rescales_after_step
+        # the auxiliary skip lives in mix(): a space must not compute the sum its own way
+        self.fused_weighted_sum = False
         self.regularizer_weight = 0.0
         self.regularizer_scale = 1.0
         self.skip_weight = 0.0
