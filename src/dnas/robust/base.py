@@ -107,7 +107,7 @@ class Robustified(Relaxation):
     def mix_inputs(self, choice: InputChoice, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         return self.base.mix_inputs(choice, inputs)
 
-    def attach(self, choice: LayerChoice | InputChoice) -> None:
+    def attach(self, choice: Any) -> None:
         self.base.attach(choice)
 
     def set_progress(self, fraction: float) -> None:
