@@ -48,7 +48,7 @@ def _data(n=64, seed=0):
 
 def test_perturbation_picks_the_operation_the_supernet_needs():
     train, valid = _data(seed=0), _data(seed=1)
-    searcher = Searcher(Toy(), train, valid, SearchConfig(epochs=0, device="cpu", w_lr=0.0))
+    searcher = Searcher(Toy(), train, valid, SearchConfig(epochs=1, device="cpu", w_lr=0.0))
     g = searcher.groups["op"]
     with torch.no_grad():
         g.alpha.copy_(torch.tensor([3.0, 0.5, 0.0]))  # magnitude: blank
@@ -84,7 +84,7 @@ def test_perturbation_rejects_input_choices():
             return self.head(self.pick([x, -x]))
 
     train = _data()
-    s = Searcher(WithInputs(), train, train, SearchConfig(epochs=0, device="cpu"))
+    s = Searcher(WithInputs(), train, train, SearchConfig(epochs=1, device="cpu"))
     with pytest.raises(ValueError, match="LayerChoice"):
         project(s, [train], tune_steps=0, labels=["pick"])
     with pytest.raises(ValueError, match="tune_steps"):
