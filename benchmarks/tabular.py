@@ -118,7 +118,10 @@ def run_one(name: str, seed: int, steps: int, C: int, N: int) -> dict[str, Any]:
 
 
 def _run_job(job: tuple[str, int, int, int, int]) -> dict[str, Any]:
-    return run_one(*job)
+    try:
+        return run_one(*job)
+    except Exception as err:  # one failing search must not end the benchmark: it is reported
+        return {"method": job[0], "seed": job[1], "error": f"{type(err).__name__}: {err}"}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -132,7 +135,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            done.add((r["method"], r["seed"]))
+            if "error" not in r:  # a failed search runs again
+                done.add((r["method"], r["seed"]))
     names = args.methods.split(",") if args.methods else list(METHODS)
     unknown = sorted(set(names) - set(METHODS))
     if unknown:
@@ -147,8 +151,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             fh.write(json.dumps(r) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-            print(f"{r['method']} seed {r['seed']}: {r['arch']} ({r['cpu_seconds']} s cpu)",
-                  flush=True)
+            if "error" in r:
+                print(f"{r['method']} seed {r['seed']}: FAILED {r['error']}", flush=True)
+            else:
+                print(f"{r['method']} seed {r['seed']}: {r['arch']} ({r['cpu_seconds']} s cpu)",
+                      flush=True)
     return 0
 
 
@@ -173,6 +180,8 @@ def random_search(table: Any, k: int, seeds: int) -> list[Any]:
 def cmd_report(args: argparse.Namespace) -> int:
     table = _table(args.table)
     runs = [json.loads(line) for line in args.runs.read_text().splitlines() if line.strip()]
+    failed = [r for r in runs if "error" in r]
+    runs = [r for r in runs if "error" not in r]
     by_method: dict[str, list[dict]] = {}
     for r in runs:
         by_method.setdefault(r["method"], []).append(r)
@@ -188,6 +197,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         entries = random_search(table, k, args.rs_seeds)
         rows.append(_summary(f"random search (k={k})", entries, None, None))
     text = _markdown(table, rows, args, k_same)
+    done = {(r["method"], r["seed"]) for r in runs}
+    failed = sorted({(r["method"], r["seed"]) for r in failed} - done)
+    if failed:
+        text += "Searches that failed: " + ", ".join(f"{m} seed {s}" for m, s in failed) + "\n"
     if args.md:
         args.md.write_text(text, encoding="utf-8")
     print(text)

@@ -25,7 +25,7 @@ from statistics import fmean, pstdev
 from typing import Any
 
 from dnas.arch.architecture import Architecture
-from dnas.spaces.nb201.equivalence import canonical
+from dnas.spaces.nb201.equivalence import canonical, cell_key
 from dnas.spaces.nb201.structure import EDGES, OPS, check_ops, to_architecture, to_ops, to_string
 
 
@@ -107,8 +107,9 @@ class Table:
         self.ops = check_ops(ops)
         self.meta = dict(meta or {})
         runs: dict[str, list[Mapping[str, Any]]] = {}
+        self._by_key: dict[Any, str] = {}  # cell_key -> the row's (stored) architecture string
         for row in rows:
-            key = to_string(canonical(row["arch"]))
+            key = self._by_key.setdefault(cell_key(row["arch"]), str(row["arch"]))
             runs.setdefault(key, []).append(row)
         if not runs:
             raise ValueError(f"table {name!r} has no rows")
@@ -149,7 +150,7 @@ class Table:
                 f"architecture uses operation(s) {bad} that table {self.name!r} does not have; "
                 f"its operations: {list(self.ops)}"
             )
-        return to_string(canonical(ops))
+        return self._by_key.get(cell_key(ops), to_string(canonical(ops)))
 
     def _entry(self, key: str) -> Entry:
         s = self._stats[key]

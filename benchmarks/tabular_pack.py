@@ -1,0 +1,188 @@
+"""Pack the rows of benchmarks/tabular_build.py into the shipped table and measure how well it
+discriminates (spread, seed noise, seed-to-seed and budget rank correlations).
+
+    python benchmarks/tabular_pack.py --rows benchmarks/results/nb201_mnist1d/rows.jsonl \
+        --name nb201-mnist1d --out src/dnas/bench/data --md benchmarks/results/tabular_table.md
+
+Writes ``<out>/<name>.csv`` (one line per training run, accuracies to 4 decimals) and
+``<out>/<name>.json`` (recipe, operations, main budget, counts, the discrimination numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# benchmarks/mnist1d.py would shadow the mnist1d package for this script
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+COLUMNS = ("arch", "seed", "epochs", "test_acc", "valid_acc", "test_loss", "valid_loss",
+           "train_acc", "train_loss", "params", "flops", "seconds", "cpu_seconds")
+
+
+def _noise(pairs: list[tuple[float, float]]) -> dict[str, float]:
+    """Per-run seed noise from paired runs: rms (σ = rms(d)/√2) and robust (1.4826·MAD(d)/√2)."""
+    d = [a - b for a, b in pairs]
+    rms = math.sqrt(sum(x * x for x in d) / len(d) / 2)
+    mad = statistics.median(abs(x - statistics.median(d)) for x in d)
+    return {"rms": rms, "robust": 1.4826 * mad / math.sqrt(2), "pairs": len(d)}
+
+
+def discrimination(rows: list[dict[str, Any]], main_epochs: int) -> dict[str, Any]:
+    from scipy.stats import kendalltau, spearmanr
+
+    from dnas.spaces import nb201
+
+    key = {}
+    for r in rows:
+        key.setdefault((r["arch"], r["seed"], r["epochs"]), r)
+    main = {a: r for (a, s, e), r in key.items() if s == 0 and e == main_epochs}
+    second = {a: r for (a, s, e), r in key.items() if s == 1 and e == main_epochs}
+    other = {}
+    for (a, s, e), r in key.items():
+        if s == 0 and e != main_epochs:
+            other.setdefault(e, {})[a] = r
+    acc = sorted(100 * r["test_acc"] for r in main.values())
+    n = len(acc)
+
+    def q(p: float) -> float:
+        return acc[min(n - 1, max(0, round(p * (n - 1))))]
+
+    out: dict[str, Any] = {
+        "cells": n, "best": acc[-1], "p99": q(0.99), "p95": q(0.95), "p90": q(0.90),
+        "median": statistics.median(acc), "p10": q(0.10), "worst": acc[0],
+    }
+    named = {"all skip": ("skip_connect",) * 6, "all avg-pool": ("avg_pool_3x3",) * 6,
+             "all conv 3x3": ("nor_conv_3x3",) * 6}
+    out["known cells"] = {}
+    for label, ops in named.items():
+        s = nb201.to_string(nb201.canonical(ops))
+        if s in main:
+            out["known cells"][label] = 100 * main[s]["test_acc"]
+    pairs = [(100 * main[a]["test_acc"], 100 * second[a]["test_acc"]) for a in second if a in main]
+    if len(pairs) >= 3:
+        out["seed noise (points)"] = _noise(pairs)
+        above = [p for p in pairs if (p[0] + p[1]) / 2 >= out["median"]]
+        if len(above) >= 3:
+            out["seed noise above the median (points)"] = _noise(above)
+        xs, ys = zip(*pairs)
+        out["seed-to-seed"] = {"kendall": kendalltau(xs, ys)[0], "spearman": spearmanr(xs, ys)[0],
+                               "pairs": len(pairs)}
+        sigma = out["seed noise (points)"]["rms"]
+        out["gap median-to-best / seed noise (rms)"] = (out["best"] - out["median"]) / sigma
+    for e, rs in sorted(other.items()):
+        common = [a for a in rs if a in main]
+        if len(common) >= 3:
+            xs = [rs[a]["test_acc"] for a in common]
+            ys = [main[a]["test_acc"] for a in common]
+            out[f"budget {e} vs {main_epochs} epochs"] = {
+                "kendall": kendalltau(xs, ys)[0], "spearman": spearmanr(xs, ys)[0],
+                "cells": len(common),
+                "mean gain (points)": 100 * statistics.fmean(y - x for x, y in zip(xs, ys)),
+            }
+    return out
+
+
+def markdown(stats: dict[str, Any], meta: dict[str, Any]) -> str:
+    lines = [
+        f"Table `{meta['name']}`: {stats['cells']} of {meta['unique_cells']} unique cells "
+        f"({'complete' if meta['complete'] else 'partial'}), {meta['rows']} training runs, main "
+        f"budget {meta['epochs']} epochs; built {meta['date']} on {meta['machine']}.",
+        "",
+        "| test accuracy (%) | best | p99 | p95 | p90 | median | p10 | worst |",
+        "|---|---|---|---|---|---|---|---|",
+        "| | " + " | ".join(f"{stats[k]:.2f}" for k in
+                            ("best", "p99", "p95", "p90", "median", "p10", "worst")) + " |",
+        "",
+    ]
+    if stats["known cells"]:
+        lines.append("Known cells: " + ", ".join(f"{k} {v:.2f}%" for k, v in
+                                                 stats["known cells"].items()) + ".")
+        lines.append("")
+    if "seed noise (points)" in stats:
+        s = stats["seed noise (points)"]
+        lines.append(
+            f"Seed noise (σ of one run, from {s['pairs']} cells trained with 2 seeds): "
+            f"{s['rms']:.2f} points (rms), {s['robust']:.2f} (robust, from the median absolute "
+            "difference)"
+        )
+        if "seed noise above the median (points)" in stats:
+            a = stats["seed noise above the median (points)"]
+            lines[-1] += f"; above the median {a['rms']:.2f} (rms), {a['robust']:.2f} (robust)"
+        lines[-1] += "."
+        t = stats["seed-to-seed"]
+        lines.append(f"Seed-to-seed rank correlation: Kendall τ {t['kendall']:.3f}, Spearman ρ "
+                     f"{t['spearman']:.3f} ({t['pairs']} cells).")
+        lines.append("Median-to-best gap / seed noise (rms): "
+                     f"{stats['gap median-to-best / seed noise (rms)']:.1f}.")
+    for k, v in stats.items():
+        if k.startswith("budget "):
+            lines.append(f"Budget rank correlation ({k[7:]}): Kendall τ {v['kendall']:.3f}, "
+                         f"Spearman ρ {v['spearman']:.3f} ({v['cells']} cells; the longer budget "
+                         f"adds {v['mean gain (points)']:.2f} points on average).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=Path, required=True)
+    p.add_argument("--name", default="nb201-mnist1d")
+    p.add_argument("--out", type=Path, default=None, help="folder for <name>.csv and .json")
+    p.add_argument("--md", type=Path, default=None, help="write the statistics as markdown")
+    p.add_argument("--epochs", type=int, default=None, help="the main budget (default: the "
+                   "recipe of the last row)")
+    p.add_argument("--command", default="python benchmarks/tabular_build.py --ops 4 --workers 4 "
+                   "--noise-cells 60 --budget-cells 40 --budget-epochs 10 --out ...")
+    args = p.parse_args(argv)
+
+    from dnas.spaces import nb201
+
+    rows = [json.loads(line) for line in args.rows.read_text().splitlines() if line.strip()]
+    recipe = dict(rows[-1]["meta"]["recipe"])  # the latest build's recipe names the main budget
+    main_epochs = args.epochs or int(recipe["epochs"])
+    recipe["epochs"] = main_epochs
+    ops = nb201.OPS_4 if all("nor_conv_1x1" not in r["arch"] for r in rows) else nb201.OPS
+    unique = len(nb201.unique_cells(ops))
+    stats = discrimination(rows, main_epochs)
+    meta = {
+        "name": args.name, "format": "dnas.bench.table", "version": 1, "space": "nb201",
+        "ops": list(ops), "epochs": main_epochs, "recipe": recipe,
+        "unique_cells": unique, "cells": stats["cells"], "rows": len(rows),
+        "complete": stats["cells"] == unique, "command": args.command,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
+        + f", torch {__import__('torch').__version__}, 1 thread per run",
+        "date": time.strftime("%Y-%m-%d"), "discrimination": stats,
+    }
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in sorted(rows, key=lambda r: (r["epochs"], r["seed"], r["arch"])):
+            out = dict(r)
+            for k in ("test_acc", "valid_acc", "train_acc"):
+                out[k] = f"{r[k]:.4f}"
+            for k in ("test_loss", "valid_loss", "train_loss"):
+                out[k] = f"{r[k]:.4f}"
+            w.writerow(out)
+        (args.out / f"{args.name}.csv").write_text(buf.getvalue(), encoding="utf-8")
+        (args.out / f"{args.name}.json").write_text(json.dumps(meta, indent=2) + "\n",
+                                                    encoding="utf-8")
+    text = markdown(stats, meta)
+    if args.md:
+        args.md.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
