@@ -7,17 +7,26 @@ look-up: mean ± std test accuracy of the found cells, their percentile, the reg
 optimum, and the search time. Random search (best validation accuracy among k uniformly drawn
 cells, looked up in the same table) is the sanity line.
 
-The budget and learning-rate rule: every method gets ``--steps`` α steps (and as many weight
-steps), batch 64, on the table's training part split 50/50 into w and α halves. The papers' presets
-were tuned for 50 epochs of 391 steps on CIFAR-10 (19,550 α steps); with S steps every learning
-rate of α is multiplied by 19,550 / S, so that Adam's total movement of α (≈ lr per step) matches
-the paper's; warm-up epochs scale with the number of epochs.
+The budget and learning-rate rule (:func:`dnas.bench.budget_config`): every method gets
+``--steps`` α steps (and as many weight steps), batch 64, weight learning rate 0.025, on the
+table's training part (8,000 MNIST-1D samples; the table's test part is never seen) split 50/50
+into w and α halves. The papers' presets were tuned for 50 epochs of 391 steps on CIFAR-10 (19,550
+α steps); with S steps every learning rate of α is multiplied by 19,550 / S, so that Adam's total
+movement of α (≈ lr per step) matches the paper's; warm-up epochs scale with the number of
+epochs.
 
     # searches (resumable: one JSON line per finished search), in the background
     nohup nice -n 5 python benchmarks/tabular.py run --out benchmarks/results/nb201_methods.jsonl &
+    # on a partial table: train the found cells it lacks (same recipe, marked as filled), then pack
+    python benchmarks/tabular.py fill --runs benchmarks/results/nb201_methods.jsonl \
+        --rows benchmarks/results/nb201_mnist1d/rows.jsonl \
+        --out benchmarks/results/nb201_mnist1d/rows_fill.jsonl
     # the report: markdown table + plot, scored on the shipped table
     python benchmarks/tabular.py report --runs benchmarks/results/nb201_methods.jsonl \
         --md benchmarks/results/tabular.md --png benchmarks/results/tabular.png
+
+On a partial table the random-search line draws among the cells the table holds, and a found cell
+the table lacks is counted and left out of that method's scores (``fill`` avoids that).
 """
 
 from __future__ import annotations
@@ -33,8 +42,6 @@ from typing import Any
 
 # benchmarks/mnist1d.py would shadow the mnist1d package for this script
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-PAPER_STEPS = 50 * 391  # DARTS' CIFAR-10 search: 50 epochs of 391 α steps
 
 #: name -> (relaxation, order, robust, select)
 METHODS: dict[str, tuple[str, int, str | None, str]] = {
@@ -71,19 +78,17 @@ PAPER_CIFAR10 = {
 
 
 def search_config(name: str, steps: int, steps_per_epoch: int, seed: int) -> Any:
-    """The method's paper preset under the budget rule (see the module docstring)."""
-    from dnas.bilevel import SearchConfig
+    """The method's paper preset under the budget rule (:func:`dnas.bench.budget_config`)."""
+    from dnas.bench import budget_config
 
     method, order, robust, select = METHODS[name]
-    epochs = max(1, round(steps / steps_per_epoch))
-    base = SearchConfig.for_method(method)
-    scale = PAPER_STEPS / (epochs * steps_per_epoch)
-    return SearchConfig.for_method(
-        method, order=order, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=64,
-        arch_lr=base.arch_lr * scale, w_lr=0.025, warmup_epochs=round(base.warmup_epochs / 50
-                                                                       * epochs),
-        robust=robust, select=select, seed=seed, device="cpu", progress=False,
+    return budget_config(
+        method, steps=steps, steps_per_epoch=steps_per_epoch, order=order, batch_size=64,
+        w_lr=0.025, robust=robust, select=select, seed=seed, device="cpu", progress=False,
     )
+
+
+_DATA: dict[str, Any] = {}
 
 
 def run_one(name: str, seed: int, steps: int, C: int, N: int) -> dict[str, Any]:
@@ -95,8 +100,9 @@ def run_one(name: str, seed: int, steps: int, C: int, N: int) -> dict[str, Any]:
     from dnas.spaces import nb201
 
     torch.set_num_threads(1)
-    recipe = Recipe()
-    data = recipe.load_data()
+    if "data" not in _DATA:  # generated once per worker process
+        _DATA["data"] = Recipe().load_data()
+    data = _DATA["data"]
     (Xw, yw), (Xa, ya) = search_split(data.X_train, data.y_train, fraction=0.5, seed=seed)
     steps_per_epoch = Xw.shape[0] // 64
     config = search_config(name, steps, steps_per_epoch, seed)
@@ -108,7 +114,7 @@ def run_one(name: str, seed: int, steps: int, C: int, N: int) -> dict[str, Any]:
     result = dnas.search(net, (Xw, yw), (Xa, ya), config=config)
     arch = result.architecture
     return {
-        "method": name, "seed": seed, "steps": config.epochs * steps_per_epoch,
+        "method": name, "seed": seed, "budget": steps, "steps": config.epochs * steps_per_epoch,
         "arch": nb201.to_string(arch), "seconds": round(time.perf_counter() - wall, 1),
         "cpu_seconds": round(time.process_time() - cpu, 1),
         "probabilities": arch.meta.get("probabilities"),
@@ -117,11 +123,16 @@ def run_one(name: str, seed: int, steps: int, C: int, N: int) -> dict[str, Any]:
     }
 
 
+def _same_budget(r: dict[str, Any], args: argparse.Namespace) -> bool:
+    return (r.get("budget"), r.get("C"), r.get("N")) == (args.steps, args.C, args.N)
+
+
 def _run_job(job: tuple[str, int, int, int, int]) -> dict[str, Any]:
     try:
         return run_one(*job)
     except Exception as err:  # one failing search must not end the benchmark: it is reported
-        return {"method": job[0], "seed": job[1], "error": f"{type(err).__name__}: {err}"}
+        return {"method": job[0], "seed": job[1], "budget": job[2], "C": job[3], "N": job[4],
+                "error": f"{type(err).__name__}: {err}"}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -135,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if "error" not in r:  # a failed search runs again
+            if "error" not in r and _same_budget(r, args):  # a failed search runs again
                 done.add((r["method"], r["seed"]))
     names = args.methods.split(",") if args.methods else list(METHODS)
     unknown = sorted(set(names) - set(METHODS))
@@ -159,6 +170,60 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_fill(job: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    import torch
+
+    from dnas.bench.recipe import Recipe, train_row
+
+    torch.set_num_threads(1)
+    arch, recipe_dict = job
+    recipe = Recipe(**recipe_dict)
+    return train_row(arch, recipe, recipe.load_data(), 0)
+
+
+def cmd_fill(args: argparse.Namespace) -> int:
+    """Train (seed 0, the build's recipe) every found cell that no rows file holds."""
+    import multiprocessing as mp
+
+    from dnas.spaces import nb201
+
+    rows = []
+    for path in [*args.rows, args.out]:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    build = [r for r in rows if r.get("origin") != "fill"]
+    if not build:
+        print(f"no build rows in {[str(p) for p in args.rows]}", file=sys.stderr)
+        return 2
+    recipe = build[-1]["meta"]["recipe"]
+    held = {nb201.to_string(nb201.canonical(r["arch"])) for r in rows
+            if r["seed"] == 0 and r["epochs"] == recipe["epochs"]}
+    found = set()
+    for line in args.runs.read_text().splitlines():
+        r = json.loads(line)
+        if "arch" in r:
+            found.add(nb201.to_string(nb201.canonical(r["arch"])))
+    todo = sorted(found - held)
+    print(f"{len(found)} cells found, {len(found) - len(todo)} in the table, {len(todo)} to "
+          "train", flush=True)
+    if not todo:
+        return 0
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.workers) as pool, open(args.out, "a", encoding="utf-8") as fh:
+        for row in pool.imap_unordered(_train_fill, [(a, recipe) for a in todo]):
+            row["meta"] = {"recipe": recipe}
+            row["origin"] = "fill"
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            print(f"filled {row['arch']}: test {row['test_acc']:.3f}", flush=True)
+    return 0
+
+
 def _table(path: str | None):
     import dnas.bench
 
@@ -166,13 +231,14 @@ def _table(path: str | None):
 
 
 def random_search(table: Any, k: int, seeds: int) -> list[Any]:
-    """Best-by-validation of ``k`` uniformly drawn cells, per seed (the table's entries)."""
+    """Best-by-validation of ``k`` uniformly drawn cells, per seed (the table's entries; on a
+    partial table, draws among the cells it holds)."""
     import random
 
     out = []
     for s in range(seeds):
         rng = random.Random(1000 + s)
-        entries = [table.query(table.random(rng)) for _ in range(k)]
+        entries = [table.query(table.random(rng, in_table=True)) for _ in range(k)]
         out.append(max(entries, key=lambda e: (e.valid_acc, e.arch)))
     return out
 
@@ -180,23 +246,41 @@ def random_search(table: Any, k: int, seeds: int) -> list[Any]:
 def cmd_report(args: argparse.Namespace) -> int:
     table = _table(args.table)
     runs = [json.loads(line) for line in args.runs.read_text().splitlines() if line.strip()]
+    if args.steps is not None:  # one budget per report
+        runs = [r for r in runs if r.get("budget") == args.steps]
+    budgets = sorted({r.get("budget") for r in runs if "error" not in r}, key=str)
+    if len(budgets) > 1:
+        print(f"{args.runs} holds searches of several budgets {budgets}: pick one with --steps",
+              file=sys.stderr)
+        return 2
     failed = [r for r in runs if "error" in r]
     runs = [r for r in runs if "error" not in r]
     by_method: dict[str, list[dict]] = {}
     for r in runs:
         by_method.setdefault(r["method"], []).append(r)
     rows = []
+    unscored = []
     for name in [m for m in METHODS if m in by_method]:
         rs = sorted(by_method[name], key=lambda r: r["seed"])
-        entries = [table.query(r["arch"]) for r in rs]
-        rows.append(_summary(name, entries, [r["cpu_seconds"] for r in rs], rs))
+        held = [(r, table.get(r["arch"])) for r in rs]
+        unscored += [(name, r["seed"], r["arch"]) for r, e in held if e is None]
+        held = [(r, e) for r, e in held if e is not None]
+        if held:
+            rows.append(_summary(name, [e for _, e in held], [r["cpu_seconds"] for r, _ in held],
+                                 [r for r, _ in held]))
     median_cpu = statistics.median(r["cpu_seconds"] for r in runs) if runs else 0
-    per_row = statistics.median(e.train_seconds for e in table.entries())
+    cpu = [e.train_cpu_seconds for e in table.entries()]
+    per_row = statistics.median(cpu) if None not in cpu else statistics.median(
+        e.train_seconds for e in table.entries())
     k_same = max(1, round(median_cpu / per_row)) if per_row else 1
     for k in sorted({1, k_same}):
         entries = random_search(table, k, args.rs_seeds)
         rows.append(_summary(f"random search (k={k})", entries, None, None))
     text = _markdown(table, rows, args, k_same)
+    if unscored:
+        missed = ", ".join(f"{m} seed {s}" for m, s, _ in unscored)
+        text += ("Found cells the table lacks (left out of the scores above; "
+                 f"{table.coverage_text()}): {missed}\n")
     done = {(r["method"], r["seed"]) for r in runs}
     failed = sorted({(r["method"], r["seed"]) for r in failed} - done)
     if failed:
@@ -229,7 +313,7 @@ def _markdown(table, rows, args, k_same) -> str:
     best = table.optimum()
     accs = sorted(100 * e.test_acc for e in table.entries())
     lines = [
-        f"Table `{table.name}`: {len(table)} unique cells; optimum {100 * best.test_acc:.2f}% "
+        f"Table `{table.name}`: {table.coverage_text()}; optimum {100 * best.test_acc:.2f}% "
         f"({best.arch}); median {statistics.median(accs):.2f}%.",
         "",
         "| method | seeds | test acc (mean ± std) | percentile (mean, min) | regret | top-5% | "
@@ -246,7 +330,9 @@ def _markdown(table, rows, args, k_same) -> str:
             f" | {r['collapsed']}/{r['n']} | {cpu} | {paper} |"
         )
     lines += ["", f"Random search: best validation accuracy among k uniform draws; k={k_same} "
-              "costs about the median search's CPU time in table rows.", ""]
+              "costs about the median search's CPU time in table rows (training CPU time)."
+              + (" The table is partial: draws are among the cells it holds, and percentiles "
+                 "and regrets are over them." if table.complete is False else ""), ""]
     return "\n".join(lines)
 
 
@@ -286,14 +372,20 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("-C", type=int, default=8)
     r.add_argument("-N", type=int, default=1, help="cells per stage of the supernet")
     r.add_argument("--workers", type=int, default=1)
+    f = sub.add_parser("fill", help="train the found cells a partial table lacks")
+    f.add_argument("--runs", type=Path, required=True)
+    f.add_argument("--rows", type=Path, nargs="+", required=True, help="the build's rows files")
+    f.add_argument("--out", type=Path, required=True, help="rows file of the filled cells")
+    f.add_argument("--workers", type=int, default=1)
     q = sub.add_parser("report")
     q.add_argument("--runs", type=Path, required=True)
     q.add_argument("--table", default=None, help="a table .csv (default: the shipped table)")
     q.add_argument("--rs-seeds", type=int, default=100)
+    q.add_argument("--steps", type=int, default=None, help="report the searches of this budget")
     q.add_argument("--md", type=Path)
     q.add_argument("--png", type=Path)
     args = p.parse_args(argv)
-    return cmd_run(args) if args.cmd == "run" else cmd_report(args)
+    return {"run": cmd_run, "fill": cmd_fill, "report": cmd_report}[args.cmd](args)
 
 
 if __name__ == "__main__":

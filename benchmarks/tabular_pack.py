@@ -2,10 +2,16 @@
 discriminates (spread, seed noise, seed-to-seed and budget rank correlations).
 
     python benchmarks/tabular_pack.py --rows benchmarks/results/nb201_mnist1d/rows.jsonl \
+        benchmarks/results/nb201_mnist1d/rows_fill.jsonl \
         --name nb201-mnist1d --out src/dnas/bench/data --md benchmarks/results/tabular_table.md
 
 Writes ``<out>/<name>.csv`` (one line per training run, accuracies to 4 decimals) and
-``<out>/<name>.json`` (recipe, operations, main budget, counts, the discrimination numbers).
+``<out>/<name>.json`` (recipe, operations, main budget, counts, coverage, the discrimination
+numbers). Several rows files are merged (a run of one (cell, seed, epochs) appears once: the first
+file's). A partial build packs into a partial table whose metadata says how many of the space's
+unique cells it holds. Rows marked ``"origin": "fill"`` (cells found by a search and trained on
+demand by ``benchmarks/tabular.py fill``, same recipe) are in the table but not in the
+distribution statistics, which describe the build's uniform random sample of the space.
 """
 
 from __future__ import annotations
@@ -37,6 +43,27 @@ def _noise(pairs: list[tuple[float, float]]) -> dict[str, float]:
     return {"rms": rms, "robust": 1.4826 * mad / math.sqrt(2), "pairs": len(d)}
 
 
+def merge(files: list[Path]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Rows of every file, one per (cell, seed, epochs) (the first file's), and duplicates
+    dropped per file."""
+    from dnas.spaces import nb201
+
+    rows: dict[tuple[str, int, int], dict[str, Any]] = {}
+    dropped: dict[str, int] = {}
+    for path in files:
+        for line in path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill (its job ran again)
+            key = (nb201.to_string(nb201.canonical(r["arch"])), r["seed"], r["epochs"])
+            if key in rows:
+                dropped[str(path)] = dropped.get(str(path), 0) + 1
+            else:
+                rows[key] = r
+    return list(rows.values()), dropped
+
+
 def discrimination(rows: list[dict[str, Any]], main_epochs: int) -> dict[str, Any]:
     from scipy.stats import kendalltau, spearmanr
 
@@ -44,6 +71,8 @@ def discrimination(rows: list[dict[str, Any]], main_epochs: int) -> dict[str, An
 
     key = {}
     for r in rows:
+        if r.get("origin") == "fill":
+            continue  # not part of the uniform sample
         key.setdefault((r["arch"], r["seed"], r["epochs"]), r)
     main = {a: r for (a, s, e), r in key.items() if s == 0 and e == main_epochs}
     second = {a: r for (a, s, e), r in key.items() if s == 1 and e == main_epochs}
@@ -87,16 +116,20 @@ def discrimination(rows: list[dict[str, Any]], main_epochs: int) -> dict[str, An
             out[f"budget {e} vs {main_epochs} epochs"] = {
                 "kendall": kendalltau(xs, ys)[0], "spearman": spearmanr(xs, ys)[0],
                 "cells": len(common),
-                "mean gain (points)": 100 * statistics.fmean(y - x for x, y in zip(xs, ys)),
+                "mean difference (points)": 100 * statistics.fmean(x - y for x, y in zip(xs, ys)),
             }
     return out
 
 
 def markdown(stats: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = [
-        f"Table `{meta['name']}`: {stats['cells']} of {meta['unique_cells']} unique cells "
+        f"Table `{meta['name']}`: {meta['cells']} of {meta['unique_cells']} unique cells "
         f"({'complete' if meta['complete'] else 'partial'}), {meta['rows']} training runs, main "
         f"budget {meta['epochs']} epochs; built {meta['date']} on {meta['machine']}.",
+        "",
+        f"Statistics below: the {stats['cells']} cells of the build's uniform random sample"
+        + (f" (not the {meta['filled_cells']} cells trained on demand because a search found "
+           "them)" if meta["filled_cells"] else "") + ".",
         "",
         "| test accuracy (%) | best | p99 | p95 | p90 | median | p10 | worst |",
         "|---|---|---|---|---|---|---|---|",
@@ -127,14 +160,15 @@ def markdown(stats: dict[str, Any], meta: dict[str, Any]) -> str:
     for k, v in stats.items():
         if k.startswith("budget "):
             lines.append(f"Budget rank correlation ({k[7:]}): Kendall τ {v['kendall']:.3f}, "
-                         f"Spearman ρ {v['spearman']:.3f} ({v['cells']} cells; the longer budget "
-                         f"adds {v['mean gain (points)']:.2f} points on average).")
+                         f"Spearman ρ {v['spearman']:.3f} ({v['cells']} cells; mean test accuracy "
+                         f"difference {v['mean difference (points)']:+.2f} points).")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=Path, required=True)
+    p.add_argument("--rows", type=Path, nargs="+", required=True,
+                   help="JSON-lines files of tabular_build.py (and tabular.py fill)")
     p.add_argument("--name", default="nb201-mnist1d")
     p.add_argument("--out", type=Path, default=None, help="folder for <name>.csv and .json")
     p.add_argument("--md", type=Path, default=None, help="write the statistics as markdown")
@@ -146,18 +180,28 @@ def main(argv: list[str] | None = None) -> int:
 
     from dnas.spaces import nb201
 
-    rows = [json.loads(line) for line in args.rows.read_text().splitlines() if line.strip()]
+    rows, dropped = merge(args.rows)
     recipe = dict(rows[-1]["meta"]["recipe"])  # the latest build's recipe names the main budget
+    for r in rows:
+        other = {**r["meta"]["recipe"], "epochs": recipe["epochs"]}
+        if other != recipe:
+            print(f"rows of another recipe ({r['meta']['recipe']}) than {recipe}: pack them into "
+                  "another table", file=sys.stderr)
+            return 2
     main_epochs = args.epochs or int(recipe["epochs"])
     recipe["epochs"] = main_epochs
     ops = nb201.OPS_4 if all("nor_conv_1x1" not in r["arch"] for r in rows) else nb201.OPS
     unique = len(nb201.unique_cells(ops))
     stats = discrimination(rows, main_epochs)
+    held = {nb201.to_string(nb201.canonical(r["arch"])) for r in rows if r["seed"] == 0
+            and r["epochs"] == main_epochs}
+    filled = {r["arch"] for r in rows if r.get("origin") == "fill"}
     meta = {
         "name": args.name, "format": "dnas.bench.table", "version": 1, "space": "nb201",
         "ops": list(ops), "epochs": main_epochs, "recipe": recipe,
-        "unique_cells": unique, "cells": stats["cells"], "rows": len(rows),
-        "complete": stats["cells"] == unique, "command": args.command,
+        "unique_cells": unique, "cells": len(held), "sample_cells": stats["cells"],
+        "filled_cells": len(filled), "rows": len(rows), "duplicates_dropped": dropped,
+        "complete": len(held) == unique, "command": args.command,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
         + f", torch {__import__('torch').__version__}, 1 thread per run",
         "date": time.strftime("%Y-%m-%d"), "discrimination": stats,

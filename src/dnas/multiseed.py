@@ -157,8 +157,8 @@ def search_seeds(
     runs = [SeedRun(s, Architecture.from_json(text), seconds) for s, text, seconds in outs]
     for run in runs:
         if table is not None:
-            run.entry = table.query(run.architecture)
-            run.score = run.entry.test_acc
+            run.entry = table.get(run.architecture)  # None: a partial table lacks the cell
+            run.score = run.entry.test_acc if run.entry is not None else None
         elif score is not None:
             run.score = float(score(run.architecture))
     scored = [r.score for r in runs if r.score is not None]

@@ -114,3 +114,27 @@ def test_train_row_trains_and_measures_one_cell():
     again = train_row(CONV, recipe, data, seed=0)
     assert again["test_acc"] == row["test_acc"]  # same seed, same row
     torch.manual_seed(0)
+
+
+def test_a_partial_table_says_so_and_scores_over_what_it_holds():
+    rows = _rows()
+    size = len(nb201.unique_cells(nb201.OPS_4))
+    table = Table(rows, "part", nb201.OPS_4, {"unique_cells": size})
+    assert table.space_size == size and table.complete is False
+    assert table.coverage == pytest.approx(41 / size)
+    assert f"41 of {size} unique cells" in repr(table) and "partial" in repr(table)
+    held = {e.arch for e in table.entries()}
+    missing = next(c for c in nb201.unique_cells(nb201.OPS_4) if nb201.to_string(c) not in held)
+    assert table.get(missing) is None
+    with pytest.raises(KeyError, match="partial"):
+        table.query(missing)
+    # random(in_table=True) only returns cells with a row; plain random draws the whole space
+    rng = random.Random(0)
+    assert all(table.random(rng, in_table=True) in table for _ in range(20))
+    assert not all(table.random(rng) in table for _ in range(50))
+    # the best held cell is the optimum: regrets and percentiles are over held cells
+    assert table.optimum().regret == 0.0 and table.optimum().percentile == 100.0
+    full = Table(rows, "full", nb201.OPS_4, {"unique_cells": 41})
+    assert full.complete is True and "(complete)" in repr(full)
+    with pytest.raises(ValueError, match="unique_cells"):
+        Table(rows, "bad", nb201.OPS_4, {"unique_cells": 3})

@@ -12,7 +12,7 @@ from dnas.spaces import nb201
 BEST = nb201.to_string(("nor_conv_3x3",) * 6)
 
 
-def _table(tmp_path):
+def _table(tmp_path, **meta):
     """A table file of 12 cells: accuracy grows with the number of live conv edges."""
     cells = [*nb201.unique_cells(nb201.OPS_4)[::90][:11], nb201.from_string(BEST)]
     rows = []
@@ -27,7 +27,8 @@ def _table(tmp_path):
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    (tmp_path / "toy.json").write_text(json.dumps({"ops": list(nb201.OPS_4), "epochs": 10}))
+    (tmp_path / "toy.json").write_text(json.dumps({"ops": list(nb201.OPS_4), "epochs": 10,
+                                                   **meta}))
     return path, cells
 
 
@@ -55,6 +56,23 @@ def test_bench_errors_are_one_line(tmp_path, capsys):
     assert main(["bench", str(tmp_path / "nothing"), "--table", str(path)]) == 2
     assert main(["bench", BEST, "--table", "no-such-table"]) == 2
     assert "unknown table" in capsys.readouterr().err
+
+
+def test_bench_on_a_partial_table_reports_coverage_and_missing_cells(tmp_path, capsys):
+    size = len(nb201.unique_cells(nb201.OPS_4))
+    path, cells = _table(tmp_path, unique_cells=size)
+    assert main(["bench", "--table", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"12 of {size} unique cells" in out and "partial table" in out
+    absent = next(c for c in nb201.unique_cells(nb201.OPS_4) if c not in cells)
+    assert main(["bench", nb201.to_string(absent), BEST, "--table", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "not in table toy" in out and "no score" in out
+    assert "rank 1 of 12 cells trained so far" in out
+    assert main(["bench", nb201.to_string(absent), "--table", str(path)]) == 1
+    capsys.readouterr()
+    assert main(["bench", nb201.to_string(absent), "--table", str(path), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)[0]["entry"] is None
 
 
 def test_search_seeds_runs_scores_and_keeps_the_best(tmp_path, capsys):

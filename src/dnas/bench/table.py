@@ -10,6 +10,13 @@ row. Scores are over the table's rows (unique cells):
 * ``percentile``: the share of rows whose mean test accuracy is at most this one's (100 = best);
 * ``regret``: the optimum's mean test accuracy minus this one's, in percentage points;
 * ``rank``: 1 for the best row.
+
+A table may be **partial** (a build still running or stopped early): it then knows how many unique
+cells the space has (``space_size``, from its metadata), says so (``coverage``, ``complete``,
+``repr``), scores against the cells it holds, and a query of a cell it lacks raises ``KeyError``
+naming the coverage (:meth:`Table.get` returns ``None`` instead). A build in
+``benchmarks/tabular_build.py`` trains the cells in a seeded random order, so a partial table is a
+uniform sample of the space.
 """
 
 from __future__ import annotations
@@ -52,7 +59,10 @@ class Entry:
     params, flops : int
         Parameters and forward FLOPs per sample of the fixed network.
     train_seconds : float
-        Mean training time (wall clock, one CPU thread on the build machine).
+        Mean training time (wall clock, one CPU thread on the build machine: it grows with the
+        machine's load).
+    train_cpu_seconds : float or None
+        Mean CPU time of the training (None when the table does not record it).
     """
 
     arch: str
@@ -69,6 +79,7 @@ class Entry:
     params: int
     flops: int
     train_seconds: float
+    train_cpu_seconds: float | None = None
 
     @property
     def architecture(self) -> Architecture:
@@ -93,7 +104,13 @@ class Table:
     ops : sequence of str
         The space's operations (queries using others are rejected).
     meta : dict, optional
-        How the table was built (recipe, data, command, machine).
+        How the table was built (recipe, data, command, machine); ``meta["unique_cells"]``, when
+        present, is the number of unique cells of the whole space (``space_size``).
+
+    Attributes
+    ----------
+    space_size : int or None
+        Unique cells of the space (None when the metadata does not say).
     """
 
     def __init__(
@@ -124,7 +141,19 @@ class Table:
                 "valid_loss": fmean(float(r["valid_loss"]) for r in rs),
                 "seeds": len(rs), "params": int(rs[0]["params"]), "flops": int(rs[0]["flops"]),
                 "train_seconds": fmean(float(r["seconds"]) for r in rs),
+                "train_cpu_seconds": (fmean(float(r["cpu_seconds"]) for r in rs)
+                                      if all(r.get("cpu_seconds") not in (None, "") for r in rs)
+                                      else None),
             }
+        size = self.meta.get("unique_cells")
+        self.space_size: int | None = None
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < len(self._stats):
+                raise ValueError(
+                    f"table {name!r}: meta unique_cells={size!r} must be an integer >= the "
+                    f"{len(self._stats)} unique cells of its rows"
+                )
+            self.space_size = size
         self._sorted = sorted(s["test_acc"] for s in self._stats.values())
         self._best = max(self._stats, key=lambda k: (self._stats[k]["test_acc"], k))
 
@@ -137,8 +166,27 @@ class Table:
         except (TypeError, ValueError):
             return False
 
+    @property
+    def coverage(self) -> float | None:
+        """Share of the space's unique cells the table holds (None if the size is unknown)."""
+        return None if self.space_size is None else len(self) / self.space_size
+
+    @property
+    def complete(self) -> bool | None:
+        """Whether every unique cell of the space has a row (None if the size is unknown)."""
+        return None if self.space_size is None else len(self) == self.space_size
+
+    def coverage_text(self) -> str:
+        """``"1011 unique cells (complete)"`` or ``"700 of 1011 unique cells (69.2%, partial)"``."""
+        if self.space_size is None:
+            return f"{len(self)} unique cells"
+        if self.complete:
+            return f"{len(self)} unique cells (complete)"
+        return (f"{len(self)} of {self.space_size} unique cells "
+                f"({100 * len(self) / self.space_size:.1f}%, partial)")
+
     def __repr__(self) -> str:
-        return f"Table({self.name!r}, {len(self)} unique cells, ops={list(self.ops)})"
+        return f"Table({self.name!r}, {self.coverage_text()}, ops={list(self.ops)})"
 
     def _key(self, architecture: Architecture | Mapping[str, Any] | Sequence[str] | str) -> str:
         ops = to_ops(architecture) if isinstance(architecture, (Mapping, str)) else tuple(
@@ -168,10 +216,21 @@ class Table:
         NAS-Bench-201 string, or six operations in EDGES order)."""
         key = self._key(architecture)
         if key not in self._stats:
+            hint = ""
+            if self.complete is False:
+                hint = ("; the table is partial, so this cell was not trained yet (train it with "
+                        "dnas.bench.train_row(arch, table.recipe(), data, seed))")
             raise KeyError(
-                f"table {self.name!r} has no row for {key!r} (it holds {len(self)} unique cells)"
+                f"table {self.name!r} has no row for {key!r} (it holds "
+                f"{self.coverage_text()}){hint}"
             )
         return self._entry(key)
+
+    def get(self, architecture: Architecture | Mapping[str, Any] | Sequence[str] | str
+            ) -> Entry | None:
+        """Like :meth:`query`, but ``None`` for a cell the table has no row for."""
+        key = self._key(architecture)
+        return self._entry(key) if key in self._stats else None
 
     def optimum(self, metric: str = "test_acc") -> Entry:
         """The best row by mean ``metric`` (``"test_acc"`` or ``"valid_acc"``)."""
@@ -183,11 +242,20 @@ class Table:
         """Every row, best first."""
         return sorted((self._entry(k) for k in self._stats), key=lambda e: e.rank)
 
-    def random(self, seed: int | _random.Random | None = None) -> Architecture:
+    def random(self, seed: int | _random.Random | None = None, *,
+               in_table: bool = False) -> Architecture:
         """A cell drawn uniformly from the space (every edge an independent uniform operation),
-        as a random search would draw it; its row is ``query(...)`` of the result."""
+        as a random search would draw it; its row is ``query(...)`` of the result.
+
+        With ``in_table=True`` draws are repeated until the cell has a row (on a complete table
+        every draw has one). On a partial table built in random order this is the random
+        search's distribution restricted to the cells trained so far.
+        """
         rng = seed if isinstance(seed, _random.Random) else _random.Random(seed)
-        return to_architecture(tuple(rng.choice(self.ops) for _ in EDGES))
+        while True:
+            ops = tuple(rng.choice(self.ops) for _ in EDGES)
+            if not in_table or self._key(ops) in self._stats:
+                return to_architecture(ops)
 
     def recipe(self) -> Any:
         """The :class:`dnas.bench.Recipe` the table was built with (from its metadata)."""

@@ -83,6 +83,17 @@ SPACE_DEFAULTS: dict[str, dict[str, Any]] = {"nb201": {"channels": 8, "layers": 
 SPACE_TABLES: dict[tuple[str, str], str] = {("nb201", "mnist1d"): "nb201-mnist1d"}
 
 
+def space_table(resolved: Mapping[str, Any]) -> str | None:
+    """The shipped table a search of these options is scored on, or None (no table for the
+    space and data, a table not shipped in this install, or ``--n-train`` changing the data)."""
+    from dnas.bench.shipped import names
+
+    name = SPACE_TABLES.get((resolved["space"], resolved["data"]))
+    if name is None or resolved.get("n_train") is not None or name not in names():
+        return None
+    return name
+
+
 class _HistoryFile(Callback):
     """Rewrite ``history.csv`` after every epoch, so a killed run keeps its curves."""
 
@@ -175,8 +186,8 @@ def _search(
     if source is None and main and (out / "checkpoints" / "last.pt").exists():
         note(f"{out} holds an earlier run; starting afresh (use --resume to continue it)")
 
-    table_name = SPACE_TABLES.get((resolved["space"], resolved["data"]))
-    if table_name is not None and resolved["n_train"] is None:
+    table_name = space_table(resolved)
+    if table_name is not None:
         # search the table's own data (its training part; the test part stays unseen), so the
         # cell found can be looked up
         from dnas.bench.shipped import load as load_table
@@ -308,11 +319,12 @@ def _search(
 
         print(f"  cell: {to_string(arch)}")
     if resolved.get("table") is not None:
-        from dnas.cli.bench_cmd import report
+        from dnas.cli.bench_cmd import missing, report
 
         table = resolved["table"]
+        entry = table.get(arch)
         print(f"on the table {table.name}:")
-        print(report(table.query(arch), table))
+        print(report(entry, table) if entry is not None else missing(arch, table))
     for path in drawn:
         print(f"cell diagram: {path}")
     return 0

@@ -107,10 +107,10 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
         raise ValueError(f"the searches of seed(s) {failed} failed; see their log.txt in {out}")
     runs = []
     table = None
-    from dnas.cli.search_cmd import SPACE_TABLES
+    from dnas.cli.search_cmd import space_table
 
-    table_name = SPACE_TABLES.get((resolved["space"], resolved["data"]))
-    if table_name is not None and resolved["n_train"] is None:
+    table_name = space_table(resolved)
+    if table_name is not None:
         from dnas.bench.shipped import load
 
         table = load(table_name)
@@ -118,9 +118,14 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
         arch = Architecture.load(out / f"seed-{s}" / "architecture.json")
         row: dict[str, Any] = {"seed": s, "architecture": {k: list(v) for k, v in arch.items()}}
         if table is not None:
-            entry = table.query(arch)
-            row.update(score=entry.test_acc, percentile=entry.percentile, regret=entry.regret,
-                       cell=entry.arch)
+            entry = table.get(arch)
+            if entry is None:  # a partial table: the cell was not trained yet
+                from dnas.spaces.nb201 import canonical, to_string
+
+                row["cell"] = to_string(canonical(arch))
+            else:
+                row.update(score=entry.test_acc, percentile=entry.percentile,
+                           regret=entry.regret, cell=entry.arch)
         elif resolved.get("score_epochs"):
             row["score"] = _score_by_retrain(resolved, arch, s)
         runs.append((row, arch))
@@ -144,11 +149,13 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
             text += f"  score {100 * row['score']:.2f}%"
         if "percentile" in row:
             text += f"  percentile {row['percentile']:.1f}  regret {row['regret']:.2f}"
+        elif table is not None:
+            text += f"  not in table {table.name} ({table.coverage_text()}): no score"
         print(text)
     if scores:
         print(f"mean ± std over {len(scores)} seeds ({summary['scored_by']}): "
               f"{100 * summary['mean']:.2f} ± {100 * summary['std']:.2f}%")
-    else:
+    elif table is None:
         note("architectures not scored (--score-epochs 0)")
     print(f"best: seed {best_row['seed']} -> {out / 'architecture.json'}")
     return 0
