@@ -39,6 +39,8 @@ SEARCH_TYPES: dict[str, Any] = {
     # cost-aware search (dnas.cli.budget) and the mbconv space's options
     "budget_params": float | None, "budget_flops": float | None, "budget_latency": float | None,
     "latency_table": PathText | None, "latency_clock": str | None, "mbconv": dict | None,
+    # the multi-seed protocol (dnas.cli.seeds_cmd)
+    "seeds": str | list | None, "processes": int | None, "score_epochs": int,
 }
 #: the command-level options of ``dnas retrain`` (the rest are RetrainConfig fields)
 RETRAIN_TYPES: dict[str, Any] = {
