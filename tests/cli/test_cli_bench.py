@@ -99,3 +99,17 @@ def test_bad_seeds_are_rejected(capsys):
     assert main(["search", "--seeds", "0,x", "--no-progress"]) == 2
     assert "seeds" in capsys.readouterr().err
     assert main(["search", "--seeds", "1,1", "--no-progress"]) == 2
+
+
+def test_nb201_search_scales_the_arch_lr_to_its_budget_unless_given(tmp_path, capsys):
+    import yaml
+
+    base = ["search", "--space", "nb201", "--data", "digits", "-C", "4", "--epochs", "1",
+            "--steps-per-epoch", "2", "--batch-size", "8", "--n-train", "48", "--device", "cpu",
+            "--threads", "1", "--no-progress", "--cache-dir", str(tmp_path / "c")]
+    assert main([*base, "--out", str(tmp_path / "a"), "--method", "drnas"]) == 0
+    saved = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    assert saved["arch_lr"] == 6e-4 * 19550 / 2  # drnas' preset × paper steps / 2 steps
+    assert "budget_rule" not in saved and "scaled to 2 α steps" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "b"), "--arch-lr", "0.001"]) == 0
+    assert yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())["arch_lr"] == 0.001

@@ -79,6 +79,9 @@ SPACES = {"darts": _darts_space, "mbconv": budget.mbconv_space, "nb201": _nb201_
 #: Per-space defaults below the command line and the config file: the NAS-Bench-201 supernet of
 #: benchmarks/tabular.py (C=8, one cell per stage) on MNIST-1D.
 SPACE_DEFAULTS: dict[str, dict[str, Any]] = {"nb201": {"channels": 8, "layers": 1}}
+#: Spaces whose searches scale α's learning rate to their budget (:func:`dnas.bench.budget_config`,
+#: as benchmarks/tabular.py does) unless ``--arch-lr`` is given.
+BUDGET_RULE_SPACES = ("nb201",)
 #: The tabular benchmark a space is scored on when searched on its data (by ``--data`` name).
 SPACE_TABLES: dict[tuple[str, str], str] = {("nb201", "mnist1d"): "nb201-mnist1d"}
 
@@ -133,6 +136,8 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
     for key, value in SPACE_DEFAULTS.get(resolved["space"], {}).items():
         if key not in given:
             resolved[key] = value
+    # a space scored on a table gets the benchmark's budget rule unless α's lr is given
+    resolved["budget_rule"] = resolved["space"] in BUDGET_RULE_SPACES and "arch_lr" not in given
     _check(resolved)
     if resolved.get("seeds") not in (None, ""):
         from dnas.cli.seeds_cmd import run_seeds
@@ -213,6 +218,15 @@ def _search(
 
     X, y = subset(data.X_train, data.y_train, resolved["n_train"])
     train, valid = search_split(X, y, 0.5, seed=config.seed or 0)
+    if resolved.get("budget_rule"):
+        from dnas.bench.budget import budget_config
+
+        spe = config.steps_per_epoch or max(1, int(train[0].shape[0]) // config.batch_size)
+        scaled = budget_config(config.method, steps=config.epochs * spe, steps_per_epoch=spe)
+        config = config.replace(arch_lr=scaled.arch_lr)
+        if main:
+            note(f"α learning rate {config.arch_lr:.3g}: {config.method}'s preset scaled to "
+                 f"{config.epochs * spe} α steps (dnas.bench.budget_config; --arch-lr overrides)")
     if device.type != "cpu":  # the whole split lives on the device: no copies per step
         train = (train[0].to(device), train[1].to(device))
         valid = (valid[0].to(device), valid[1].to(device))
@@ -267,7 +281,7 @@ def _search(
         except (RuntimeError, KeyError, ValueError) as err:
             raise ValueError(checkpoint_misfit(source[1], err, "search")) from None
     if main:
-        plain = {k: v for k, v in resolved.items() if k != "table"}
+        plain = {k: v for k, v in resolved.items() if k not in ("table", "budget_rule")}
         opts.write_yaml({**plain, **config.to_dict(), "device": str(device)},
                         out / "config.yaml")
 
