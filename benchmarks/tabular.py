@@ -153,8 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown methods {unknown}; known: {list(METHODS)}", file=sys.stderr)
         return 2
-    jobs = [(n, s, args.steps, args.C, args.N) for s in range(args.seeds) for n in names
-            if (n, s) not in done]
+    jobs = [(n, s, args.steps, args.C, args.N) for s in range(args.first_seed, args.seeds)
+            for n in names if (n, s) not in done]
     print(f"{len(done)} searches done, {len(jobs)} to run", flush=True)
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.workers) as pool, open(args.out, "a", encoding="utf-8") as fh:
@@ -367,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--methods", default="", help="comma-separated subset of the method names")
-    r.add_argument("--seeds", type=int, default=5)
+    r.add_argument("--seeds", type=int, default=5, help="search seeds first-seed .. seeds-1")
+    r.add_argument("--first-seed", type=int, default=0)
     r.add_argument("--steps", type=int, default=1000, help="α steps per search")
     r.add_argument("-C", type=int, default=8)
     r.add_argument("-N", type=int, default=1, help="cells per stage of the supernet")
