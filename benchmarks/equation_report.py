@@ -97,9 +97,12 @@ def render(results: str, out: str) -> None:
         "",
         f"- rendered {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from `{results}`; machine: "
         f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs (load average "
-        "10-17 during the run), one thread per fit where the method allows it",
-        "- command: `nohup nice -n 5 .venv/bin/python benchmarks/equations.py` (dnas and the "
-        "peers as separate invocations of the same script, running at the same time); "
+        f"{os.getloadavg()[1]:.0f} at rendering: wall times are many times the CPU times), one "
+        "thread per fit where the method allows it",
+        "- command: `nohup nice -n 10 .venv/bin/python benchmarks/equations.py --methods dnas "
+        "--seeds 1` and `... --methods operon,bms,gplearn,autora-darts --seeds 1 "
+        "--peer-workers 1` (dnas and the peers as separate invocations of the same script, "
+        "running at the same time, appending to one file); "
         "definitions in the docstring of `benchmarks/equations.py`",
         "- exact: SRBench's criterion (constants rounded to 3 significant digits; model − law or "
         "model / law simplifies to a constant); R²: held-out, against the noise-free law; CPU s: "
