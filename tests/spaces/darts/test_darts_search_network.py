@@ -82,14 +82,19 @@ def _edge_params(C_cell, stride2, K):
 
 
 def _edges_actual_and_expected(net, K):
+    # counted in the state dict, which keeps one entry per edge's weight also where the packed
+    # cell stores the weights stacked (dnas.spaces.darts.banks)
+    state = net.state_dict()
     expected, actual = 0, 0
     C_cell = 16
-    for cell in net.cells:
+    for i, cell in enumerate(net.cells):
         C_cell = C_cell * 2 if cell.reduction else C_cell
         for key, edge in cell.edges.items():
             j = int(key.rsplit("_", 1)[1])
             expected += _edge_params(C_cell, cell.reduction and j < 2, K)
-            actual += _count(edge.candidates.parameters())
+            prefix = f"cells.{i}.edges.{key}."
+            actual += sum(v.numel() for k, v in state.items()
+                          if k.startswith(prefix) and k.endswith(".weight"))
             assert edge.partial_channels == K
     return actual, expected
 
