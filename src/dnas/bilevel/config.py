@@ -106,6 +106,10 @@ class SearchConfig:
         ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     progress : bool or None
         Progress bar; ``None``: only when stderr is a terminal.
+    cuda_graph : bool
+        Replay each iteration from a CUDA graph (:mod:`dnas.bilevel.graphed`; CUDA devices,
+        weighted-sum relaxations, one process, no ``cost``): one launch instead of thousands,
+        the same arithmetic as eager. Graphs are re-captured at every epoch.
     cost : {"params", "flops", "latency"} or None
         Search under a budget of this cost (:mod:`dnas.cost`): the expected cost under α is
         pulled to ``budget`` by ``cost_weight · φ(log(E/budget))``, reported per epoch
@@ -153,6 +157,7 @@ class SearchConfig:
     seed: int | None = 0
     device: str = "auto"
     progress: bool | None = None
+    cuda_graph: bool = False
     cost: str | None = None
     budget: float | None = None
     cost_weight: float = 1.0
@@ -189,6 +194,7 @@ class SearchConfig:
                 f"device={self.device!r} must be a string such as 'auto', 'cpu' or 'cuda:0'"
             )
         check_bool("progress", self.progress) if self.progress is not None else None
+        check_bool("cuda_graph", self.cuda_graph)
         check_seed("seed", self.seed, none_ok=True)
         object.__setattr__(self, "arch_betas", tuple(float(b) for b in betas))
         object.__setattr__(self, "method_options",

@@ -25,6 +25,7 @@ from dnas.bilevel import state as _state
 from dnas.bilevel.config import SearchConfig, resolve_config
 from dnas.bilevel.feed import Batch, next_batches
 from dnas.bilevel.first_batch import as_dtype, input_dtype, preflight, prepare_tensors
+from dnas.bilevel.graphed import GraphedIterations, check_graphable, why_not_graphed
 from dnas.bilevel.optimizers import arch_optimizer, size_decay, weight_optimizer
 from dnas.bilevel.result import SearchResult, history_row
 from dnas.cost.budget import BudgetPenalty
@@ -103,6 +104,8 @@ class Searcher(LoopState):
         self.augment = augment
         self.config = config
         self.device = resolve_device(config.device)
+        if config.cuda_graph:
+            check_graphable(self.device)  # before the model is touched
         relax(model, config.method, per_label=per_label, **config.method_options)
         # a collapse-robust method wraps the installed relaxations (dnas.robust)
         self.robust = robust_method(config)
@@ -135,6 +138,11 @@ class Searcher(LoopState):
         self._stop = False
         self._preflight_done = False
         self.data_parallel: Any = None
+        #: cuda_graph=True: the iterations replayed from CUDA graphs (built when run() starts)
+        self.graphed: GraphedIterations | None = None
+        if config.cuda_graph and (why := why_not_graphed(self)) is not None:
+            raise ValueError(f"cuda_graph=True (--cuda-graph): this search cannot be captured: "
+                             f"{why}")
         # cost= : the budget penalty, built on the first batch (FLOPs and latency need an input)
         self.budget: BudgetPenalty | None = None
 
@@ -256,6 +264,8 @@ class Searcher(LoopState):
         # resumed: the global RNG as it was at the checkpoint, set after run()'s own seeding
         resumed, self.resume_rng = self.resume_rng, None
         _guard.warn_if_alpha_frozen(cfg, self.epoch)
+        if cfg.cuda_graph and self.graphed is None:
+            self.graphed = GraphedIterations(self, capture=True)
         with global_rng(self.device, cfg.seed, resumed), progress_bar(
             cfg.epochs * self.steps_per_epoch,
             initial=self.epoch * self.steps_per_epoch + self.step,
@@ -276,9 +286,13 @@ class Searcher(LoopState):
                         train_batch, valid_batch = self._preflight(train_batch, valid_batch)
                     if cfg.cost is not None:  # built once, before the first row reports it
                         self._budget(train_batch[0])
-                    if searching and self.step % cfg.arch_every == 0:
-                        self.arch_step(train_batch, valid_batch)
-                    self.weight_step(train_batch)
+                    with_arch = searching and self.step % cfg.arch_every == 0
+                    graphed = self.graphed is not None and self.graphed.step(
+                        train_batch, valid_batch, with_arch)
+                    if not graphed:  # eager (also a short last batch under cuda_graph)
+                        if with_arch:
+                            self.arch_step(train_batch, valid_batch)
+                        self.weight_step(train_batch)
                     self._end_step(bar)
                 if self.step >= self.steps_per_epoch:
                     self._end_epoch(bar)

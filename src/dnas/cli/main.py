@@ -110,6 +110,9 @@ def _search_parser(sub: Any) -> None:
                    help="continue the run in --out, or in the given run folder / checkpoint")
     p.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (20; 0: "
                    "epoch ends only)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="replay every iteration from a CUDA graph (CUDA only; darts, fair-darts, "
+                   "drnas, pc-darts)")
     _accel_flags(p)
     own_data.add_flags(p, "search")
     p.set_defaults(command="search")

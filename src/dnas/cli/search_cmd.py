@@ -59,7 +59,7 @@ def _darts_space(resolved: Mapping[str, Any], data: Dataset, config: SearchConfi
 
 #: Options a resumed run may change without changing its result.
 _FREE_ON_RESUME = {"out", "progress", "threads", "device", "checkpoint_every", "cache_dir",
-                   "data_root", "compile", "tensorboard", "max_data_gb"}
+                   "data_root", "compile", "tensorboard", "max_data_gb", "cuda_graph"}
 
 def _nb201_space(resolved: Mapping[str, Any], data, config: SearchConfig) -> nn.Module:
     from dnas.spaces import nb201

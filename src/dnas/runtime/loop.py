@@ -26,7 +26,7 @@ from dnas.runtime.meters import Meters
 from dnas.runtime.resume import check_resume
 
 #: options that say where a loop runs and how it shows progress, not what it computes
-FREE_OPTIONS = ("device", "progress")
+FREE_OPTIONS = ("device", "progress", "cuda_graph")
 
 
 class LoopState:
