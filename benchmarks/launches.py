@@ -39,6 +39,11 @@ Usage::
 
     python benchmarks/launches.py --out benchmarks/results/launches.md
     python benchmarks/launches.py --C 8 --layers 5 --batch 16 --rounds 3 --no-official
+    python benchmarks/launches.py --batch 2 --image-size 8 --rounds 0   # counts only, quickly
+
+The counts do not depend on the batch size or the image size (no code path of either
+implementation branches on them), so ``--batch 2 --image-size 8 --rounds 0`` gives the counts of
+the full setting in a fraction of the time; the report states the sizes it ran.
 """
 
 from __future__ import annotations
@@ -122,8 +127,8 @@ class CountCalls(TorchDispatchMode):
 class Ours:
     """dnas through :class:`Searcher`, one search network per order, built with ``execution``."""
 
-    def __init__(self, s: Setting, execution: str, seed: int) -> None:
-        data = (torch.zeros(s.batch, 3, 32, 32), torch.zeros(s.batch, dtype=torch.long))
+    def __init__(self, s: Setting, execution: str, seed: int, size: int = 32) -> None:
+        data = (torch.zeros(s.batch, 3, size, size), torch.zeros(s.batch, dtype=torch.long))
         self.searchers = {}
         for order in (1, 2):
             torch.manual_seed(seed)  # the same initial weights and α for every implementation
@@ -265,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--C", type=int, default=16, help="channels of the first cells (16)")
     p.add_argument("--layers", type=int, default=8, help="cells (8)")
     p.add_argument("--batch", type=int, default=64, help="batch size (64)")
+    p.add_argument("--image-size", type=int, default=32, help="image height and width (32)")
     p.add_argument("--rounds", type=int, default=5,
                    help="timed rounds of first-order iterations (5; 0 skips timing)")
     p.add_argument("--time-limit", type=float, default=None,
@@ -276,33 +282,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="also write the markdown report here")
     args = p.parse_args(argv)
-    for name in ("C", "layers", "batch", "threads"):
+    for name in ("C", "layers", "batch", "image_size", "threads"):
         if getattr(args, name) < 1:
-            p.error(f"--{name}={getattr(args, name)} must be >= 1")
+            p.error(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")
     if args.rounds < 0:
         p.error(f"--rounds={args.rounds} must be >= 0")
     torch.set_num_threads(args.threads)
     s = Setting(args.C, args.layers, args.batch, args.rounds, 1)
+    size = args.image_size
     header = [
         "# ATen calls of a DARTS search step: per-edge vs packed vs the official code", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)",
         f"- command: `python benchmarks/launches.py {' '.join(argv or sys.argv[1:])}`",
-        f"- setting: C={s.C}, {s.layers} cells, batch {s.batch}, 3×32×32 inputs, darts, "
+        f"- setting: C={s.C}, {s.layers} cells, batch {s.batch}, 3×{size}×{size} inputs, darts, "
         "8 primitives, 4 nodes",
         f"- load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
     ]
-    impls: dict[str, Any] = {"per-edge": Ours(s, "per-edge", args.seed),
-                             "packed": Ours(s, "packed", args.seed)}
+    impls: dict[str, Any] = {"per-edge": Ours(s, "per-edge", args.seed, size),
+                             "packed": Ours(s, "packed", args.seed, size)}
     if not args.no_official:
         try:
             impls["official"] = Official(s, torch.device("cpu"), args.seed, args.official)
         except (ValueError, ImportError) as e:
             header.append(f"- official code not run: {e}")
     g = torch.Generator().manual_seed(args.seed)
-    pool = [(torch.randn(s.batch, 3, 32, 32, generator=g), torch.randint(0, 10, (s.batch,),
-                                                                         generator=g))
-            for _ in range(4)]
+    pool = [(torch.randn(s.batch, 3, size, size, generator=g),
+             torch.randint(0, 10, (s.batch,), generator=g)) for _ in range(4)]
     counts = {}
     for name, impl in impls.items():
         print(f"counting {name}", file=sys.stderr, flush=True)
