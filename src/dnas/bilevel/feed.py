@@ -53,4 +53,14 @@ def next_batches(
     return augmented(to_device(train_batch)), augmented(to_device(valid_batch))
 
 
-__all__ = ["next_batches"]
+def epoch_length(train: Any, valid: Any) -> int:
+    """Steps in an epoch by default: the shorter of the two streams."""
+    try:
+        return min(len(train), len(valid))
+    except TypeError:
+        raise ValueError(
+            "train/valid have no length (plain iterables): pass steps_per_epoch"
+        ) from None
+
+
+__all__ = ["epoch_length", "next_batches"]

@@ -19,17 +19,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from dnas.arch.derivation import select_architecture
+from dnas.bilevel import costs
 from dnas.bilevel import guard as _guard
+from dnas.bilevel import optimizers as opt
 from dnas.bilevel import state as _state
 from dnas.bilevel.config import SearchConfig, resolve_config
-from dnas.bilevel.feed import Batch, next_batches
+from dnas.bilevel.feed import Batch, epoch_length, next_batches
 from dnas.bilevel.first_batch import as_dtype, input_dtype, preflight, prepare_tensors
 from dnas.bilevel.graphed import GraphedIterations, check_graphable, why_not_graphed
-from dnas.bilevel.optimizers import arch_optimizer, size_decay, weight_optimizer
 from dnas.bilevel.result import SearchResult, history_row
 from dnas.cost.budget import BudgetPenalty
-from dnas.cost.budget import from_options as budget_penalty
 from dnas.optim.gradient import hypergradient
 from dnas.optim.objective import Objective
 from dnas.relaxations import Relaxation, installed_relaxations, relax
@@ -122,19 +121,16 @@ class Searcher(LoopState):
                                   generator(None if seed is None else seed + 1))
         #: floating inputs are converted to the weights' dtype (first_batch.input_dtype)
         self.input_dtype = prepare_tensors(self.model, self.train, self.valid)
-        self.steps_per_epoch = config.steps_per_epoch or self._default_steps()
+        self.steps_per_epoch = config.steps_per_epoch or epoch_length(self.train, self.valid)
 
         self.groups = arch_groups(self.model)
         self.labels = list(self.groups)
         self.alphas = [g.alpha for g in self.groups.values()]
         self.w_params = [p for p in weight_parameters(self.model) if p.requires_grad]
         self._objective = Objective(self.model, self.loss_fn)
-        self.w_optimizer, self.scheduler = weight_optimizer(self.w_params, config)
-        self.a_optimizer = arch_optimizer(self.alphas, config)
-        self._size_decay = size_decay(self.groups.values(), config)
-        self._rescaling = [
-            (g, g.relaxation) for g in self.groups.values() if g.relaxation.rescales_after_step
-        ]
+        self.w_optimizer, self.scheduler = opt.weight_optimizer(self.w_params, config)
+        self.a_optimizer = opt.arch_optimizer(self.alphas, config)
+        self._size_decay = opt.size_decay(self.groups.values(), config)
         self._stop = False
         self._preflight_done = False
         self.data_parallel: Any = None
@@ -145,14 +141,6 @@ class Searcher(LoopState):
                              f"{why}")
         # cost= : the budget penalty, built on the first batch (FLOPs and latency need an input)
         self.budget: BudgetPenalty | None = None
-
-    def _default_steps(self) -> int:
-        try:
-            return min(len(self.train), len(self.valid))
-        except TypeError:
-            raise ValueError(
-                "train/valid have no length (plain iterables): pass steps_per_epoch"
-            ) from None
 
     def _preflight(self, train_batch: Batch, valid_batch: Batch) -> tuple[Batch, Batch]:
         # once per run, before any step (first_batch.py); a DataLoader's floating inputs are
@@ -171,14 +159,10 @@ class Searcher(LoopState):
         for group in self.groups.values():
             group.resample(self.sample_generator)
 
-    def _budget(self, x: torch.Tensor) -> BudgetPenalty:
+    def budget_penalty(self, x: torch.Tensor) -> BudgetPenalty:
+        """The ``cost=`` penalty, built once on the first inputs ``x``."""
         if self.budget is None:
-            cfg = self.config
-            assert cfg.cost is not None and cfg.budget is not None
-            self.budget = budget_penalty(
-                self.model, x, cfg.cost, cfg.budget, cfg.cost_weight, cfg.cost_penalty,
-                cfg.budget_tolerance, cfg.cost_options,
-            )
+            self.budget = costs.penalty(self.config, self.model, x)
         return self.budget
 
     def stop(self) -> None:
@@ -201,20 +185,11 @@ class Searcher(LoopState):
             mode=cfg.hypergradient, reduce=reduce, objective=self._objective,
         )
         if cfg.cost is not None:  # λ ∂φ(log E/B)/∂α: a function of α alone, any order
-            grads = self._budget(train_batch[0]).add_gradients(grads)
+            grads = self.budget_penalty(train_batch[0]).add_gradients(grads)
         if reduce is not None:
             grads = reduce(grads)
-        applied = []
-        for i, (label, alpha) in enumerate(zip(self.labels, self.alphas)):
-            g = grads[label]
-            if self._size_decay is not None:
-                g = g + self._size_decay[i] * alpha.detach()
-            alpha.grad = g
-            applied.append(g.reshape(-1))
-        before = [g.alpha.detach().clone() for g, _ in self._rescaling]
-        self.a_optimizer.step()
-        for (group, relaxation), a0 in zip(self._rescaling, before):
-            relaxation.after_arch_step(group, a0)
+        applied = opt.step_alphas(self.a_optimizer, list(self.groups.values()),
+                              [grads[label] for label in self.labels], self._size_decay)
         if last_valid is not None:  # watched in the order computed: the first is the cause
             self.guard.watch(_guard.VALID_LOSS, last_valid[0])
             self.meters["valid"].update(last_valid[0], last_valid[1], valid_batch[1])
@@ -243,11 +218,7 @@ class Searcher(LoopState):
                 loss.backward()
                 if self.data_parallel is not None:  # multi-process: average before clipping
                     self.data_parallel.average_grads(self.w_params)
-                grads = [p.grad for p in self.w_params if p.grad is not None]
-                if self.config.grad_clip is not None:  # clipping computes the norm anyway
-                    norm = nn.utils.clip_grad_norm_(self.w_params, self.config.grad_clip)
-                else:
-                    norm = nn.utils.get_total_norm(grads) if grads else None
+                norm = opt.clip_or_norm(self.w_params, self.config.grad_clip)
                 self.guard.watch(_guard.W_GRAD_NORM, norm)
                 self.w_optimizer.step()
         finally:
@@ -285,7 +256,7 @@ class Searcher(LoopState):
                     if not self._preflight_done:  # before any step of this run
                         train_batch, valid_batch = self._preflight(train_batch, valid_batch)
                     if cfg.cost is not None:  # built once, before the first row reports it
-                        self._budget(train_batch[0])
+                        self.budget_penalty(train_batch[0])
                     with_arch = searching and self.step % cfg.arch_every == 0
                     graphed = self.graphed is not None and self.graphed.step(
                         train_batch, valid_batch, with_arch)
@@ -296,15 +267,7 @@ class Searcher(LoopState):
                     self._end_step(bar)
                 if self.step >= self.steps_per_epoch:
                     self._end_epoch(bar)
-        architecture = select_architecture(self)
-        if cfg.cost is not None:  # within the budget band, with its exact cost in meta
-            budget = self.budget  # None only when no step ran here (a finished run resumed)
-            if budget is None:
-                budget = self._budget(self.train.next()[0].to(self.device))
-            architecture = budget.export(architecture)
-        architecture.meta.setdefault("method", cfg.method)
-        architecture.meta.setdefault("order", cfg.order)
-        return SearchResult(architecture, self.history, self.model, cfg)
+        return SearchResult(costs.final_architecture(self), self.history, self.model, cfg)
 
     def _end_epoch(self, bar: Any) -> None:
         if self.data_parallel is not None:  # multi-process: totals over ranks, one BN state

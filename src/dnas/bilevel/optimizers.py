@@ -57,4 +57,36 @@ def size_decay(groups: Iterable[ArchParams], config: SearchConfig) -> list[torch
     ]
 
 
-__all__ = ["arch_optimizer", "size_decay", "weight_optimizer"]
+def step_alphas(
+    optimizer: torch.optim.Optimizer,
+    groups: Sequence[ArchParams],
+    grads: Sequence[torch.Tensor],
+    decay: Sequence[torch.Tensor] | None,
+) -> list[torch.Tensor]:
+    """One α update from ``grads`` (one per group, in order): the per-candidate ``decay`` added,
+    the optimiser stepped, then each relaxation that rescales after a step (binary gates) given
+    its group's α from before. Returns the applied gradients, flattened."""
+    applied = []
+    for i, (group, g) in enumerate(zip(groups, grads)):
+        if decay is not None:
+            g = g + decay[i] * group.alpha.detach()
+        group.alpha.grad = g
+        applied.append(g.reshape(-1))
+    rescaling = [g for g in groups if g.relaxation.rescales_after_step]
+    before = [g.alpha.detach().clone() for g in rescaling]
+    optimizer.step()
+    for group, a0 in zip(rescaling, before):
+        group.relaxation.after_arch_step(group, a0)
+    return applied
+
+
+def clip_or_norm(params: Sequence[nn.Parameter], clip: float | None) -> torch.Tensor | None:
+    """The total gradient norm of ``params`` (None when none has a gradient), the gradients
+    clipped to ``clip`` first when given (clipping computes the norm anyway)."""
+    if clip is not None:
+        return nn.utils.clip_grad_norm_(params, clip)
+    grads = [p.grad for p in params if p.grad is not None]
+    return nn.utils.get_total_norm(grads) if grads else None
+
+
+__all__ = ["arch_optimizer", "clip_or_norm", "size_decay", "step_alphas", "weight_optimizer"]

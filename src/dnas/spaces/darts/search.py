@@ -126,7 +126,7 @@ class SearchCell(nn.Module):
                     edge_label(cell_type, k, j), C // partial_channels, stride, primitives, dim
                 )
                 # read by the PC-DARTS relaxation: the share of channels the candidates see
-                edge.partial_channels = partial_channels
+                edge.partial_channels = partial_channels  # type: ignore[assignment]
                 self.edges[f"edge_{k}_{j}"] = edge
             if edge_normalization:
                 self.nodes[f"node_{k}"] = InputChoice(k, 2, label=node_label(cell_type, k))
@@ -307,7 +307,7 @@ class SearchNetwork(nn.Module):
 
     def _check_partial_channels(self) -> None:
         # the candidates were built for C // K channels: the relaxation must feed them exactly that
-        edge = next(iter(self.cells[0].edges.values()))
+        edge = next(iter(cast(SearchCell, self.cells[0]).edges.values()))
         if not isinstance(edge, LayerChoice):  # fixed by dnas.fix: the edges are plain ops
             if self.partial_channels > 1:
                 raise ValueError(
