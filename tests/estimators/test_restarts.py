@@ -3,6 +3,7 @@ architecture, refining it alone ends in a local optimum, while the selection's o
 (one dense start per node combination, the smaller graph's best) reach the law."""
 
 import numpy as np
+import pytest
 import torch
 
 import dnas
@@ -33,3 +34,28 @@ def test_restarts_rescue_a_search_that_points_the_wrong_way():
     best = DARTSRegressor()._select(net, final, quick, True, gen, None)
     assert best.mse < 1e-20 and best.bic < alone.bic - 1000
     assert best.architecture["k1_op"] == ("div",)
+
+
+def test_a_relaxed_search_that_overflows_leaves_the_choice_to_the_discrete_search(monkeypatch):
+    """A mixture that overflows (nested exponentials of large inputs) stops the relaxed search
+    with a NonFiniteError; the fit goes on from the α before the search, says so, and still
+    recovers the law by the discrete search's own finite fits."""
+    from dnas.estimators import darts_regressor
+    from dnas.runtime.finite import NonFiniteError
+
+    def overflow(self):
+        self.history.append({"epoch": 1})  # one epoch ran before the loss overflowed
+        raise NonFiniteError("the training loss is inf at epoch 2, step 1",
+                             quantity="training loss")
+
+    monkeypatch.setattr(darts_regressor.Searcher, "run", overflow)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(1, 3, (100, 2))
+    y = 2.5 * X[:, 0] + X[:, 1]
+    est = DARTSRegressor(num_graph_nodes=1, max_epochs=5, random_state=0)
+    with pytest.warns(RuntimeWarning, match=r"relaxed search of the 1-node graph stopped "
+                                            r"\(the training loss is inf.*initial α"):
+        est.fit(X, y)
+    assert est.n_epochs_ == 1
+    assert all(torch.isfinite(g.alpha).all() for g in dnas.space.arch_groups(est.network_).values())
+    assert est.score(X, y) > 1 - 1e-9

@@ -45,6 +45,7 @@ from dnas.estimators.selection import (
     loss_for,
     ranked_candidates,
 )
+from dnas.runtime.finite import NonFiniteError
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 
@@ -349,9 +350,19 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             stop = StableArchitecture(network, self.patience, self.tol)
             searcher = Searcher(network, (Xt, yt), (Xt, yt), config, loss_fn=loss_fn,
                                 callbacks=[stop])
-            result = searcher.run()
-            history += result.history
-            epochs = len(result.history)
+            before = {k: v.clone() for k, v in network.state_dict().items()}
+            try:
+                searcher.run()
+            except NonFiniteError as err:
+                # the relaxed mixture overflowed (e.g. nested exponentials of large inputs): the
+                # discrete search below still compares every equation by its own finite fit,
+                # from the α before the search
+                network.load_state_dict(before)
+                warnings.warn(f"the relaxed search of the {n_nodes}-node graph stopped ({err}); "
+                              "its equation is chosen by the discrete search from the initial α",
+                              RuntimeWarning, stacklevel=3)
+            history += searcher.history
+            epochs = len(searcher.history)
 
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
                           generator=gen)
