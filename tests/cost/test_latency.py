@@ -6,12 +6,13 @@ import os
 import pytest
 import torch
 
+import dnas
 from dnas.cost import CostModel, LatencyTable
 from tests.cost.helpers import all_architectures, example_input, small_space
 
 
 def _table(path, **kw):
-    return LatencyTable(path, repeats=3, warmup=1, **kw)
+    return LatencyTable(path, repeats=3, warmup=1, **{"sweeps": 1, **kw})
 
 
 def test_table_is_built_once_and_reused(tmp_path):
@@ -111,3 +112,113 @@ def test_calibration_fits_whole_networks_once(tmp_path):
     calibrated = CostModel(net, "latency", x, latency=again, calibrate=4)
     for arch in list(all_architectures(net))[::17]:
         assert calibrated.cost(arch) == pytest.approx(a * plain.cost(arch) + b)
+
+
+class _Clock:
+    """A scripted clock: each call of :meth:`run` lasts the next of ``durations`` seconds."""
+
+    def __init__(self, durations):
+        self.durations, self.now = list(durations), 0.0
+
+    def run(self):
+        self.now += self.durations.pop(0)
+
+    def perf_counter(self):
+        return self.now
+
+    process_time = perf_counter
+
+
+def test_time_calls_statistic(monkeypatch):
+    from dnas.cost import latency
+
+    # two rounds of 5 calls, 1 warm-up each: medians 5 and 4, fastest call 1
+    durations = [9, 5, 1, 7, 5, 5, 9, 4, 4, 8, 2, 4]
+    for statistic, expected in (("min", 1.0), ("median", 4.0)):
+        for clock in ("wall", "process"):
+            fake = _Clock(durations)
+            monkeypatch.setattr(latency, "time", fake)
+            got = latency.time_calls(fake.run, 5, warmup=1, rounds=2, clock=clock,
+                                     statistic=statistic)
+            assert got == expected and not fake.durations
+    with pytest.raises(ValueError, match="statistic='mean'"):
+        latency.time_calls(lambda: None, 5, statistic="mean")
+    with pytest.raises(ValueError, match="statistic='mean'"):
+        LatencyTable(persist=False, statistic="mean")
+
+
+def test_entries_keep_their_fastest_sweep(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    net, x = small_space(), example_input()
+    seconds = iter(range(1000, 0, -1))  # every timing faster than the one before
+    timed = []
+
+    def fake_time(self, module, args, kwargs):
+        timed.append(self.key(module, args, kwargs))
+        return next(seconds) * 1e-6
+
+    monkeypatch.setattr(LatencyTable, "time", fake_time)
+    path = tmp_path / "lut.json"
+    table = LatencyTable(path, sweeps=3)
+    CostModel(net, "latency", x, latency=table, calibrate=0)
+    n = len(table)
+    assert len(timed) == 3 * n and set(timed) == set(table.entries)  # each entry once a sweep
+    assert all(e["sweeps"] == 3 for e in table.entries.values())
+    last = {k: i for i, k in enumerate(timed)}  # the last timing is the fastest one
+    assert all(table.entries[k]["seconds"] == (1000 - last[k]) * 1e-6 for k in table.entries)
+    assert table.sweep == 1
+    timed.clear()
+    CostModel(net, "latency", x, latency=LatencyTable(path, sweeps=3), calibrate=0)
+    assert timed == []  # complete entries come from the file
+    CostModel(net, "latency", x, latency=LatencyTable(path, sweeps=4), calibrate=0)
+    assert len(timed) == n  # one more sweep asked for: each entry timed once more
+    with pytest.raises(ValueError, match="sweeps=0"):
+        LatencyTable(path, sweeps=0)
+
+
+def test_statistic_is_part_of_the_key(tmp_path):
+    lin, args = torch.nn.Linear(4, 4), (torch.randn(1, 4),)
+    fastest, median = _table(tmp_path / "a.json"), _table(tmp_path / "a.json", statistic="median")
+    assert fastest.statistic == "min" and fastest.key(lin, args, {}) != median.key(lin, args, {})
+
+
+def test_time_networks_interleaves_passes(monkeypatch):
+    from dnas.cost import latency
+
+    a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 5)
+    order = []
+    results = {3: iter([5.0, 2.0, 4.0]), 5: iter([1.0, 3.0, 0.5])}
+
+    def fake(fn, *args, **kwargs):
+        out = fn()
+        order.append(out.shape[-1])
+        return next(results[out.shape[-1]])
+
+    monkeypatch.setattr(latency, "time_calls", fake)
+    table = LatencyTable(persist=False, batch_size=2)
+    assert table.time_networks([a, b], torch.randn(7, 4), passes=3) == [2.0, 0.5]
+    assert order == [3, 5, 3, 5, 3, 5]  # pass after pass over every network
+    with pytest.raises(ValueError, match="passes=0"):
+        table.time_networks([a], torch.randn(1, 4), passes=0)
+
+
+def test_calibration_times_whole_networks_together(tmp_path, monkeypatch):
+    from dnas.cost import calibration
+
+    torch.manual_seed(0)
+    net, x = small_space(), example_input()
+    plain = CostModel(net, "latency", x, latency=_table(tmp_path / "lut.json"), calibrate=0)
+    calls = []
+
+    def networks(self, models, example_input, passes=5):
+        calls.append((len(models), passes, tuple(example_input.shape)))
+        return [2e-6 * sum(p.numel() for p in m.parameters()) for m in models]
+
+    monkeypatch.setattr(LatencyTable, "time_networks", networks)
+    table = _table(tmp_path / "lut.json")
+    calibration.calibrate(net, x, plain.tree, plain.groups, table, n=5, passes=2)
+    assert calls == [(5, 2, tuple(x.shape))]  # one interleaved timing of all five
+    points = table.calibrations[calibration.signature(net, x, table)]["points"]
+    assert [p[1] for p in points] == networks(None, [dnas.fix(net, arch) for arch in
+                                                     calibration.architectures(
+        plain.tree, plain.groups, 5, torch.Generator().manual_seed(0))], x)

@@ -126,7 +126,9 @@ class SearchConfig:
     cost_options : dict
         ``max_combinations``; for latency ``latency_table`` (path), ``latency_device``,
         ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``, ``latency_clock``
-        (``"wall"``, or ``"process"`` CPU time on a shared machine).
+        (``"wall"``, or ``"process"`` CPU time on a shared machine), ``latency_rounds``,
+        ``latency_statistic`` (``"min"`` or ``"median"``), ``latency_sweeps``,
+        ``latency_calibrate`` (:func:`dnas.cost.budget.from_options`).
     """
 
     method: str = "darts"

@@ -205,15 +205,16 @@ def from_options(
 
     ``options`` (``SearchConfig.cost_options``): ``max_combinations`` for the cost model;
     ``latency_table`` (path), ``latency_device``, ``latency_batch_size``, ``latency_repeats``,
-    ``latency_warmup``, ``latency_clock``, ``latency_rounds``, ``latency_calibrate`` for the
-    latency look-up table and its whole-network calibration.
+    ``latency_warmup``, ``latency_clock``, ``latency_rounds``, ``latency_statistic``,
+    ``latency_sweeps``, ``latency_calibrate`` for the latency look-up table and its whole-network
+    calibration.
     """
     from dnas.cost.latency import LatencyTable
 
     opts = dict(options or {})
     known = {"max_combinations", "latency_table", "latency_device", "latency_batch_size",
              "latency_repeats", "latency_warmup", "latency_clock", "latency_rounds",
-             "latency_calibrate"}
+             "latency_statistic", "latency_sweeps", "latency_calibrate"}
     bad = sorted(set(opts) - known)
     if bad:
         raise ValueError(f"unknown cost_options {bad}; valid: {sorted(known)}")
@@ -224,10 +225,11 @@ def from_options(
             batch_size=opts.get("latency_batch_size", 1),
             repeats=opts.get("latency_repeats", 30), warmup=opts.get("latency_warmup", 5),
             clock=opts.get("latency_clock", "wall"), rounds=opts.get("latency_rounds", 3),
+            statistic=opts.get("latency_statistic", "min"), sweeps=opts.get("latency_sweeps", 3),
         )
     cm = CostModel(model, kind, None if kind == "params" else example_input, latency=table,
                    max_combinations=opts.get("max_combinations", 512),
-                   calibrate=opts.get("latency_calibrate", 6))
+                   calibrate=opts.get("latency_calibrate", 8))
     return BudgetPenalty(cm, budget, weight, form, tolerance)
 
 

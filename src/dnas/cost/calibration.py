@@ -1,10 +1,12 @@
 """Calibrating a latency look-up table against whole networks.
 
 A table's sum of isolated block latencies misses what only the whole network pays: the calls of
-containers, and above all caches — a block timed alone keeps its weights and activations hot,
-inside a network it reloads them. So after the table is built, a few fixed architectures of the
-search network are timed as a whole (with the table's clock, batch and device) and the latency
-model becomes the least-squares affine map of the table sum,
+containers, and caches — a block timed alone keeps its weights and activations hot, inside a
+network it reloads them (on this project's 2-core CPU the whole network takes ~1.1× the sum of
+its fastest blocks). So after the table is built, a few fixed architectures of the search network
+are timed as a whole (with the table's clock, batch, device and statistic, in interleaved passes:
+:meth:`~dnas.cost.LatencyTable.time_networks`) and the latency model becomes the least-squares
+affine map of the table sum,
 
     latency(arch) ≈ a · Σ_blocks LUT(block) + b          (a > 0),
 
@@ -28,7 +30,7 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derivation import fix
-from dnas.cost.latency import LatencyTable, _batched, time_calls
+from dnas.cost.latency import LatencyTable, _batched
 from dnas.cost.tree import Node
 from dnas.space.modules import ArchParams
 from dnas.space.value import ValueParams
@@ -64,11 +66,19 @@ def architectures(
     return out
 
 
+def _position(group: ArchParams, chosen: Any) -> int:
+    if isinstance(group, ValueParams):
+        return group.values.index(chosen)
+    return group.names.index(str(chosen))
+
+
 def signature(model: nn.Module, example_input: torch.Tensor, table: LatencyTable) -> str:
     """The key of a calibration: the network's structure, its input and the table's settings."""
     desc = [repr(model), list(example_input.shape[1:]), str(example_input.dtype),
             table.batch_size, str(table.device), table.clock, torch.get_num_threads(),
             torch.__version__]
+    if table.statistic != "median":  # signatures of tables written before the statistic
+        desc.append(table.statistic)
     return hashlib.sha256(json.dumps(desc).encode()).hexdigest()[:32]
 
 
@@ -90,29 +100,29 @@ def calibrate(
     tree: Node,
     groups: dict[str, ArchParams],
     table: LatencyTable,
-    n: int = 6,
+    n: int = 8,
     timer: Callable[[nn.Module, torch.Tensor], float] | None = None,
+    passes: int = 5,
 ) -> tuple[float, float]:
-    """``(a, b)`` of the affine latency model for ``model`` (from the table when known)."""
+    """``(a, b)`` of the affine latency model for ``model`` (from the table when known).
+
+    The ``n`` networks are timed by ``table.time_networks`` in ``passes`` interleaved passes,
+    or one by one by ``timer(network, batch)`` when given."""
     key = signature(model, example_input, table)
     known = table.calibrations.get(key)
     if known is not None:
         return float(known["a"]), float(known["b"])
     gen = torch.Generator().manual_seed(0)
-    x = _batched(example_input[:1], table.batch_size, table.device)
-
-    def whole(net: nn.Module, inp: torch.Tensor) -> float:
-        net = net.to(table.device).eval()
-        return time_calls(lambda: net(inp), table.repeats, table.warmup, table.clock,
-                          table.device, table.rounds)
-
-    timer = timer or whole
-    points = []
+    sums, nets = [], []
     for arch in architectures(tree, groups, n, gen):
-        fixed = fix(model, arch)
-        index = {k: (groups[k].values.index(arch[k][0]) if isinstance(groups[k], ValueParams)
-                     else groups[k].names.index(str(arch[k][0]))) for k in tree.labels()}
-        points.append((tree.exact(index), timer(copy.deepcopy(fixed), x)))
+        nets.append(fix(model, arch))
+        sums.append(tree.exact({k: _position(groups[k], arch[k][0]) for k in tree.labels()}))
+    if timer is None:
+        times = table.time_networks(nets, example_input, passes)
+    else:
+        x = _batched(example_input[:1], table.batch_size, table.device)
+        times = [timer(copy.deepcopy(net), x) for net in nets]
+    points = list(zip(sums, times))
     a, b = fit(points)
     table.note_calibration(key, {"a": a, "b": b, "points": points})
     return a, b

@@ -3,11 +3,19 @@
 As in ProxylessNAS (Cai et al., 2019, section 3.3) and FBNet (Wu et al., 2019, section 3.2), the
 latency of an architecture is modelled as the sum of its blocks' latencies, each block measured
 in isolation on the target device. An entry's key is the block's ``repr`` (layer types and
-sizes), its input shapes and dtypes, the batch size, the device, the torch thread count and the
-torch version; the value is the median over ``repeats`` timed calls after ``warmup`` calls, in
-seconds — of wall-clock time (``clock="wall"``, the latency a dedicated device sees) or of the
-process's CPU time (``clock="process"``, CPU only: on a shared machine a call longer than the
-scheduler's time slice waits for the other processes, and wall-clock time measures the load).
+sizes), its input shapes and dtypes, the batch size, the device, the torch thread count, the
+torch version, and the clock and statistic unless wall-clock median (the first tables'); the
+value is in seconds, of wall-clock time (``clock="wall"``) or of the process's CPU time
+(``clock="process"``, CPU only: on a shared machine a call longer than the scheduler's time
+slice waits for the other processes, and wall-clock time measures the load).
+
+Each call is timed on its own. Other processes only ever add time — directly, or by evicting
+the caches and sharing the memory bandwidth, which inflates even CPU time, by up to 3× on a
+loaded 2-core machine — so the latency a dedicated device sees is best estimated by the
+*fastest* call (``statistic="min"``, the default; timeit's advice), not the median, which
+measures the load. Disturbances also come in spells of seconds, longer than any one entry's
+timing, so an entry is the lowest over ``sweeps`` passes over the whole table
+(:class:`~dnas.cost.CostModel` builds its tree once per sweep; an entry is re-timed on each).
 The table is a JSON file, rewritten atomically (temporary file, then rename) and merged with
 what another process may have written meanwhile, so it is built once and then shared.
 """
@@ -17,10 +25,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +47,7 @@ VERSION = 1
 
 
 CLOCKS = ("wall", "process")
+STATISTICS = ("min", "median")
 
 
 def time_calls(
@@ -46,14 +57,16 @@ def time_calls(
     clock: str = "wall",
     device: torch.device | None = None,
     rounds: int = 1,
+    statistic: str = "min",
 ) -> float:
-    """Seconds per call of ``fn()``: the lowest of ``rounds`` medians, each over ``repeats`` calls
-    after ``warmup`` untimed ones, under ``torch.inference_mode``; ``clock`` as
-    :class:`LatencyTable`'s (CUDA calls synchronised). Other processes only ever add time, so the
-    lowest median is the least disturbed one."""
+    """Seconds per call of ``fn()`` under ``torch.inference_mode``, each call timed on its own:
+    ``rounds`` rounds of ``repeats`` calls after ``warmup`` untimed ones; ``statistic="min"``
+    the fastest call of all, ``"median"`` the lowest round median; ``clock`` as
+    :class:`LatencyTable`'s (CUDA calls synchronised)."""
+    check_choice("statistic", statistic, STATISTICS)
     now = time.perf_counter if clock == "wall" else time.process_time
     cuda = device is not None and device.type == "cuda"
-    medians = []
+    best = []
     with torch.inference_mode():
         for _ in range(rounds):
             times = []
@@ -66,8 +79,8 @@ def time_calls(
                     torch.cuda.synchronize(device)
                 if i >= warmup:
                     times.append(now() - start)
-            medians.append(statistics.median(times))
-    return min(medians)
+            best.append(min(times) if statistic == "min" else statistics.median(times))
+    return min(best)
 
 
 def default_path() -> Path:
@@ -114,7 +127,13 @@ class LatencyTable:
     clock : {"wall", "process"}, default "wall"
         Wall-clock time, or the process's CPU time (CPU devices only; for shared machines).
     rounds : int, default 3
-        Rounds of ``repeats`` calls; an entry is the lowest round median.
+        Rounds of ``repeats`` calls, back to back.
+    statistic : {"min", "median"}, default "min"
+        The fastest call of all rounds, or the lowest round median.
+    sweeps : int, default 3
+        Passes over the whole table (:class:`~dnas.cost.CostModel` builds its tree once per
+        sweep); an entry is the lowest of its sweeps, so a spell of load during one of them
+        does not stay in the table.
     persist : bool, default True
         Read and write ``path``.
 
@@ -137,13 +156,17 @@ class LatencyTable:
         warmup: int = 5,
         clock: str = "wall",
         rounds: int = 3,
+        statistic: str = "min",
+        sweeps: int = 3,
         persist: bool = True,
     ) -> None:
         check_int("batch_size", batch_size, 1)
         check_int("repeats", repeats, 1)
         check_int("warmup", warmup, 0)
         check_int("rounds", rounds, 1)
+        check_int("sweeps", sweeps, 1)
         check_choice("clock", clock, CLOCKS)
+        check_choice("statistic", statistic, STATISTICS)
         self.path = Path(path) if path is not None else default_path()
         self.device = torch.device(device)
         if clock == "process" and self.device.type != "cpu":
@@ -151,6 +174,10 @@ class LatencyTable:
                              "needs clock='wall'")
         self.batch_size, self.repeats, self.warmup = batch_size, repeats, warmup
         self.clock, self.rounds = clock, rounds
+        self.statistic, self.sweeps = statistic, sweeps
+        #: the sweep now running (:class:`~dnas.cost.CostModel` counts 1..sweeps); an entry
+        #: timed in fewer sweeps than this is timed again and keeps its lowest value
+        self.sweep = 1
         self.persist = persist
         self.entries: dict[str, dict[str, Any]] = {}
         #: whole-model calibrations (:mod:`dnas.cost.calibration`) by model signature
@@ -203,6 +230,8 @@ class LatencyTable:
                 str(self.device), torch.get_num_threads(), torch.__version__]
         if self.clock != "wall":
             desc.append(self.clock)
+        if self.statistic != "median":  # keys of tables written before the statistic existed
+            desc.append(self.statistic)
         return hashlib.sha256(json.dumps(desc).encode()).hexdigest()[:32]
 
     def time(self, module: nn.Module, args: tuple, kwargs: dict) -> float:
@@ -211,7 +240,26 @@ class LatencyTable:
         args = _batched(args, self.batch_size, self.device)
         kwargs = _batched(kwargs, self.batch_size, self.device)
         return time_calls(lambda: module(*args, **kwargs), self.repeats, self.warmup,
-                          self.clock, self.device, self.rounds)
+                          self.clock, self.device, self.rounds, self.statistic)
+
+    def time_networks(
+        self, models: Sequence[nn.Module], example_input: torch.Tensor, passes: int = 5
+    ) -> list[float]:
+        """Seconds per call of each whole model, as the table times blocks (device, batch,
+        clock, statistic), in ``passes`` interleaved passes over all of them: a spell of load
+        lands on every model alike, and each model keeps its lowest pass.
+
+        Used by the calibration (:mod:`dnas.cost.calibration`) and to check a found model."""
+        check_int("passes", passes, 1)
+        x = _batched(example_input[:1], self.batch_size, self.device)
+        nets = [copy.deepcopy(m).to(self.device).eval() for m in models]
+        best = [math.inf] * len(nets)
+        for _ in range(passes):
+            for i, net in enumerate(nets):
+                t = time_calls(partial(net, x), self.repeats, self.warmup, self.clock,
+                               self.device, 1, self.statistic)
+                best[i] = min(best[i], t)
+        return best
 
     def note_calibration(self, key: str, record: dict[str, Any]) -> None:
         """Remember a whole-model calibration (saved with the table)."""
@@ -225,10 +273,15 @@ class LatencyTable:
             k = self.key(module, args, kwargs)
             entry = self.entries.get(k)
             if entry is None:
-                entry = {"seconds": self.time(module, args, kwargs),
+                entry = {"seconds": self.time(module, args, kwargs), "sweeps": 1,
                          "module": repr(module).splitlines()[0][:80]}
                 self.entries[k] = entry
                 self.measured += 1
+                self._dirty = True
+            elif int(entry.get("sweeps", 1)) < min(self.sweep, self.sweeps):
+                seconds = min(float(entry["seconds"]), self.time(module, args, kwargs))
+                entry = {**entry, "seconds": seconds, "sweeps": int(entry.get("sweeps", 1)) + 1}
+                self.entries[k] = entry
                 self._dirty = True
             total += float(entry["seconds"])
         return total
@@ -238,7 +291,8 @@ class LatencyTable:
 
     def __repr__(self) -> str:
         return (f"LatencyTable({str(self.path)!r}, device={str(self.device)!r}, "
-                f"batch_size={self.batch_size}, clock={self.clock!r}, entries={len(self)})")
+                f"batch_size={self.batch_size}, clock={self.clock!r}, "
+                f"statistic={self.statistic!r}, entries={len(self)})")
 
 
-__all__ = ["CLOCKS", "LatencyTable", "default_path", "time_calls"]
+__all__ = ["CLOCKS", "STATISTICS", "LatencyTable", "default_path", "time_calls"]
