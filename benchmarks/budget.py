@@ -1,0 +1,392 @@
+"""Search under a budget: MNIST-1D (1-D MBConv space) and digits (2-D), vs random architectures in
+the same budget band; and a search under a latency budget, timed on this CPU.
+
+What it runs (each job in its own process, ``--workers`` at a time, ``--threads`` torch threads):
+
+* ``found``: ``dnas.search`` of the MBConv space with ``cost="params"`` and a budget of 25%, 50%
+  and 100% of the largest architecture's parameters, seeds 0, 1, 2; the exported architecture is
+  retrained from scratch (``mbconv.eval_network``, seed = search seed) and tested;
+* ``random``: for each budget, architectures drawn uniformly from those within ±10% of it
+  (:func:`dnas.cost.sample_in_band`, seeds 0..9), retrained with the same recipe (seed 0);
+* ``uniform``: architectures drawn uniformly from the whole space (the frontier's background);
+* ``latency``: a latency look-up table of the 1-D space built on this CPU, a search under 50% of
+  the largest architecture's table latency, and the fixed model timed as a whole.
+
+Every finished job is a JSON file under ``--work`` (written atomically; a rerun skips it), and the
+report (``--out``, Markdown) and the frontier plot are rewritten after each job.
+
+Usage::
+
+    nohup nice -n 10 python benchmarks/budget.py --workers 2 \\
+        --out benchmarks/results/budget.md > runs/budget.log 2>&1 &
+"""
+
+# ruff: noqa: E402  (the imports follow the sys.path fix below)
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+
+# this folder holds benchmarks/mnist1d.py, which would shadow the mnist1d package
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
+    os.path.abspath(__file__))]
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import dnas
+from dnas.cost import CostModel, LatencyTable, sample_in_band
+from dnas.data import load, search_split
+from dnas.runtime.atomic import atomic_write
+from dnas.spaces import mbconv
+from dnas.train import RetrainConfig, retrain
+
+#: The space searched here: MBConv stages small enough for 2 shared CPU cores.
+SPACE: dict[str, Any] = {
+    "stem": 8,
+    "stages": [{"widths": (8, 12, 16), "depths": (1, 2, 3), "stride": 2},
+               {"widths": (12, 18, 24), "depths": (1, 2, 3), "stride": 2},
+               {"widths": (16, 24, 32), "depths": (1, 2, 3), "stride": 2}],
+}
+DATASETS = ("mnist1d", "digits")
+FRACTIONS = (0.25, 0.5, 1.0)
+#: Random shift of the training inputs when retraining (the CLI's retrain defaults).
+CROP = {"mnist1d": 4, "digits": 1}
+
+
+def _network(name: str) -> tuple[mbconv.MBConvNetwork, Any]:
+    data = load(name)
+    net = mbconv.search_network(data.num_classes, data.in_channels, data.dim, **SPACE)
+    return net, data
+
+
+def _largest(name: str) -> float:
+    net, _ = _network(name)
+    return CostModel(net, "params").cost(mbconv.largest_architecture(net))
+
+
+def _retrain(name: str, arch: dnas.Architecture, seed: int, o: argparse.Namespace) -> dict:
+    _, data = _network(name)
+    model = mbconv.eval_network(arch, seed=seed, **SPACE, num_classes=data.num_classes,
+                                in_channels=data.in_channels, dim=data.dim)
+    config = RetrainConfig(epochs=o.epochs, batch_size=o.batch, lr=o.lr, cutout=0,
+                           crop_padding=CROP[name], flip=False, drop_path_prob=0.0, seed=seed,
+                           device="cpu", amp="off", progress=False)
+    augment = dnas.data.Augment(crop_padding=CROP[name], flip=False, cutout=0, dim=data.dim)
+    start = time.perf_counter()
+    result = retrain(model, (data.X_train, data.y_train), (data.X_test, data.y_test), config,
+                     augment=augment, dim=data.dim)
+    return {"test_accuracy": result.test_accuracy,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "retrain_seconds": time.perf_counter() - start}
+
+
+def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[Any, dict]:
+    torch.manual_seed(seed)
+    net, data = _network(name)  # initial weights from the seed
+    train, valid = search_split(data.X_train, data.y_train, 0.5, seed=seed)
+    start = time.perf_counter()
+    result = dnas.search(net, train, valid, method=o.method, epochs=o.search_epochs,
+                         batch_size=o.batch, arch_lr=o.arch_lr, seed=seed, device="cpu",
+                         progress=False, cost_weight=o.cost_weight, **cost)
+    info = {"search_seconds": time.perf_counter() - start, "cost": result.architecture.meta[
+        "cost"], "history": [{k: r[k] for k in ("epoch", "valid_acc", "expected_cost",
+                                               "argmax_cost", "cost_penalty")}
+                             for r in result.history]}
+    return result.architecture, info
+
+
+def job(kind: str, name: str, a: float, b: int, o: argparse.Namespace) -> dict:
+    """Run one job in this process; returns its record."""
+    torch.set_num_threads(o.threads)
+    largest = _largest(name)
+    rec: dict[str, Any] = {"kind": kind, "data": name, "largest": largest}
+    if kind == "found":
+        budget = a * largest
+        arch, info = _search(name, b, o, cost="params", budget=budget)
+        rec.update(fraction=a, seed=b, budget=budget, arch=arch.to_dict(), **info)
+        rec.update(_retrain(name, arch, b, o))
+    elif kind in ("random", "uniform"):
+        net, _ = _network(name)
+        gen = torch.Generator().manual_seed(1000 * b + int(100 * a))
+        if kind == "random":
+            band = (a * largest * 0.9, a * largest * 1.1)
+            arch = sample_in_band(CostModel(net, "params"), *band, gen)
+            rec.update(fraction=a, budget=a * largest)
+        else:
+            arch = mbconv.random_architecture(net, gen)
+        rec.update(index=b, arch=arch.to_dict(),
+                   cost=CostModel(net, "params").cost(arch))
+        rec.update(_retrain(name, arch, 0, o))
+    elif kind == "latency":
+        rec.update(_latency(name, a, b, o))
+    return rec
+
+
+def _latency(name: str, fraction: float, seed: int, o: argparse.Namespace) -> dict:
+    net, data = _network(name)
+    table_path = Path(o.work) / "latency.json"
+    table = LatencyTable(table_path, repeats=o.latency_repeats, clock=o.clock)
+    x = data.X_train[:1]
+    start = time.perf_counter()
+    cm = CostModel(net, "latency", x, latency=table)
+    largest_arch = mbconv.largest_architecture(net)
+    lut_seconds = time.perf_counter() - start
+    largest_lut = cm.cost(largest_arch)
+    budget = fraction * largest_lut
+    options = {"latency_table": str(table_path), "latency_repeats": o.latency_repeats,
+               "latency_clock": o.clock}
+    arch, info = _search(name, seed, o, cost="latency", budget=budget, cost_options=options,
+                         budget_tolerance=o.latency_tolerance)
+    # the found model, the largest and held-out random architectures (not the calibration's),
+    # timed as whole networks in interleaved passes, as the table times
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    held_out = [mbconv.random_architecture(net, gen) for _ in range(o.held_out)]
+    archs = [arch, largest_arch, *held_out]
+    nets = [mbconv.eval_network(a, seed=0, **SPACE, num_classes=data.num_classes,
+                                in_channels=data.in_channels, dim=data.dim) for a in archs]
+    timed = table.time_networks(nets, x, passes=o.time_passes)
+    predicted = [cm.cost(a) for a in archs]
+    errors = [t / p - 1 for t, p in zip(timed, predicted)]
+    return {"fraction": fraction, "seed": seed, "budget": budget, "table_entries": len(table),
+            "table_seconds": lut_seconds, "largest_table": largest_lut,
+            "calibration": list(cm.calibration or (1.0, 0.0)),
+            "largest_measured": timed[1], "arch": arch.to_dict(), "measured": timed[0],
+            "relative_error": timed[0] / budget - 1, "held_out_errors": errors[2:],
+            "held_out_predicted": predicted[2:], "held_out_timed": timed[2:], **info}
+
+
+def jobs(o: argparse.Namespace) -> list[tuple[str, str, float, int]]:
+    out: list[tuple[str, str, float, int]] = [
+        ("latency", "mnist1d", o.latency_fraction, s) for s in range(o.latency_seeds)]
+    # budgets in turn over both data sets (a run stopped early still compares found with random)
+    for f in FRACTIONS:
+        for name in DATASETS:
+            out += [("found", name, f, s) for s in range(o.seeds)]
+            out += [("random", name, f, i) for i in range(o.random)]
+    for name in DATASETS:
+        out += [("uniform", name, 0.0, i) for i in range(o.uniform)]
+    return out
+
+
+def _key(kind: str, name: str, a: float, b: int) -> str:
+    return f"{kind}-{name}-{a:g}-{b}"
+
+
+# ---------------------------------------------------------------------- report
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
+    by = {(r["kind"], r["data"]): [] for r in records}
+    for r in records:
+        by[(r["kind"], r["data"])].append(r)
+    lines = [
+        "# Search under a budget: widths, kernel sizes, depth (issue 13)",
+        "",
+        f"- Machine: {platform.machine()} Linux, {os.cpu_count()} CPU cores shared with other "
+        f"jobs (load average {os.getloadavg()[0]:.1f} at the last update), torch "
+        f"{torch.__version__}, CPU only. Date: {time.strftime('%Y-%m-%d')}. Status: "
+        + ("complete." if done else "**in progress / partial**."),
+        f"- Command: `{shlex.join(['python', 'benchmarks/budget.py', *sys.argv[1:]])}` "
+        f"({o.workers} worker processes, {o.threads} torch thread(s) each).",
+        f"- Space: `dnas.spaces.mbconv`, stem {SPACE['stem']}, stages "
+        + "; ".join(f"widths {s['widths']} depths {s['depths']} stride {s['stride']}"
+                    for s in SPACE["stages"])
+        + ", per block kernel {3, 5, 7}, expansion {3, 6}, blocks after a stage's first "
+        "skippable. 1-D on MNIST-1D (4000/1000, length 40), 2-D on digits (1438/359, 8×8).",
+        f"- Search: `dnas.search(method={o.method!r}, cost='params', budget=B, "
+        f"cost_weight={o.cost_weight})`, {o.search_epochs} epochs, batch {o.batch}, Adam α lr "
+        f"{o.arch_lr}, training set split 50/50 into w / α halves; export rule: argmax, moved "
+        "into ±10% of B when outside (`BudgetPenalty.export`).",
+        f"- Retrain (found and random alike): {o.epochs} epochs, batch {o.batch}, SGD lr {o.lr} "
+        "cosine, momentum 0.9, weight decay 3e-4, random shift (MNIST-1D ±4, digits ±1), test "
+        "accuracy after the last epoch. Found: retrain seed = search seed; random: seed 0.",
+        f"- Random baseline: {o.random} architectures per budget drawn uniformly among those "
+        "within ±10% of it (`dnas.cost.sample_in_band`).",
+        "",
+    ]
+    for name in DATASETS:
+        found, rand = by.get(("found", name), []), by.get(("random", name), [])
+        if not found and not rand:
+            continue
+        largest = (found + rand)[0]["largest"]
+        lines += [f"## {name} (largest architecture: {largest:,.0f} parameters)", "",
+                  "| budget | B (params) | found params (3 seeds) | within ±10% | argmax before "
+                  "the export rule | found test acc (mean ± std) | random in band: median "
+                  "(min–max) | found > median |", "|---|---|---|---|---|---|---|---|"]
+        for f in FRACTIONS:
+            fr = [r for r in found if r["fraction"] == f]
+            rr = [r for r in rand if r["fraction"] == f]
+            if not fr and not rr:
+                continue
+            budget = f * largest
+            within = sum(abs(r["cost"]["value"] / budget - 1) <= 0.1 for r in fr)
+            accs = [r["test_accuracy"] for r in fr]
+            racc = [r["test_accuracy"] for r in rr]
+            med = statistics.median(racc) if racc else float("nan")
+            beats = (f"{'yes' if statistics.mean(accs) > med else 'no'}"
+                     if accs and racc else "–")
+            lines.append(
+                f"| {f:.0%} | {budget:,.0f} | "
+                + ", ".join(f"{r['cost']['value']:,.0f}" for r in fr)
+                + f" | {within}/{len(fr)} | "
+                + ", ".join(f"{r['cost']['argmax']:,.0f}" for r in fr)
+                + f" | {_ms(accs)} | "
+                + (f"{med:.4f} ({min(racc):.4f}–{max(racc):.4f}), n={len(racc)}" if racc
+                   else "–")
+                + f" | {beats} |")
+        lines.append("")
+    lat = by.get(("latency", "mnist1d"), [])
+    if lat:
+        lines += [f"## Latency budget (MNIST-1D, this CPU, batch 1, 1 thread, {o.clock} clock)",
+                  "",
+                  "| seed | budget | largest (model / timed) | found (model) | found timed | "
+                  "timed vs budget | held-out: timed vs model, median abs (range) | table "
+                  "entries, calibration a, b (build s) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in lat:
+            a, b = r.get("calibration", (1.0, 0.0))
+            err = r.get("held_out_errors", [])
+            held = (f"{statistics.median(abs(e) for e in err):.1%} ({min(err):+.1%} to "
+                    f"{max(err):+.1%}), n={len(err)}" if err else "–")
+            lines.append(
+                f"| {r['seed']} | {r['budget'] * 1e3:.3f} ms | {r['largest_table'] * 1e3:.3f} / "
+                f"{r['largest_measured'] * 1e3:.3f} ms | {r['cost']['value'] * 1e3:.3f} ms | "
+                f"{r['measured'] * 1e3:.3f} ms | {r['relative_error']:+.1%} | {held} | "
+                f"{r['table_entries']}, {a:.3f}, {b * 1e3:.3f} ms ({r['table_seconds']:.0f} s) |")
+        lines += ["", f"Budget = {o.latency_fraction:.0%} of the largest architecture's model "
+                  f"latency; the search's export band ±{o.latency_tolerance:.0%} of it. Model = "
+                  "the look-up table (each block: the fastest of 3 rounds × "
+                  f"{o.latency_repeats} calls, lowest of 3 sweeps) calibrated as `a · Σ blocks + "
+                  "b` on 8 whole networks; timed = the fixed networks (found, largest, "
+                  f"{o.held_out} held-out random architectures) in {o.time_passes} interleaved "
+                  f"passes of {o.latency_repeats} calls, fastest call (`LatencyTable."
+                  "time_networks`), same clock, after the search, in the same process."]
+        lines.append("")
+    lines += ["## Every run", "", "| kind | data | budget | seed/index | params | test acc | "
+              "search s | retrain s |", "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        if r["kind"] == "latency":
+            continue
+        c = r["cost"]["value"] if isinstance(r["cost"], dict) else r["cost"]
+        lines.append(f"| {r['kind']} | {r['data']} | {r.get('fraction', '–')} | "
+                     f"{r.get('seed', r.get('index'))} | {c:,.0f} | {r['test_accuracy']:.4f} | "
+                     f"{r.get('search_seconds', 0):.0f} | {r['retrain_seconds']:.0f} |")
+    lines.append("")
+    png = Path(o.out).with_suffix(".png")
+    if _plot(records, png):
+        lines.insert(len(lines) - 1, f"\n![accuracy vs parameters]({png.name})\n")
+    atomic_write(o.out, "\n".join(lines) + "\n")
+
+
+def _plot(records: list[dict], path: Path) -> bool:
+    rows = [r for r in records if r["kind"] != "latency"]
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(DATASETS), figsize=(5.5 * len(DATASETS), 4))
+    style = {"uniform": ("lightgray", "o", "random (whole space)"),
+             "random": ("tab:blue", "o", "random within ±10% of a budget"),
+             "found": ("tab:red", "*", "found by the budgeted search")}
+    for ax, name in zip(axes, DATASETS):
+        for kind, (color, marker, label) in style.items():
+            pts = [(r["cost"]["value"] if isinstance(r["cost"], dict) else r["cost"],
+                    r["test_accuracy"]) for r in rows if r["kind"] == kind and r["data"] == name]
+            if pts:
+                ax.scatter(*zip(*pts), c=color, marker=marker, s=90 if kind == "found" else 25,
+                           label=label, edgecolors="k" if kind == "found" else "none", zorder=3)
+        largest = next((r["largest"] for r in rows if r["data"] == name), None)
+        if largest:
+            for f in FRACTIONS:
+                ax.axvline(f * largest, color="gray", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("parameters")
+        ax.set_ylabel("test accuracy")
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--work", default="runs/budget")
+    p.add_argument("--out", default="benchmarks/results/budget.md")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--method", default="darts")
+    p.add_argument("--search-epochs", type=int, default=10)
+    p.add_argument("--arch-lr", type=float, default=0.03)
+    p.add_argument("--cost-weight", type=float, default=1.0)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--random", type=int, default=10)
+    p.add_argument("--uniform", type=int, default=8)
+    p.add_argument("--latency-fraction", type=float, default=0.5)
+    p.add_argument("--latency-seeds", type=int, default=3)
+    p.add_argument("--latency-repeats", type=int, default=50)
+    p.add_argument("--latency-tolerance", type=float, default=0.05,
+                   help="the latency search's export band (the model's own error comes on top)")
+    p.add_argument("--held-out", type=int, default=10,
+                   help="random architectures timed beside the found one (model check)")
+    p.add_argument("--time-passes", type=int, default=10)
+    p.add_argument("--clock", default="process", choices=("process", "wall"),
+                   help="latency clock: the process's CPU time (robust on a shared machine) or "
+                   "wall-clock time")
+    p.add_argument("--only", help="comma-separated job kinds to run (found,random,uniform,latency)")
+    p.add_argument("--data", help="comma-separated data sets to run (mnist1d,digits)")
+    o = p.parse_args(argv)
+    work = Path(o.work)
+    (work / "jobs").mkdir(parents=True, exist_ok=True)
+    todo = [j for j in jobs(o) if not (work / "jobs" / f"{_key(*j)}.json").exists()
+            and (o.only is None or j[0] in o.only.split(","))
+            and (o.data is None or j[1] in o.data.split(","))]
+
+    def records() -> list[dict]:
+        keys = {_key(*j) for j in jobs(o)}
+        return [json.loads(f.read_text()) for f in sorted((work / "jobs").glob("*.json"))
+                if f.stem in keys]
+
+    report(o, records(), done=not todo)
+    with ProcessPoolExecutor(o.workers) as pool:
+        futures = {pool.submit(job, *j, o): j for j in todo}
+        for fut in as_completed(futures):
+            j = futures[fut]
+            try:
+                rec = fut.result()
+            except Exception as err:  # one failed job must not stop the others
+                print(f"FAILED {_key(*j)}: {type(err).__name__}: {err}", flush=True)
+                continue
+            atomic_write(work / "jobs" / f"{_key(*j)}.json", json.dumps(rec))
+            print(f"done {_key(*j)}: acc={rec.get('test_accuracy', float('nan')):.4f}",
+                  flush=True)
+            report(o, records(), done=False)
+    report(o, records(), done=all((work / "jobs" / f"{_key(*j)}.json").exists()
+                                  for j in jobs(o)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
