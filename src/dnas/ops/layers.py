@@ -33,6 +33,16 @@ def factory_kwargs(
     return out
 
 
+def check_input(x: torch.Tensor, dim: int, in_channels: int) -> None:
+    """Refuse an input that a ``dim``-D network of ``in_channels`` channels cannot read, naming
+    its shape. Checked eagerly only: a trace (TorchScript export) records the shapes it was
+    given."""
+    if not torch.jit.is_tracing() and (x.dim() != dim + 2 or x.shape[1] != in_channels):
+        want = "(B, C, L)" if dim == 1 else "(B, C, H, W)"
+        raise ValueError(f"input of shape {tuple(x.shape)} does not fit this dim={dim} network: "
+                         f"expected {want} with C={in_channels}")
+
+
 def conv(dim: int, *args: Any, **kwargs: Any) -> nn.Module:
     """``nn.Conv1d`` or ``nn.Conv2d`` with the given arguments."""
     return (nn.Conv1d, nn.Conv2d)[check_dim(dim) - 1](*args, **kwargs)
@@ -71,6 +81,7 @@ __all__ = [
     "avg_pool",
     "batch_norm",
     "check_dim",
+    "check_input",
     "conv",
     "factory_kwargs",
     "global_avg_pool",

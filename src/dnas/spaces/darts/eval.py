@@ -16,7 +16,15 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.ops.cell_ops import FactorizedReduce, ReLUConvBN
-from dnas.ops.layers import avg_pool, batch_norm, check_dim, conv, global_avg_pool, stem
+from dnas.ops.layers import (
+    avg_pool,
+    batch_norm,
+    check_dim,
+    check_input,
+    conv,
+    global_avg_pool,
+    stem,
+)
 from dnas.ops.registry import create_op
 from dnas.spaces.darts.structure import CellSpec, is_reduction, parse_architecture, positive_int
 
@@ -173,14 +181,7 @@ class EvalNetwork(nn.Module):
         self.classifier = nn.Linear(C_prev, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        # checked eagerly; a trace (TorchScript export) records the shapes it was given
-        if not torch.jit.is_tracing() and (x.dim() != self.dim + 2
-                                           or x.shape[1] != self.in_channels):
-            want = "(B, C, L)" if self.dim == 1 else "(B, C, H, W)"
-            raise ValueError(
-                f"input of shape {tuple(x.shape)} does not fit this dim={self.dim} network: "
-                f"expected {want} with C={self.in_channels}"
-            )
+        check_input(x, self.dim, self.in_channels)
         aux = None
         s0 = s1 = self.stem(x)
         for i, cell in enumerate(self.cells):

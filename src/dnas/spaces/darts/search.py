@@ -28,7 +28,7 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.ops.cell_ops import FactorizedReduce, ReLUConvBN
-from dnas.ops.layers import batch_norm, check_dim, global_avg_pool, stem
+from dnas.ops.layers import batch_norm, check_dim, check_input, global_avg_pool, stem
 from dnas.ops.norm import uncount_batch_norms
 from dnas.ops.registry import create_op, op_names
 from dnas.space.binding import bind
@@ -268,12 +268,7 @@ class SearchNetwork(nn.Module):
         self._execution = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dim + 2 or x.shape[1] != self.in_channels:
-            want = "(B, C, L)" if self.dim == 1 else "(B, C, H, W)"
-            raise ValueError(
-                f"input of shape {tuple(x.shape)} does not fit this dim={self.dim} network: "
-                f"expected {want} with C={self.in_channels}"
-            )
+        check_input(x, self.dim, self.in_channels)
         self._check_partial_channels()
         plans = self._packed_plans()
         if plans is not None:

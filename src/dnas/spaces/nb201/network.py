@@ -29,7 +29,7 @@ from torch import nn
 from dnas.arch.architecture import Architecture
 from dnas.arch.seeding import seeded_reset
 from dnas.ops.cell_ops import ReLUConvBN, Zero
-from dnas.ops.layers import avg_pool, batch_norm, check_dim, conv, global_avg_pool
+from dnas.ops.layers import avg_pool, batch_norm, check_dim, check_input, conv, global_avg_pool
 from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
 from dnas.space.searchable import Searchable
@@ -168,12 +168,7 @@ class Network(nn.Module):
         self.classifier = nn.Linear(C_prev, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dim + 2 or x.shape[1] != self.in_channels:
-            want = "(B, C, L)" if self.dim == 1 else "(B, C, H, W)"
-            raise ValueError(
-                f"input of shape {tuple(x.shape)} does not fit this dim={self.dim} network: "
-                f"expected {want} with C={self.in_channels}"
-            )
+        check_input(x, self.dim, self.in_channels)
         h = self.stem(x)
         for layer in self.cells:
             h = layer(h)
