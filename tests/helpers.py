@@ -22,6 +22,21 @@ class Fn(nn.Module):
         return self.fn(x)
 
 
+class SharedOpAndInput(nn.Module):
+    """Two layer choices sharing the label "op", then an input choice "in" between them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.a = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
+        self.b = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
+        self.inp = dnas.InputChoice(2, 1, label="in")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.lin(x)
+        return self.inp([self.a(h), self.b(h)])
+
+
 def activations(with_none: bool = False) -> dict[str, nn.Module]:
     ops = {"none": Fn(torch.zeros_like)} if with_none else {}
     return ops | {

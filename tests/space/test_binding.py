@@ -5,22 +5,11 @@ import torch
 from torch import nn
 
 import dnas
+from tests.helpers import SharedOpAndInput
 
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(3, 3)
-        self.a = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
-        self.b = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
-        self.inp = dnas.InputChoice(2, 1, label="in")
-
-    def forward(self, x):
-        h = self.lin(x)
-        return self.inp([self.a(h), self.b(h)])
 
 def test_parameter_split_is_disjoint_and_complete():
-    net = Net()
+    net = SharedOpAndInput()
     arch = {id(p) for p in dnas.arch_parameters(net)}
     weights = {id(p) for p in dnas.weight_parameters(net)}
     assert arch.isdisjoint(weights)
@@ -41,7 +30,7 @@ def test_shared_label_with_different_candidates_is_an_error():
                     epochs=1)
 
 def test_summary_lists_every_label_with_its_distribution():
-    net = Net()
+    net = SharedOpAndInput()
     dnas.relax(net, "darts")
     with torch.no_grad():
         net.a.arch.alpha.copy_(torch.tensor([2.0, 0.0]))
@@ -54,7 +43,7 @@ def test_summary_lists_every_label_with_its_distribution():
 
 
 def test_bind_is_idempotent_and_names_are_usable_with_functional_call():
-    net = Net()
+    net = SharedOpAndInput()
     first = dnas.space.bind(net)
     assert dnas.space.bind(net) == first and net.a.arch is net.b.arch
     named = dnas.space.named_arch_parameters(net)
@@ -84,7 +73,7 @@ def test_shared_label_with_different_n_chosen_is_an_error():
 
 
 def test_resample_draws_one_sample_per_label():
-    net = Net()
+    net = SharedOpAndInput()
     dnas.relax(net, "gdas")
     dnas.resample(net, torch.Generator().manual_seed(0))
     assert net.a.arch.sample is net.b.arch.sample and net.inp.arch.sample is not None

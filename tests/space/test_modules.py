@@ -6,20 +6,8 @@ from torch import nn
 from torch.func import functional_call
 
 import dnas
-from tests.helpers import Fn, activations
+from tests.helpers import Fn, SharedOpAndInput, activations
 
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(3, 3)
-        self.a = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
-        self.b = dnas.LayerChoice([nn.Linear(3, 3), nn.Identity()], label="op")
-        self.inp = dnas.InputChoice(2, 1, label="in")
-
-    def forward(self, x):
-        h = self.lin(x)
-        return self.inp([self.a(h), self.b(h)])
 
 def test_list_candidates_get_index_names():
     c = dnas.LayerChoice([nn.ReLU(), nn.Tanh()])
@@ -27,7 +15,7 @@ def test_list_candidates_get_index_names():
     assert c.label.startswith("layer_")
 
 def test_arch_parameters_are_registered_everywhere():
-    net = Net()
+    net = SharedOpAndInput()
     dnas.relax(net)
     keys = net.state_dict().keys()
     assert "a.arch.alpha" in keys and "inp.arch.alpha" in keys

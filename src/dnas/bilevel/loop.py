@@ -131,6 +131,7 @@ class Searcher(LoopState):
         self.w_optimizer, self.scheduler = opt.weight_optimizer(self.w_params, config)
         self.a_optimizer = opt.arch_optimizer(self.alphas, config)
         self._size_decay = opt.size_decay(self.groups.values(), config)
+        self._rescaling = [g for g in self.groups.values() if g.relaxation.rescales_after_step]
         self._stop = False
         self._preflight_done = False
         self.data_parallel: Any = None
@@ -189,7 +190,8 @@ class Searcher(LoopState):
         if reduce is not None:
             grads = reduce(grads)
         applied = opt.step_alphas(self.a_optimizer, list(self.groups.values()),
-                              [grads[label] for label in self.labels], self._size_decay)
+                                  [grads[label] for label in self.labels], self._size_decay,
+                                  self._rescaling)
         if last_valid is not None:  # watched in the order computed: the first is the cause
             self.guard.watch(_guard.VALID_LOSS, last_valid[0])
             self.meters["valid"].update(last_valid[0], last_valid[1], valid_batch[1])

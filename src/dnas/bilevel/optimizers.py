@@ -62,17 +62,18 @@ def step_alphas(
     groups: Sequence[ArchParams],
     grads: Sequence[torch.Tensor],
     decay: Sequence[torch.Tensor] | None,
+    rescaling: Sequence[ArchParams] = (),
 ) -> list[torch.Tensor]:
     """One α update from ``grads`` (one per group, in order): the per-candidate ``decay`` added,
-    the optimiser stepped, then each relaxation that rescales after a step (binary gates) given
-    its group's α from before. Returns the applied gradients, flattened."""
+    the optimiser stepped, then each group of ``rescaling`` (those whose relaxation rescales
+    after a step: binary gates) given its α from before. Returns the applied gradients,
+    flattened."""
     applied = []
     for i, (group, g) in enumerate(zip(groups, grads)):
         if decay is not None:
             g = g + decay[i] * group.alpha.detach()
         group.alpha.grad = g
         applied.append(g.reshape(-1))
-    rescaling = [g for g in groups if g.relaxation.rescales_after_step]
     before = [g.alpha.detach().clone() for g in rescaling]
     optimizer.step()
     for group, a0 in zip(rescaling, before):
