@@ -1,10 +1,14 @@
 """Selection robust to noise: constants within the noise of a simple value are held there."""
 
+import math
+
 import numpy as np
+import sympy
 import torch
 
 from dnas import Architecture
-from dnas.estimators.fitting import Evaluator, simple_values, snap
+from dnas.estimators.equation import symbols_for, tidy
+from dnas.estimators.fitting import Evaluator, materialize, simple_values, snap
 from dnas.spaces.expression import ExpressionNetwork
 
 
@@ -14,6 +18,30 @@ def test_simple_values_are_the_nearest_small_rationals():
     assert simple_values(0.34) == [1 / 3, 0.25]
     assert simple_values(0.6) == [0.5, 2 / 3]
     assert simple_values(3.0) == [] and simple_values(1e5) == []
+
+
+def test_simple_values_offer_fractions_of_pi_after_the_rationals():
+    assert simple_values(-1.5708) == [-1.5, -5 / 3, -math.pi / 2]
+    assert simple_values(6.2832)[-1] == 2 * math.pi
+    assert math.pi / 6 not in simple_values(0.6)  # 13% away: the tolerance for π is 2%
+    assert simple_values(math.pi / 3) == []  # already simple
+
+
+def test_a_phase_of_pi_over_2_snaps_and_reads_as_pi():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.0, 3.0, (200, 1))
+    law = np.sin(X[:, 0] + np.pi / 2) * 2.0
+    y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(200)  # 1% noise
+    net = ExpressionNetwork(1, primitives=["none", "linear_sin"], node_ops=("add",)).double()
+    evaluate = Evaluator(net, X, y, "real", max_iter=200, n_starts=4,
+                         generator=torch.Generator().manual_seed(0))
+    fitted = evaluate(Architecture({"k1_a_x1": ["linear_sin"]}), False)
+    assert 0 < abs(fitted.theta[2] - math.pi / 2) < 0.02  # the noise moved the phase
+    snapped = snap(evaluate, fitted)
+    assert dict(snapped.fixed) == {0: 2.0, 1: 1.0, 2: math.pi / 2}  # amplitude, frequency, phase
+    expr = tidy(materialize(net, snapped).sympy(symbols_for(["x"])))
+    x = sympy.Symbol("x", real=True)
+    assert sympy.simplify(expr - 2 * sympy.cos(x)) == 0, expr
 
 
 def test_an_exponent_fitted_to_noise_snaps_and_a_real_one_does_not():

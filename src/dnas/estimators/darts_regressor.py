@@ -36,6 +36,7 @@ from dnas.estimators.fitting import (
     simplify,
     snap,
 )
+from dnas.estimators.monomial import power_law, power_law_start
 from dnas.estimators.naming import decade_scale, safe_symbols
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
@@ -294,7 +295,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         elif self.num_graph_nodes is not None:
             sizes = [int(self.num_graph_nodes)]
         else:
-            sizes = list(range(1, MAX_NODES + 1))
+            # an exact power law of m factors needs m - 1 nodes (two factors per first node):
+            # smaller graphs cannot hold it, so they are not searched
+            sizes = list(range(min(self._power_law_size(X_fit, y_fit), MAX_NODES),
+                               MAX_NODES + 1))
         report: list[dict] = []
         chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
         for n_nodes in sizes:
@@ -343,7 +347,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         else:
             history = list(getattr(self, "history_", []))
         epochs = 0
-        if self.max_epochs > 0:
+        if self.max_epochs > 0 and not self._exact_power_law(network, X_np, y_np, seed):
             Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
             yt = torch.tensor(y_np, dtype=torch.float64, device=device)
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
@@ -384,6 +388,33 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             )
         return network, best, history, epochs, final
 
+    def _power_law_size(self, X: np.ndarray, y: np.ndarray) -> int:
+        """The graph size that holds the data's power law when that law is exact (noise-free),
+        else 1."""
+        fitted = power_law(X, y) if self.output_type == "real" else None
+        if fitted is None or not fitted[1]:
+            return 1
+        const, exponents = fitted
+        with np.errstate(all="ignore"):
+            pred = const * np.prod([X[:, i] ** p for i, p in exponents.items()], axis=0)
+        exact = np.mean((pred - y) ** 2) <= EXACT * 1e-10 * max(float(np.var(y)), 1e-300)
+        return max(1, len(exponents) - 1) if exact else 1
+
+    def _exact_power_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
+                         seed: int) -> bool:
+        """Whether the data's power law, as an equation of ``network``, fits exactly (to the
+        round-off floor): then the relaxed search cannot find anything better and is skipped."""
+        if (self.output_type != "real" or not self.refine
+                or self.sampling_strategy != "max"):
+            return False
+        power = power_law_start(network, X, y)
+        if power is None:
+            return False
+        probe = Evaluator(network, X, y, "real", max_iter=self.param_updates_for_sampled_model,
+                          n_starts=2, generator=torch.Generator().manual_seed(seed))
+        architecture, outputs, init = power
+        return probe(architecture, False, init, outputs).mse <= EXACT * probe.floor
+
     def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
                 use_bias: bool, gen: torch.Generator, smaller: tuple | None) -> Candidate:
         """The ``max`` rule, refined: derive, search label by label from several starts, decide
@@ -391,6 +422,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
 
         Starts (restarts of the discrete search): the derived architecture, ``N_SAMPLED``
         architectures drawn from the searched α, one dense start per node combination, the
+        data's power law (:mod:`dnas.estimators.monomial`; real outputs), the
         best equation of the next smaller graph carried over, and the ``N_COMPOSED`` best
         compositions of it (one edge nested in a primitive through the new node:
         :mod:`dnas.estimators.compose`). The structure search compares many
@@ -404,6 +436,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         starts = [quick(a, use_bias) for a in [derived]
                   + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
                   + dense_architectures(network)]
+        power = power_law_start(network, quick.X, quick.y) if self.output_type == "real" else None
+        if power is not None:  # the data's power law c·Π x_i^p_i (dnas.estimators.monomial)
+            architecture, outputs, init = power
+            starts.append(quick(architecture, False, init, outputs))
         if smaller is not None:
             starts.append(carry_over(quick, *smaller))
             if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))

@@ -7,10 +7,12 @@ that integer, so ``1.0·x`` reads ``x``) and the result is simplified by SymPy.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 
 import sympy
 
+from dnas.estimators.fitting import PI_DENOMINATORS
 from dnas.spaces.expression.graph import Node, fold, walk
 from dnas.spaces.expression.network import ExpressionNetwork, SympyReading
 
@@ -33,12 +35,17 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
     return expr.xreplace(reps)
 
 
-def _simple_rational(v: float) -> sympy.Rational | None:
-    """``p/q`` (q = 2, 3, 4) when ``v`` is that value to round-off, else None."""
+def _simple_rational(v: float) -> sympy.Expr | None:
+    """``p/q`` (q = 2, 3, 4) or ``p·π/q`` (q = 1, 2, 3, 4, 6) when ``v`` is that value to
+    round-off (a constant the fit held there), else None."""
     for q in (2, 3, 4):
         p = round(v * q)
         if p % q and abs(v - p / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**6:
             return sympy.Rational(p, q)
+    for q in PI_DENOMINATORS:
+        p = round(v * q / math.pi)
+        if p and abs(v - p * math.pi / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**3:
+            return sympy.pi * sympy.Rational(p, q)
     return None
 
 

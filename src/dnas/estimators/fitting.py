@@ -354,21 +354,31 @@ def carry_over(evaluate: Evaluator, smaller: ExpressionNetwork, cand: Candidate)
 
 
 def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4)) -> list[float]:
-    """The simple rationals ``p/q`` nearest to ``value`` (``q`` in ``denominators``), simplest
-    first, each within 10% of ``max(1, |value|)``."""
+    """The simple constants nearest to ``value``, simplest first: the rationals ``p/q`` (``q`` in
+    ``denominators``) within 10% of ``max(1, |value|)``, then the multiples ``p·π/q`` (``q`` in
+    1, 2, 3, 4, 6: phases and angular frequencies) within 2%. None for a value that already is
+    one of them."""
     out: list[float] = []
     if not math.isfinite(value) or abs(value) > 1e3:
         return out
-    for q in denominators:
-        v = round(value * q) / q
-        if abs(v - value) <= 0.1 * max(1.0, abs(value)) and v not in out and v != value:
-            out.append(v)
+    scale = max(1.0, abs(value))
+    for step, tolerance in ((1.0, 0.1), (math.pi, 0.02)):
+        for q in denominators if step == 1.0 else PI_DENOMINATORS:
+            v = round(value * q / step) * step / q
+            if abs(v - value) <= 1e-12 * scale:
+                return []  # already simple
+            if abs(v - value) <= tolerance * scale and v not in out:
+                out.append(v)
     return out
 
 
+#: denominators of the multiples of π that :func:`simple_values` offers
+PI_DENOMINATORS = (1, 2, 3, 4, 6)
+
+
 def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
-    """Hold constants at simple values (integers, halves, thirds, quarters) where that does not
-    cost more than the criterion's price of a constant.
+    """Hold constants at simple values (integers, halves, thirds, quarters, then fractions of π)
+    where that does not cost more than the criterion's price of a constant.
 
     A held constant is not counted by the criterion, so snapping is kept exactly when
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of

@@ -1,0 +1,106 @@
+"""Power laws as starts of the discrete search: ``y ≈ c · Π x_i^p_i`` fitted in log space.
+
+Most laws of physics and many of psychophysics are products of powers of their inputs
+(``x1/(4π·x2·x3²)``, ``√(x1·x2/x3)``, Stevens' ``c·x^a``) or close to one. In the expression
+graph such a law is a chain of products — ``k1 = x_a^p · x_b^q``, ``k2 = k1 · x_c^r``, ... —
+several coordinated choices that neither the relaxed search (its α must point at every factor at
+once) nor a change of one choice at a time reliably reaches from a poor derived architecture: the
+search fails where the space does not.
+
+Where the target keeps one sign and some inputs are positive, ``ln|y| = ln|c| + Σ p_i ln x_i`` is
+linear in the exponents, so one least-squares solve gives the best power law of the data; its
+chain of ``power`` edges, warm-started at the solved exponents, is one more start of the
+discrete search (:meth:`dnas.estimators.DARTSRegressor._select`), compared with the others by the
+same criterion — a start, not an answer: when the law is not a power law the refinement moves
+on from it or another start wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dnas.arch.architecture import Architecture
+from dnas.spaces.expression.network import ExpressionNetwork, op_label
+
+#: a factor whose exponent moves ``ln y`` by less than this fraction of ln y's spread is dropped
+NEGLIGIBLE = 1e-3
+
+
+def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | None:
+    """``(c, {column: exponent})`` of the least-squares power law ``y ≈ c · Π x_i^p_i`` over
+    the positive columns, strongest factor first; None where ``y`` changes sign or is 0 somewhere,
+    or no column is positive."""
+    if len(y) < 3 or not (np.all(y > 0) or np.all(y < 0)):
+        return None
+    columns = [i for i in range(X.shape[1]) if np.all(X[:, i] > 0)]
+    if not columns:
+        return None
+    logs = np.log(X[:, columns])
+    target = np.log(np.abs(y))
+    design = np.column_stack([np.ones(len(y)), logs])
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    if not np.all(np.isfinite(coef)):
+        return None
+    spread = float(np.std(target)) or 1.0
+    effect = {c: abs(p) * float(np.std(logs[:, k])) for k, (c, p) in enumerate(zip(columns,
+                                                                                 coef[1:]))}
+    kept = sorted((c for c in columns if effect[c] > NEGLIGIBLE * spread),
+                  key=lambda c: -effect[c])
+    exponents = {c: float(coef[1 + columns.index(c)]) for c in kept}
+    return float(np.sign(y[0]) * np.exp(coef[0])), exponents
+
+
+def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
+                    ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
+    """The power law of the data as an equation of ``network``: ``(architecture, outputs, init)``
+    for :class:`~dnas.estimators.fitting.Evaluator` (``init`` warm-starts the ``power`` edges at
+    the solved constant and exponents), or None when there is no power law to fit or ``network``
+    lacks the ``power`` primitive. With more factors than the graph has room for (``n_nodes + 1``)
+    the weakest are left out."""
+    if "power" not in network.primitives or "mul" not in network.node_ops:
+        return None
+    fitted = power_law(X, y)
+    if fitted is None or not fitted[1]:
+        return None
+    const, exponents = fitted
+    factors = list(exponents)[: network.n_nodes + 1]
+    inputs = network.sources(1)
+    choice: dict[str, list[str]] = {}
+    for module in [*network.edges.values(), *network.combine.values()]:
+        label = getattr(module, "label", None)
+        if isinstance(label, str):
+            choice[label] = ["add"] if label.endswith("_op") else ["none"]
+    init: dict[Any, float] = {}
+
+    def power_edge(label: str, column: int, c: float) -> None:
+        choice[label] = ["power"]
+        module: Any = network.edges[label]
+        edge = module.candidates["power"]
+        init[(id(edge.c), None)] = c
+        init[(id(edge.a), None)] = exponents[column]
+
+    # k1 = x_f1^p1 (· x_f2^p2); k_j = k_{j-1} · x_f(j+1)^p(j+1): one node per factor after two
+    power_edge(f"k1_a_{inputs[factors[0]]}", factors[0], const)
+    if len(factors) > 1:
+        power_edge(f"k1_b_{inputs[factors[1]]}", factors[1], 1.0)
+        choice[op_label("k1")] = ["mul"]
+    last = 1
+    for j, column in enumerate(factors[2:], start=2):
+        label = f"k{j}_a_k{j - 1}"
+        if "mult" not in network.primitives:
+            break
+        choice[label] = ["mult"]
+        mult: Any = network.edges[label]
+        init[(id(mult.candidates["mult"].a), None)] = 1.0
+        power_edge(f"k{j}_b_{inputs[column]}", column, 1.0)
+        choice[op_label(f"k{j}")] = ["mul"]
+        last = j
+    outputs = tuple(j == last for j in range(1, network.n_nodes + 1))
+    if network.out_weight.requires_grad:
+        init[(id(network.out_weight), last - 1)] = 1.0
+    return Architecture(choice), outputs, init
+
+
+__all__ = ["NEGLIGIBLE", "power_law", "power_law_start"]
