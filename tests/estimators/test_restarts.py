@@ -59,3 +59,23 @@ def test_a_relaxed_search_that_overflows_leaves_the_choice_to_the_discrete_searc
     assert est.n_epochs_ == 1
     assert all(torch.isfinite(g.alpha).all() for g in dnas.space.arch_groups(est.network_).values())
     assert est.score(X, y) > 1 - 1e-9
+
+
+def test_the_short_fits_are_budgeted_and_the_search_returns_its_best_so_far():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.1, 2, (100, 2))
+    y = X[:, 0] / (X[:, 0] + X[:, 1])
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, 2, ["none", "add", "mult", "exp"]).double()
+    start_arch = net.derive_architecture()
+    counts = {}
+    for budget in (None, 25):
+        quick = Evaluator(net, X, y, "real", max_iter=15, n_starts=2,
+                          generator=torch.Generator().manual_seed(0), budget=budget)
+        start = quick(start_arch, True)
+        end = refine(quick, start, ranked_candidates(net), bias_choice=True)
+        counts[budget] = quick.fits
+        assert end.bic <= start.bic
+    assert counts[25] == 25 < counts[None]  # stopped at the budget, not before
+    assert Evaluator(net, X, y, "real", max_iter=1, n_starts=1, generator=None,
+                     budget=0).exhausted

@@ -63,6 +63,9 @@ EQUATION_RTOL = 1e-3
 N_SAMPLED = 0
 #: the smaller graph's best with one edge nested in a primitive: the best this many are starts
 N_COMPOSED = 3
+#: short constant fits the discrete search of one graph size may make (its starts and their
+#: refinements); bounds the worst-case fit time on large graphs of many inputs
+QUICK_FITS = 2500
 
 
 def _listed(outputs: tuple[bool, ...] | None) -> list[bool] | None:
@@ -369,7 +372,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             epochs = len(searcher.history)
 
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
-                          generator=gen)
+                          generator=gen, budget=QUICK_FITS)
         use_bias = bool(self.train_classifier_bias)
         final = Evaluator(network, X_np, y_np, self.output_type,
                           max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen)
@@ -428,7 +431,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         :mod:`dnas.estimators.compose`). The structure search compares many
         equations after a short fit each; the distinct results get the full budget
         (``param_updates_for_sampled_model`` iterations, several starts) and the best of them a
-        last simplification pass and the snapping of constants to simple values.
+        last simplification pass and the snapping of constants to simple values. The short
+        fits are budgeted (``QUICK_FITS`` per graph size): once spent, the remaining starts are
+        not refined and the decision is made among the equations found.
         """
         derived = network.derive_architecture()
         if not self.refine:
@@ -447,6 +452,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
         for start in sorted(starts, key=lambda c: c.bic):
+            if quick.exhausted and found:  # the budget is spent: decide among what was found
+                break
             end = refine(quick, start, ranked, bias_choice=use_bias)
             found.setdefault(end.form, end)
             if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better

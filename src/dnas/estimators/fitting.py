@@ -182,16 +182,26 @@ class Evaluator:
         Budget of each constant fit.
     generator : torch.Generator
         Drives the perturbed starts.
+    budget : int or None
+        Fits (cache misses) after which :attr:`exhausted` turns true: the discrete searches that
+        use this evaluator stop there and return their best so far. A count, not a clock, so a
+        fit gives the same equation on any machine.
     """
 
     def __init__(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                  output_type: str, *, max_iter: int, n_starts: int,
-                 generator: torch.Generator | None) -> None:
+                 generator: torch.Generator | None, budget: int | None = None) -> None:
         self.network, self.X, self.y, self.output_type = network, X, y, output_type
         self.max_iter, self.n_starts, self.generator = max_iter, n_starts, generator
+        self.budget = budget
         self.floor = 1e-10 * max(float(np.var(y)), 1e-300)
         self.cache: dict[tuple, Candidate] = {}
         self.fits = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the fit budget is spent."""
+        return self.budget is not None and self.fits >= self.budget
 
     def __call__(self, architecture: Architecture, use_bias: bool, init: dict | None = None,
                  outputs: tuple[bool, ...] | None = None,
@@ -235,7 +245,8 @@ def refine(
 ) -> Candidate:
     """Coordinate-wise discrete search from ``start`` (see the module docstring): every other
     candidate of one label, the output bias on or off, and — with several nodes — each node
-    shown in or hidden from the output."""
+    shown in or hidden from the output. Stops early, with the best so far, once the evaluator's
+    fit budget is spent."""
     best = start
     n_nodes = evaluate.network.n_nodes
     labels: list[str | int] = [*candidates, *([BIAS] if bias_choice else [])]
@@ -257,6 +268,8 @@ def refine(
                         trials.append(({**dict(best.architecture), label: [name]},
                                        best.use_bias, best.outputs))
             for choice, use_bias, outs in trials:
+                if evaluate.exhausted:
+                    return best
                 cand = evaluate(Architecture(choice), use_bias, best.values, outs)
                 if cand.bic < best.bic - 1e-9:
                     best, improved = cand, True
