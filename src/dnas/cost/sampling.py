@@ -6,7 +6,8 @@ walk (Metropolis with a symmetric proposal and a flat target, so the band's arch
 equally likely once the walk has mixed):
 
 1. start from a uniformly drawn architecture; while outside the band, move one label to a random
-   candidate among those that bring the cost closer to the band;
+   candidate among those that bring the cost closer to the band; where no single move does (a
+   local optimum: a wide stage that is only one block deep), start again from a new draw;
 2. then ``steps`` times: pick a label uniformly and another of its candidates uniformly, and
    move there if the cost stays in the band.
 """
@@ -38,11 +39,12 @@ def sample_in_band(
     generator: torch.Generator,
     *,
     steps: int = 200,
+    restarts: int = 50,
 ) -> Architecture:
     """An architecture of ``cost_model``'s model with ``low <= cost <= high`` (see the module).
 
-    Raises ``ValueError`` when the walk cannot reach the band (it is empty or unreachable by
-    single-label moves from where it started).
+    Raises ``ValueError`` when no walk reaches the band: it is empty, or unreachable by
+    single-label moves from ``restarts + 1`` uniformly drawn starts.
     """
     if not 0 <= low <= high:
         raise ValueError(f"the band [{low}, {high}] is empty")
@@ -52,25 +54,31 @@ def sample_in_band(
     def draw(n: int) -> int:
         return int(torch.randint(n, (1,), generator=generator))
 
-    index = {k: draw(len(groups[k].names)) for k in labels}
-
     def cost(ix: dict[str, int]) -> float:
         return cost_model.tree.exact(ix)
 
-    c = cost(index)
-    for _ in range(100 * len(labels)):
-        d = _distance(c, low, high)
-        if d == 0:
+    closest = math.inf
+    for _ in range(restarts + 1):
+        index = {k: draw(len(groups[k].names)) for k in labels}
+        c = cost(index)
+        for _ in range(100 * len(labels)):
+            d = _distance(c, low, high)
+            if d == 0:
+                break
+            better = [(k, j, cj) for k in labels for j in range(len(groups[k].names))
+                      if j != index[k]
+                      for cj in [cost({**index, k: j})] if _distance(cj, low, high) < d]
+            if not better:  # a local optimum of the distance: start again elsewhere
+                break
+            k, j, c = better[draw(len(better))]
+            index[k] = j
+        if _distance(c, low, high) == 0:
             break
-        better = [(k, j, cj) for k in labels for j in range(len(groups[k].names))
-                  if j != index[k]
-                  for cj in [cost({**index, k: j})] if _distance(cj, low, high) < d]
-        if not better:
-            break
-        k, j, c = better[draw(len(better))]
-        index[k] = j
-    if _distance(c, low, high) > 0:
-        raise ValueError(f"no architecture found with cost in [{low:g}, {high:g}] (closest: {c:g})")
+        if _distance(c, low, high) < _distance(closest, low, high):
+            closest = c
+    else:
+        raise ValueError(f"no architecture found with cost in [{low:g}, {high:g}] after "
+                         f"{restarts + 1} walks (closest: {closest:g})")
     for _ in range(steps):
         k = labels[draw(len(labels))]
         n = len(groups[k].names)
