@@ -20,11 +20,12 @@ def test_simple_values_are_the_nearest_small_rationals():
     assert simple_values(3.0) == [] and simple_values(1e5) == []
 
 
-def test_simple_values_offer_fractions_of_pi_after_the_rationals():
-    assert simple_values(-1.5708) == [-1.5, -5 / 3, -math.pi / 2]
-    assert simple_values(6.2832)[-1] == 2 * math.pi
-    assert math.pi / 6 not in simple_values(0.6)  # 13% away: the tolerance for π is 2%
-    assert simple_values(math.pi / 3) == []  # already simple
+def test_simple_values_offer_fractions_of_pi_for_angles_after_the_rationals():
+    assert simple_values(-1.5708, pi=True) == [-1.5, -5 / 3, -math.pi / 2]
+    assert simple_values(-1.5708) == [-1.5, -5 / 3]  # not an angle: an exponent, a scale
+    assert simple_values(6.2832, pi=True)[-1] == 2 * math.pi
+    assert math.pi / 6 not in simple_values(0.6, pi=True)  # 13% away: the tolerance is 2%
+    assert simple_values(math.pi / 3, pi=True) == []  # already simple
 
 
 def test_a_phase_of_pi_over_2_snaps_and_reads_as_pi():

@@ -366,16 +366,17 @@ def carry_over(evaluate: Evaluator, smaller: ExpressionNetwork, cand: Candidate)
     return evaluate(architecture, cand.use_bias, init, outputs)
 
 
-def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4)) -> list[float]:
+def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
+                  pi: bool = False) -> list[float]:
     """The simple constants nearest to ``value``, simplest first: the rationals ``p/q`` (``q`` in
-    ``denominators``) within 10% of ``max(1, |value|)``, then the multiples ``p·π/q`` (``q`` in
-    1, 2, 3, 4, 6: phases and angular frequencies) within 2%. None for a value that already is
-    one of them."""
+    ``denominators``) within 10% of ``max(1, |value|)``, then, with ``pi`` (an angle: the
+    frequency or phase of a sine), the multiples ``p·π/q`` (``q`` in 1, 2, 3, 4, 6) within 2%.
+    None for a value that already is one of them."""
     out: list[float] = []
     if not math.isfinite(value) or abs(value) > 1e3:
         return out
     scale = max(1.0, abs(value))
-    for step, tolerance in ((1.0, 0.1), (math.pi, 0.02)):
+    for step, tolerance in ((1.0, 0.1), (math.pi, 0.02))[: 2 if pi else 1]:
         for q in denominators if step == 1.0 else PI_DENOMINATORS:
             v = round(value * q / step) * step / q
             if abs(v - value) <= 1e-12 * scale:
@@ -395,22 +396,39 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
 
     A held constant is not counted by the criterion, so snapping is kept exactly when
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
-    0.6 stays 0.6. Constants are tried from the one nearest to a simple value.
+    0.6 stays 0.6. Fractions of π are offered for angles only (a sine's or cosine's frequency
+    and phase), not for exponents or scales. Constants are tried from the one nearest to a
+    simple value.
     """
     best = start
+    angles = _angles(evaluate.network, start)
     order = sorted(range(len(start.theta)),
                    key=lambda i: min((abs(v - start.theta[i]) for v in
-                                      simple_values(float(start.theta[i]))), default=math.inf))
+                                      simple_values(float(start.theta[i]), pi=i in angles)),
+                                     default=math.inf))
     for i in order:
         if i in dict(best.fixed):
             continue
-        for v in simple_values(float(best.theta[i])):
+        for v in simple_values(float(best.theta[i]), pi=i in angles):
             cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
                             (*best.fixed, (i, v)))
             if cand.bic <= best.bic + 1e-9:
                 best = cand
                 break
     return best
+
+
+def _angles(network: ExpressionNetwork, cand: Candidate) -> set[int]:
+    """Indices into ``cand.theta`` of the constants inside a sine or cosine (``a``, ``b`` of
+    ``c·sin(a·x + b)``)."""
+    inside: set[int] = set()
+    for module in network.edges.values():
+        for name, primitive in getattr(module, "candidates", {}).items():
+            if "sin" in name or "cos" in name:
+                inside.update(id(getattr(primitive, c)) for c in ("a", "b")
+                              if hasattr(primitive, c))
+    slots = NumericEquation(network, cand.architecture, cand.use_bias, cand.outputs).slots
+    return {i for i, (p, _) in enumerate(slots) if id(p) in inside}
 
 
 def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwork:
