@@ -28,6 +28,7 @@ from dnas.bilevel.loop import Searcher
 from dnas.estimators import equation as eq
 from dnas.estimators.compose import composed_starts
 from dnas.estimators.fitting import (
+    FLOOR,
     Candidate,
     Evaluator,
     carry_over,
@@ -400,7 +401,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         const, exponents = fitted
         with np.errstate(all="ignore"):
             pred = const * np.prod([X[:, i] ** p for i, p in exponents.items()], axis=0)
-        exact = np.mean((pred - y) ** 2) <= EXACT * 1e-10 * max(float(np.var(y)), 1e-300)
+        exact = np.mean((pred - y) ** 2) <= EXACT * FLOOR * max(float(np.var(y)), 1e-300)
         return max(1, len(exponents) - 1) if exact else 1
 
     def _exact_power_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,

@@ -41,6 +41,8 @@ from dnas.spaces.expression.network import ExpressionNetwork, node_of, op_label
 from dnas.spaces.expression.numeric import NumericEquation
 
 BIAS = "output_bias"
+#: the criterion's floor of the MSE, as a fraction of Var(y) (see the module docstring)
+FLOOR = 1e-10
 
 
 @dataclass
@@ -194,7 +196,7 @@ class Evaluator:
         self.network, self.X, self.y, self.output_type = network, X, y, output_type
         self.max_iter, self.n_starts, self.generator = max_iter, n_starts, generator
         self.budget = budget
-        self.floor = 1e-10 * max(float(np.var(y)), 1e-300)
+        self.floor = FLOOR * max(float(np.var(y)), 1e-300)
         self.cache: dict[tuple, Candidate] = {}
         self.fits = 0
 

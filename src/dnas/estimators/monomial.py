@@ -7,12 +7,12 @@ several coordinated choices that neither the relaxed search (its α must point a
 once) nor a change of one choice at a time reliably reaches from a poor derived architecture: the
 search fails where the space does not.
 
-Where the target keeps one sign and some inputs are positive, ``ln|y| = ln|c| + Σ p_i ln x_i`` is
-linear in the exponents, so one least-squares solve gives the best power law of the data; its
-chain of ``power`` edges, warm-started at the solved exponents, is one more start of the
-discrete search (:meth:`dnas.estimators.DARTSRegressor._select`), compared with the others by the
-same criterion — a start, not an answer: when the law is not a power law the refinement moves
-on from it or another start wins.
+Where some inputs are positive, ``ln|y| = ln|c| + Σ p_i ln x_i`` is linear in the exponents, so
+one least-squares solve gives the best power law of the data; its chain of ``power`` edges,
+warm-started at the solved exponents, is one more start of the discrete search
+(:meth:`dnas.estimators.DARTSRegressor._select`), compared with the others by the same
+criterion — a start, not an answer: when the law is not a power law the refinement moves on from
+it or another start wins.
 """
 
 from __future__ import annotations
@@ -29,14 +29,23 @@ NEGLIGIBLE = 1e-3
 
 
 def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | None:
-    """``(c, {column: exponent})`` of the least-squares power law ``y ≈ c · Π x_i^p_i`` over
-    the positive columns, strongest factor first; None where ``y`` changes sign or is 0 somewhere,
-    or no column is positive."""
-    if len(y) < 3 or not (np.all(y > 0) or np.all(y < 0)):
+    """``(c, {column: exponent})`` of the least-squares power law ``|y| ≈ |c| · Π x_i^p_i`` over
+    the positive columns, strongest factor first (``c`` has ``y``'s sign where that is one sign,
+    else it is positive); None where ``y`` is 0 on more than a tenth of the rows or no column is
+    positive.
+
+    Where ``y`` is a power law times a factor of other inputs that changes sign
+    (``x1·x2·sin(x3)``), ``ln|y|`` is that law plus a term independent of its inputs: the
+    exponents still come out right on average, and the refinement replaces the power of the
+    remaining input by the factor it needs.
+    """
+    rows = y != 0
+    if len(y) < 3 or rows.sum() < 0.9 * len(y):
         return None
     columns = [i for i in range(X.shape[1]) if np.all(X[:, i] > 0)]
     if not columns:
         return None
+    X, y = X[rows], y[rows]
     logs = np.log(X[:, columns])
     target = np.log(np.abs(y))
     design = np.column_stack([np.ones(len(y)), logs])
@@ -49,7 +58,8 @@ def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | 
     kept = sorted((c for c in columns if effect[c] > NEGLIGIBLE * spread),
                   key=lambda c: -effect[c])
     exponents = {c: float(coef[1 + columns.index(c)]) for c in kept}
-    return float(np.sign(y[0]) * np.exp(coef[0])), exponents
+    sign = -1.0 if np.all(y < 0) else 1.0
+    return float(sign * np.exp(coef[0])), exponents
 
 
 def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
