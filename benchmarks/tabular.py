@@ -22,7 +22,7 @@ epochs.
         --rows benchmarks/results/nb201_mnist1d/rows.jsonl \
         --out benchmarks/results/nb201_mnist1d/rows_fill.jsonl
     # the report: markdown table + plot, scored on the shipped table
-    python benchmarks/tabular.py report --runs benchmarks/results/nb201_methods.jsonl \
+    python benchmarks/tabular.py report --runs benchmarks/results/nb201_methods*.jsonl \
         --md benchmarks/results/tabular.md --png benchmarks/results/tabular.png
 
 On a partial table the random-search line draws among the cells the table holds, and a found cell
@@ -203,7 +203,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     held = {nb201.to_string(nb201.canonical(r["arch"])) for r in rows
             if r["seed"] == 0 and r["epochs"] == recipe["epochs"]}
     found = set()
-    for line in args.runs.read_text().splitlines():
+    for line in _lines(args.runs):
         r = json.loads(line)
         if "arch" in r:
             found.add(nb201.to_string(nb201.canonical(r["arch"])))
@@ -243,15 +243,20 @@ def random_search(table: Any, k: int, seeds: int) -> list[Any]:
     return out
 
 
+def _lines(paths: list[Path]) -> list[str]:
+    """The lines of every runs file, in order (seeds run later may sit in files of their own)."""
+    return [line for path in paths for line in path.read_text().splitlines()]
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     table = _table(args.table)
-    runs = [json.loads(line) for line in args.runs.read_text().splitlines() if line.strip()]
+    runs = [json.loads(line) for line in _lines(args.runs) if line.strip()]
     if args.steps is not None:  # one budget per report
         runs = [r for r in runs if r.get("budget") == args.steps]
     budgets = sorted({r.get("budget") for r in runs if "error" not in r}, key=str)
     if len(budgets) > 1:
-        print(f"{args.runs} holds searches of several budgets {budgets}: pick one with --steps",
-              file=sys.stderr)
+        print(f"{[str(p) for p in args.runs]} hold searches of several budgets {budgets}: "
+              "pick one with --steps", file=sys.stderr)
         return 2
     failed = [r for r in runs if "error" in r]
     runs = [r for r in runs if "error" not in r]
@@ -374,12 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("-N", type=int, default=1, help="cells per stage of the supernet")
     r.add_argument("--workers", type=int, default=1)
     f = sub.add_parser("fill", help="train the found cells a partial table lacks")
-    f.add_argument("--runs", type=Path, required=True)
+    f.add_argument("--runs", type=Path, nargs="+", required=True)
     f.add_argument("--rows", type=Path, nargs="+", required=True, help="the build's rows files")
     f.add_argument("--out", type=Path, required=True, help="rows file of the filled cells")
     f.add_argument("--workers", type=int, default=1)
     q = sub.add_parser("report")
-    q.add_argument("--runs", type=Path, required=True)
+    q.add_argument("--runs", type=Path, nargs="+", required=True, help="runs files (JSONL)")
     q.add_argument("--table", default=None, help="a table .csv (default: the shipped table)")
     q.add_argument("--rs-seeds", type=int, default=100)
     q.add_argument("--steps", type=int, default=None, help="report the searches of this budget")

@@ -432,12 +432,13 @@ AUTORA_PRIMITIVES: tuple[str, ...] = (
 )
 
 #: dnas' default: the shapes of the common laws of physics, psychophysics and learning, few
-#: coefficients each — scaled sums, exp/log, powers (positive inputs, any exponent; also shifted:
-#: ``c·(a·x + b)^p``, which also says ``√(x + 1)``), squares and cubes of any sign, sin/cos with a
-#: learned frequency and phase (``c·sin(a·x + b)``: a phase of 0 is snapped away), reciprocals
+#: coefficients each — scaled sums, exp/log (also shifted: ``c·ln(a·x + b)``, Hick's
+#: ``log(n + 1)``), powers (positive inputs, any exponent; also shifted: ``c·(a·x + b)^p``, which
+#: also says ``√(x + 1)``), squares and cubes of any sign, sin/cos with a learned frequency and
+#: phase (``c·sin(a·x + b)``: a phase of 0 is snapped away), reciprocals
 DEFAULT_PRIMITIVES: tuple[str, ...] = (
-    "none", "add", "subtract", "mult", "linear", "exp", "ln", "power", "linear_power", "square",
-    "cube", "linear_sin", "linear_cos", "reciprocal",
+    "none", "add", "subtract", "mult", "linear", "exp", "ln", "linear_ln", "power",
+    "linear_power", "square", "cube", "linear_sin", "linear_cos", "reciprocal",
 )
 
 
