@@ -88,7 +88,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         Number of intermediate nodes ``k_j`` of the graph (AutoRA's meaning). ``None`` lets the
         data choose: search 1 node, then 2, then 3, growing only while the criterion (BIC)
         improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact;
-        ``search_report_`` shows what each size gave.
+        ``search_report_`` shows what each size gave. Data that are an exact power law
+        ``c·Π x_i^p_i`` of m inputs start at the m - 1 nodes it needs, unsearched
+        (:mod:`dnas.estimators.monomial`).
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
         logistic function and fit it by squared error (as AutoRA). ``probability_distribution``
