@@ -304,6 +304,8 @@ def main(argv=None):
     p.add_argument("--laws", default=",".join(LAWS))
     p.add_argument("--methods", default=",".join(OURS + PEERS))
     p.add_argument("--seeds", type=int, default=len(SEEDS))
+    p.add_argument("--noises", default=",".join(map(str, NOISES)),
+                   help="comma-separated noise levels (default 0.0,0.01)")
     p.add_argument("--dnas-workers", type=int, default=1, help="processes for dnas' fits")
     p.add_argument("--peer-workers", type=int, default=2, help="processes for the peers' fits")
     p.add_argument("--render", action="store_true", help="only write the tables")
@@ -354,7 +356,8 @@ def rewrite(path, drop, recheck):
 def run(a):
     methods, laws = a.methods.split(","), a.laws.split(",")
     done = done_keys(a.results)
-    jobs = [dict(method=m, law=name, noise=nz, seed=s) for s in range(a.seeds) for nz in NOISES
+    noises = [float(v) for v in a.noises.split(",")]
+    jobs = [dict(method=m, law=name, noise=nz, seed=s) for s in range(a.seeds) for nz in noises
             for name in laws for m in methods]
     jobs = [j for j in jobs if job_key(j) not in done]
     procs = []
