@@ -264,10 +264,18 @@ def done_keys(path):
         return {job_key(json.loads(ln)) for ln in fh if ln.startswith("{")}
 
 
+#: address-space limit of a worker process: SymPy's simplification in the exact-recovery check
+#: can expand a fitted power such as (0.01·x + 0.96)^475 until the machine runs out of memory
+#: (one worker was killed at 24 GB); under the limit that check fails with a MemoryError instead
+WORKER_MEMORY = 8 << 30
+
+
 def worker(jobs_path, results):
+    import resource
     import warnings
 
     warnings.filterwarnings("ignore")
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     with open(jobs_path) as fh:
         jobs = json.load(fh)
     for job in jobs:
