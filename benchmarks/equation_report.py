@@ -56,8 +56,9 @@ def _summary(rows: list[dict], methods: list[str], noises: list[float]) -> list[
 
 
 def recheck(rows: list[dict], cache_path: str) -> None:
-    """Re-run the exact-recovery check on every row (the check may have changed since a fit was
-    recorded); verdicts are cached by (method, law, model text)."""
+    """The exact-recovery verdict of every row: the one the worker recorded (a check that timed
+    out counts as not recovered), else the check run now; verdicts are cached by (method, law,
+    model text). ``equations.py --recheck`` recomputes every verdict."""
     from equations import exact
 
     cache = {}
@@ -68,6 +69,10 @@ def recheck(rows: list[dict], cache_path: str) -> None:
         if not r.get("expr"):
             continue
         key = json.dumps([r["method"], r["law"], r["expr"]])
+        if key not in cache and "exact" in r:
+            # the worker's verdict (``--recheck`` recomputes it); None: its check timed out (60 s
+            # of SymPy), which counts as not recovered
+            cache[key] = bool(r["exact"])
         if key not in cache:
             try:
                 cache[key] = exact(r["method"], r["expr"], r["law"])
