@@ -8,7 +8,7 @@ import torch
 
 from dnas import DARTSRegressor
 from dnas.estimators.fitting import Evaluator
-from dnas.estimators.monomial import power_law, power_law_start
+from dnas.estimators.monomial import exact_factors, power_law, power_law_start
 from dnas.spaces.expression import ExpressionNetwork
 
 
@@ -86,3 +86,13 @@ def test_a_noisy_power_law_is_still_searched_and_recovered():
     x1, x2 = sympy.symbols("x1 x2", real=True)
     ratio = sympy.simplify(est.equation_ / (x1 * x2**2))
     assert ratio.is_number, est.equation_
+
+
+def test_exact_factors_counts_the_factors_of_an_exact_power_law_only():
+    X = _data()[:, :3]
+    y = 2 * X[:, 0] * X[:, 1] ** -1 * X[:, 2] ** 0.5
+    floor = 1e-9 * np.var(y)
+    assert exact_factors(X, y, floor) == 3
+    noisy = y * (1 + 0.01 * np.random.default_rng(0).standard_normal(len(y)))
+    assert exact_factors(X, noisy, floor) is None
+    assert exact_factors(X, X[:, 0] + X[:, 1], floor) is None  # a sum is no power law

@@ -37,7 +37,7 @@ from dnas.estimators.fitting import (
     simplify,
     snap,
 )
-from dnas.estimators.monomial import power_law, power_law_start
+from dnas.estimators.monomial import exact_factors, power_law_start
 from dnas.estimators.naming import decade_scale, safe_symbols
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
@@ -397,14 +397,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     def _power_law_size(self, X: np.ndarray, y: np.ndarray) -> int:
         """The graph size that holds the data's power law when that law is exact (noise-free),
         else 1."""
-        fitted = power_law(X, y) if self.output_type == "real" else None
-        if fitted is None or not fitted[1]:
+        if self.output_type != "real":
             return 1
-        const, exponents = fitted
-        with np.errstate(all="ignore"):
-            pred = const * np.prod([X[:, i] ** p for i, p in exponents.items()], axis=0)
-        exact = np.mean((pred - y) ** 2) <= EXACT * FLOOR * max(float(np.var(y)), 1e-300)
-        return max(1, len(exponents) - 1) if exact else 1
+        floor = EXACT * FLOOR * max(float(np.var(y)), 1e-300)
+        factors = exact_factors(X, y, floor)
+        return 1 if factors is None else max(1, factors - 1)
 
     def _exact_power_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                          seed: int) -> bool:

@@ -62,6 +62,18 @@ def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | 
     return float(sign * np.exp(coef[0])), exponents
 
 
+def exact_factors(X: np.ndarray, y: np.ndarray, floor: float) -> int | None:
+    """The number of factors of the data's power law when it fits ``y`` to within ``floor``
+    (an MSE), else None."""
+    fitted = power_law(X, y)
+    if fitted is None or not fitted[1]:
+        return None
+    const, exponents = fitted
+    with np.errstate(all="ignore"):
+        pred = const * np.prod([X[:, i] ** p for i, p in exponents.items()], axis=0)
+    return len(exponents) if np.mean((pred - y) ** 2) <= floor else None
+
+
 def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
                     ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
     """The power law of the data as an equation of ``network``: ``(architecture, outputs, init)``
@@ -97,10 +109,9 @@ def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
         power_edge(f"k1_b_{inputs[factors[1]]}", factors[1], 1.0)
         choice[op_label("k1")] = ["mul"]
     last = 1
-    for j, column in enumerate(factors[2:], start=2):
+    chained = factors[2:] if "mult" in network.primitives else []  # k_j reads k_{j-1} by mult
+    for j, column in enumerate(chained, start=2):
         label = f"k{j}_a_k{j - 1}"
-        if "mult" not in network.primitives:
-            break
         choice[label] = ["mult"]
         mult: Any = network.edges[label]
         init[(id(mult.candidates["mult"].a), None)] = 1.0
@@ -113,4 +124,4 @@ def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
     return Architecture(choice), outputs, init
 
 
-__all__ = ["NEGLIGIBLE", "power_law", "power_law_start"]
+__all__ = ["NEGLIGIBLE", "exact_factors", "power_law", "power_law_start"]
