@@ -27,6 +27,7 @@ from dnas.arch.architecture import Architecture
 from dnas.bilevel.loop import Searcher
 from dnas.estimators import equation as eq
 from dnas.estimators.compose import composed_starts
+from dnas.estimators.factored import factored_law, factored_start
 from dnas.estimators.fitting import (
     FLOOR,
     Candidate,
@@ -37,7 +38,7 @@ from dnas.estimators.fitting import (
     simplify,
     snap,
 )
-from dnas.estimators.monomial import exact_factors, power_law_start
+from dnas.estimators.monomial import power_law_start
 from dnas.estimators.naming import decade_scale, safe_symbols
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
@@ -89,8 +90,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         data choose: search 1 node, then 2, then 3, growing only while the criterion (BIC)
         improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact;
         ``search_report_`` shows what each size gave. Data that are an exact power law
-        ``c·Π x_i^p_i`` of m inputs start at the m - 1 nodes it needs, unsearched
-        (:mod:`dnas.estimators.monomial`).
+        ``c·Π x_i^p_i`` of m inputs, or such a law times factors of one simple term
+        (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), start at the size it
+        needs, unsearched (:mod:`dnas.estimators.monomial`, :mod:`dnas.estimators.factored`).
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
         logistic function and fit it by squared error (as AutoRA). ``probability_distribution``
@@ -395,28 +397,36 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         return network, best, history, epochs, final
 
     def _power_law_size(self, X: np.ndarray, y: np.ndarray) -> int:
-        """The graph size that holds the data's power law when that law is exact (noise-free),
-        else 1."""
+        """The graph size that holds the data's factored law (a power law, or one times factors
+        of a simple term) when that law is exact (noise-free), else 1."""
         if self.output_type != "real":
             return 1
         floor = EXACT * FLOOR * max(float(np.var(y)), 1e-300)
-        factors = exact_factors(X, y, floor)
-        return 1 if factors is None else max(1, factors - 1)
+        law = factored_law(X, y)
+        return 1 if law is None or law.mse > floor else law.n_nodes
+
+    def _law_starts(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray) -> list:
+        """The data's power law and factored law as equations of ``network`` (real outputs)."""
+        if self.output_type != "real":
+            return []
+        starts = [power_law_start(network, X, y), factored_start(network, X, y)]
+        return [s for s in starts if s is not None]
 
     def _exact_power_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                          seed: int) -> bool:
-        """Whether the data's power law, as an equation of ``network``, fits exactly (to the
-        round-off floor): then the relaxed search cannot find anything better and is skipped."""
+        """Whether the data's power law or factored law, as an equation of ``network``, fits
+        exactly (to the round-off floor): then the relaxed search cannot find anything better
+        and is skipped."""
         if (self.output_type != "real" or not self.refine
                 or self.sampling_strategy != "max"):
             return False
-        power = power_law_start(network, X, y)
-        if power is None:
-            return False
-        probe = Evaluator(network, X, y, "real", max_iter=self.param_updates_for_sampled_model,
-                          n_starts=2, generator=torch.Generator().manual_seed(seed))
-        architecture, outputs, init = power
-        return probe(architecture, False, init, outputs).mse <= EXACT * probe.floor
+        for architecture, outputs, init in self._law_starts(network, X, y):
+            probe = Evaluator(network, X, y, "real",
+                              max_iter=self.param_updates_for_sampled_model, n_starts=2,
+                              generator=torch.Generator().manual_seed(seed))
+            if probe(architecture, False, init, outputs).mse <= EXACT * probe.floor:
+                return True
+        return False
 
     def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
                 use_bias: bool, gen: torch.Generator, smaller: tuple | None) -> Candidate:
@@ -441,9 +451,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         starts = [quick(a, use_bias) for a in [derived]
                   + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
                   + dense_architectures(network)]
-        power = power_law_start(network, quick.X, quick.y) if self.output_type == "real" else None
-        if power is not None:  # the data's power law c·Π x_i^p_i (dnas.estimators.monomial)
-            architecture, outputs, init = power
+        # the data's power law c·Π x_i^p_i and factored law (dnas.estimators.monomial, .factored)
+        for architecture, outputs, init in self._law_starts(network, quick.X, quick.y):
             starts.append(quick(architecture, False, init, outputs))
         if smaller is not None:
             starts.append(carry_over(quick, *smaller))

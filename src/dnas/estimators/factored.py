@@ -1,0 +1,299 @@
+"""Factored laws as starts of the discrete search: a power law times factors of one simple term.
+
+Many laws are a power law of their inputs times one or two factors of a simple term ``t`` of
+them: the Lorentz factor ``x1/√(1 - x2²/x3²)`` (``t = (x2/x3)²``), the Doppler ratio
+``x3/(1 - x2/x1)``, the Gaussian ``exp(-(x2/x1)²/2)/x1``, ``x1/(x2·(1 + x3))``, or a power law
+times a sine, ``x1·x2·sin x3``. In the expression graph each is a short chain — a node for ``t``,
+a product node of its factors, a product per further input — a coordinated choice of several
+labels that neither the relaxed search nor a change of one label at a time reliably reaches.
+
+For each candidate term — ``t = x_j^m`` or ``(x_j/x_k)^m``, ``m ∈ {1, 2}`` — the law
+
+    ln|y| = ln|c| + Σ_i p_i ln x_i + q₁ ln(1 + t) + q₂ ln|1 - t| + r·t
+
+is linear in its unknowns: one least-squares solve per term, then the factors with a negligible
+effect are dropped and the rest refitted. A power law times ``sin x_j`` or ``cos x_j`` (signed,
+so exponent 1) is solved the same way with ``ln|sin x_j|`` as the extra column. The best law by
+its error on ``y`` is a start of the discrete search (:func:`factored_start`), compared with the
+other starts by the same criterion — a start, not an answer — and when it is exact (noise-free
+data) the relaxed search is skipped (:meth:`dnas.estimators.DARTSRegressor.fit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dnas.arch.architecture import Architecture
+from dnas.spaces.expression.network import ExpressionNetwork, op_label
+
+#: a factor whose term moves ``ln|y|`` by less than this fraction of its spread is dropped
+NEGLIGIBLE = 1e-3
+#: ``1 ± t`` must stay this far from 0 on every row for its logarithm to be a column
+MARGIN = 1e-6
+#: errors below this fraction of ``var(y)`` are round-off: laws that close compare by size
+TIE = 1e-20
+
+
+@dataclass(frozen=True)
+class Term:
+    """The simple term ``t``: ``x_j^m`` (``k is None``) or ``(x_j/x_k)^m``; or, with ``unary``
+    set, no term but a factor ``sin x_j`` / ``cos x_j`` of the law."""
+
+    j: int
+    k: int | None = None
+    m: int = 1
+    unary: str | None = None
+
+    def value(self, X: np.ndarray) -> np.ndarray:
+        if self.unary is not None:
+            return np.sin(X[:, self.j]) if self.unary == "sin" else np.cos(X[:, self.j])
+        t = X[:, self.j] if self.k is None else X[:, self.j] / X[:, self.k]
+        return t ** self.m
+
+
+@dataclass
+class FactoredLaw:
+    """``y ≈ c · Π x_i^p_i · Π_f g_f(t)``: ``exponents`` ``{column: p_i}`` (strongest first),
+    ``outer`` the factors of ``t`` as ``(kind, q)``: ``plus`` ``(1 + t)^q``, ``minus``
+    ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``exp`` ``exp(q·t)``, ``unary``
+    the factor ``f(x_j)`` itself; ``mse`` its error on ``y``."""
+
+    const: float
+    exponents: dict[int, float]
+    term: Term | None = None
+    outer: tuple[tuple[str, float], ...] = ()
+    mse: float = float("inf")
+    flipped: bool = field(default=False)  # ``minus`` reads ``t - 1`` (t > 1 on every row)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            out = np.full(len(X), self.const)
+            for i, p in self.exponents.items():
+                out = out * X[:, i] ** p
+            if self.term is not None:
+                t = self.term.value(X)
+                for kind, q in self.outer:
+                    out = out * _outer_value(kind, q, t, self.flipped)
+        return out
+
+    @property
+    def n_nodes(self) -> int:
+        """The expression-graph nodes the law needs (:func:`factored_start`)."""
+        edges = len(self.exponents) + len(self.outer)
+        chain = max(1, edges - 1)
+        return chain + (1 if self._needs_term_node else 0)
+
+    @property
+    def _needs_term_node(self) -> bool:
+        """Whether ``t`` needs a node of its own (an input itself is read by its factors)."""
+        t = self.term
+        return t is not None and t.unary is None and not (t.k is None and t.m == 1)
+
+
+def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool) -> np.ndarray:
+    if kind == "plus":
+        return (1 + t) ** q
+    if kind == "minus":
+        return (t - 1) ** q if flipped else (1 - t) ** q
+    if kind == "exp":
+        return np.exp(q * t)
+    return t  # unary: the signed factor itself
+
+
+def _terms(X: np.ndarray) -> list[Term]:
+    d = X.shape[1]
+    out = [Term(j, None, m) for j in range(d) for m in (1, 2)]
+    out += [Term(j, k, m) for j in range(d) for k in range(d) if j != k
+            for m in (1, 2) if not np.any(X[:, k] == 0)]
+    out += [Term(j, unary=f) for j in range(d) for f in ("sin", "cos")]
+    return out
+
+
+def _solve(target: np.ndarray, columns: list[np.ndarray], spread: float):
+    """Least squares of ``target`` on ``[1, columns]``; drops negligible columns and refits.
+    Returns (intercept, {column index: coefficient}) or None."""
+    kept = list(range(len(columns)))
+    for _ in range(2):
+        design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        if not np.all(np.isfinite(coef)):
+            return None
+        effect = {i: abs(c) * float(np.std(columns[i])) for i, c in zip(kept, coef[1:])}
+        small = [i for i in kept if effect[i] <= NEGLIGIBLE * spread]
+        if not small:
+            return float(coef[0]), dict(zip(kept, map(float, coef[1:])))
+        kept = [i for i in kept if i not in small]
+    design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return float(coef[0]), dict(zip(kept, map(float, coef[1:])))
+
+
+def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
+    """The best factored law of the data by its error on ``y`` (the plain power law among them),
+    or None where ``y`` is 0 on more than a tenth of the rows or no column is positive."""
+    rows = y != 0
+    if len(y) < 3 or rows.sum() < 0.9 * len(y) or not np.all(np.isfinite(X)):
+        return None
+    positive = [i for i in range(X.shape[1]) if np.all(X[:, i] > 0)]
+    Xr, yr = X[rows], y[rows]
+    target = np.log(np.abs(yr))
+    spread = float(np.std(target)) or 1.0
+    logs = [np.log(Xr[:, i]) for i in positive]
+    best: FactoredLaw | None = None
+    tie = TIE * max(float(np.var(y)), 1e-300)  # errors below this are round-off: all equal
+
+    def consider(law: FactoredLaw) -> None:
+        nonlocal best
+        pred = law.predict(X)
+        if not np.all(np.isfinite(pred)):
+            return
+        # the constant (and the sign of y) by least squares on y itself
+        scale = float(np.dot(pred, y) / max(np.dot(pred, pred), 1e-300))
+        law.const *= scale
+        law.mse = float(np.mean((scale * pred - y) ** 2))
+        if best is None or _better(law, best, tie):
+            best = law
+
+    fitted = _solve(target, logs, spread) if logs else None
+    if fitted is not None:
+        consider(FactoredLaw(1.0, _exponents(fitted[1], positive, logs)))
+    with np.errstate(all="ignore"):
+        for term in _terms(Xr):
+            t = term.value(Xr)
+            if not np.all(np.isfinite(t)):
+                continue
+            if term.unary is not None:
+                if np.any(np.abs(t) < MARGIN):
+                    continue
+                solved = _solve(target - np.log(np.abs(t)), logs, spread) if logs else None
+                if solved is not None:
+                    consider(FactoredLaw(1.0, _exponents(solved[1], positive, logs), term,
+                                         (("unary", 1.0),)))
+                continue
+            extra: list[tuple[str, np.ndarray]] = []
+            if np.all(1 + t > MARGIN):
+                extra.append(("plus", np.log(1 + t)))
+            flipped = bool(np.all(t - 1 > MARGIN))
+            if flipped or np.all(1 - t > MARGIN):
+                extra.append(("minus", np.log(np.abs(1 - t))))
+            if np.std(t) > 0:
+                extra.append(("exp", t))
+            solved = _solve(target, logs + [c for _, c in extra], spread)
+            if solved is None:
+                continue
+            outer = tuple((extra[i - len(logs)][0], q) for i, q in solved[1].items()
+                          if i >= len(logs))
+            if not outer:
+                continue
+            exps = {i: q for i, q in solved[1].items() if i < len(logs)}
+            consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term, outer,
+                                 flipped=flipped))
+    return best
+
+
+def _better(law: FactoredLaw, best: FactoredLaw, tie: float) -> bool:
+    """Whether ``law`` beats ``best``: a clearly smaller error, or an equal one (within 1 %, or
+    both at round-off) with fewer graph nodes, then fewer factors."""
+    a, b = max(law.mse, tie), max(best.mse, tie)
+    if a < 0.99 * b:
+        return True
+    size = (law.n_nodes, len(law.exponents) + len(law.outer))
+    return a <= 1.01 * b and size < (best.n_nodes, len(best.exponents) + len(best.outer))
+
+
+def _exponents(coefs: dict[int, float], positive: list[int], logs: list[np.ndarray]
+               ) -> dict[int, float]:
+    """``{input column: exponent}`` from the solved log columns, strongest effect first."""
+    found = {positive[i]: q for i, q in coefs.items() if i < len(logs)}
+    return dict(sorted(found.items(),
+                       key=lambda kv: -abs(kv[1]) * float(np.std(logs[positive.index(kv[0])]))))
+
+
+def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
+                   law: FactoredLaw | None = None
+                   ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
+    """The data's factored law as an equation of ``network``: ``(architecture, outputs, init)``
+    for :class:`~dnas.estimators.fitting.Evaluator`, or None when there is no such law, it has no
+    factor of a term (the power law start covers it), or ``network`` lacks what it needs.
+
+    The graph: ``k1 = t`` where ``t`` is not an input itself (``x_j²`` by ``square``, a ratio by
+    a ``div`` node of ``mult`` or ``square`` edges); the factors of ``t`` (``linear_power`` for
+    ``(±t + 1)^q``, ``exp`` for ``exp(q·t)``, ``linear_sin`` / ``linear_cos`` of an input) and the
+    inputs' powers (``power``), strongest first, are multiplied by a chain of nodes — two in the
+    first, one more in each next (``k_j = mult(k_{j-1}) · factor``). With more factors than the
+    graph has room for the weakest are left out."""
+    law = law if law is not None else factored_law(X, y)
+    if law is None or law.term is None:
+        return None
+    term = law.term
+    node_term = law._needs_term_node
+    need = {"power", "mult"}
+    need |= {"linear_power" for k, _ in law.outer if k in ("plus", "minus")}
+    need |= {"exp" for k, _ in law.outer if k == "exp"}
+    if term.unary is not None:
+        need.add(f"linear_{term.unary}")
+    elif node_term and term.m == 2:
+        need.add("square")
+    ops = set(network.node_ops)
+    if (not need <= set(network.primitives) or "mul" not in ops
+            or (node_term and term.k is not None and "div" not in ops)):
+        return None
+    inputs = network.sources(1)
+    choice: dict[str, list[str]] = {}
+    for module in [*network.edges.values(), *network.combine.values()]:
+        label = getattr(module, "label", None)
+        if isinstance(label, str):
+            choice[label] = ["add"] if label.endswith("_op") else ["none"]
+    init: dict[Any, float] = {}
+
+    def edge(label: str, primitive: str, values: dict[str, float]) -> None:
+        choice[label] = [primitive]
+        candidate: Any = network.edges[label].candidates[primitive]  # type: ignore[index]
+        for name, value in values.items():
+            init[(id(getattr(candidate, name)), None)] = value
+
+    node = 0
+    source = inputs[term.j]  # what the factors of t read
+    if node_term:  # k1 = t
+        pick, one = ("square", {"c": 1.0}) if term.m == 2 else ("mult", {"a": 1.0})
+        edge(f"k1_a_{inputs[term.j]}", pick, one)
+        if term.k is not None:
+            edge(f"k1_b_{inputs[term.k]}", pick, one)
+            choice[op_label("k1")] = ["div"]
+        node, source = 1, "k1"
+    factors: list[tuple[str, str, dict[str, float]]] = []  # (source, primitive, coefficients)
+    for kind, q in law.outer:
+        if kind == "unary":
+            factors.append((source, f"linear_{term.unary}", {"c": 1.0, "a": 1.0, "b": 0.0}))
+        elif kind == "exp":
+            factors.append((source, "exp", {"c": 1.0, "a": q}))
+        else:
+            a, b = (1.0, 1.0) if kind == "plus" else ((1.0, -1.0) if law.flipped else (-1.0, 1.0))
+            factors.append((source, "linear_power", {"c": 1.0, "a": a, "b": b, "p": q}))
+    factors += [(inputs[i], "power", {"c": 1.0, "a": p}) for i, p in law.exponents.items()]
+    first = node + 1
+    if first > network.n_nodes:
+        return None
+    factors[0][2]["c"] = law.const  # every primitive of the chain's first edge has ``c``
+    edge(f"k{first}_a_{factors[0][0]}", factors[0][1], factors[0][2])
+    if len(factors) > 1:
+        edge(f"k{first}_b_{factors[1][0]}", factors[1][1], factors[1][2])
+        choice[op_label(f"k{first}")] = ["mul"]
+    last = first
+    for src, primitive, values in factors[2:]:
+        if last + 1 > network.n_nodes:
+            break
+        last += 1
+        edge(f"k{last}_a_k{last - 1}", "mult", {"a": 1.0})
+        edge(f"k{last}_b_{src}", primitive, values)
+        choice[op_label(f"k{last}")] = ["mul"]
+    outputs = tuple(j == last for j in range(1, network.n_nodes + 1))
+    if network.out_weight.requires_grad:
+        init[(id(network.out_weight), last - 1)] = 1.0
+    return Architecture(choice), outputs, init
+
+
+__all__ = ["FactoredLaw", "Term", "factored_law", "factored_start"]
