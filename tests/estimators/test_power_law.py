@@ -7,8 +7,9 @@ import sympy
 import torch
 
 from dnas import DARTSRegressor
+from dnas.estimators.factored import factored_law
 from dnas.estimators.fitting import Evaluator
-from dnas.estimators.monomial import exact_factors, power_law, power_law_start
+from dnas.estimators.monomial import power_law, power_law_start
 from dnas.spaces.expression import ExpressionNetwork
 
 
@@ -88,11 +89,15 @@ def test_a_noisy_power_law_is_still_searched_and_recovered():
     assert ratio.is_number, est.equation_
 
 
-def test_exact_factors_counts_the_factors_of_an_exact_power_law_only():
+def test_an_exact_power_law_is_its_own_factored_law_and_noise_is_not_exact():
     X = _data()[:, :3]
     y = 2 * X[:, 0] * X[:, 1] ** -1 * X[:, 2] ** 0.5
     floor = 1e-9 * np.var(y)
-    assert exact_factors(X, y, floor) == 3
+    law = factored_law(X, y)
+    assert law.term is None and len(law.exponents) == 3 and law.n_nodes == 2
+    assert law.mse <= floor
     noisy = y * (1 + 0.01 * np.random.default_rng(0).standard_normal(len(y)))
-    assert exact_factors(X, noisy, floor) is None
-    assert exact_factors(X, X[:, 0] + X[:, 1], floor) is None  # a sum is no power law
+    assert factored_law(X, noisy).mse > floor
+    assert factored_law(X, X[:, 0] + np.exp(X[:, 1])).mse > floor  # no factored law
+    # x1 + x2 is one, though: x2·(1 + x1/x2)
+    assert factored_law(X, X[:, 0] + X[:, 1]).mse <= floor

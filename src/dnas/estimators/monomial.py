@@ -62,18 +62,6 @@ def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | 
     return float(sign * np.exp(coef[0])), exponents
 
 
-def exact_factors(X: np.ndarray, y: np.ndarray, floor: float) -> int | None:
-    """The number of factors of the data's power law when it fits ``y`` to within ``floor``
-    (an MSE), else None."""
-    fitted = power_law(X, y)
-    if fitted is None or not fitted[1]:
-        return None
-    const, exponents = fitted
-    with np.errstate(all="ignore"):
-        pred = const * np.prod([X[:, i] ** p for i, p in exponents.items()], axis=0)
-    return len(exponents) if np.mean((pred - y) ** 2) <= floor else None
-
-
 def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
                     ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
     """The power law of the data as an equation of ``network``: ``(architecture, outputs, init)``
@@ -124,4 +112,4 @@ def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
     return Architecture(choice), outputs, init
 
 
-__all__ = ["NEGLIGIBLE", "exact_factors", "power_law", "power_law_start"]
+__all__ = ["NEGLIGIBLE", "power_law", "power_law_start"]

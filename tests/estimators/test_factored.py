@@ -1,0 +1,120 @@
+"""Factored laws as starts of the discrete search (dnas.estimators.factored): the log-space solve
+per candidate term, the graph it becomes, and the regressor that needs no search for an exact one.
+"""
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from dnas import DARTSRegressor
+from dnas.estimators.factored import Term, factored_law, factored_start
+from dnas.estimators.fitting import Evaluator
+from dnas.spaces.expression import ExpressionNetwork
+
+
+def _box(lo, hi, n=200, seed=0):
+    return np.random.default_rng(seed).uniform(lo, hi, (n, len(lo)))
+
+
+def _evaluate(net, X, y, start):
+    architecture, outputs, init = start
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=1,
+                         generator=torch.Generator().manual_seed(0))
+    return evaluate(architecture, False, init, outputs).mse / np.var(y)
+
+
+def test_a_power_law_times_a_shifted_power_of_a_squared_ratio():
+    X = _box([1, 0, 1, 3], [4, 2, 3, 6])  # x2 < x4: 1 - (x2/x4)² > 0
+    y = 2.5 * X[:, 0] / X[:, 2] * (1 - (X[:, 1] / X[:, 3]) ** 2) ** -1.5
+    law = factored_law(X, y)
+    assert law.term == Term(1, 3, 2) and [k for k, _ in law.outer] == ["minus"]
+    assert law.outer[0][1] == pytest.approx(-1.5, abs=1e-9)
+    assert set(law.exponents) == {0, 2}
+    np.testing.assert_allclose([law.exponents[0], law.exponents[2]], [1, -1], atol=1e-9)
+    assert law.const == pytest.approx(2.5, rel=1e-9)
+    assert law.mse < 1e-20 * np.var(y) and law.n_nodes == 3  # t, then two products
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-9)
+
+
+def test_one_minus_t_where_t_exceeds_one_everywhere_is_read_as_t_minus_one():
+    X = _box([1, 2], [3, 5])
+    y = X[:, 0] / (X[:, 1] - 1)  # Feynman I.39.11's shape: 1 - x2 < 0 on every row
+    law = factored_law(X, y)
+    assert law.term == Term(1) and law.flipped and law.outer[0][0] == "minus"
+    assert law.n_nodes == 1  # an input is its own term: no node for t
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-9)
+
+
+def test_an_exponential_of_a_square_and_a_signed_trigonometric_factor():
+    X = _box([-2, 1], [2, 4])
+    y = 0.8 * np.exp(-0.7 * X[:, 0] ** 2) / X[:, 1]  # x1 takes both signs: t = x1² is fine
+    law = factored_law(X, y)
+    assert law.term == Term(0, None, 2) and law.outer[0][0] == "exp"
+    assert law.outer[0][1] == pytest.approx(-0.7, abs=1e-9)
+    X = _box([1, 0], [3, 6])
+    y = -1.2 * X[:, 0] * np.cos(X[:, 1])  # changes sign with cos x2
+    law = factored_law(X, y)
+    assert law.term == Term(1, unary="cos") and law.const == pytest.approx(-1.2, rel=1e-9)
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-8, atol=1e-12)
+
+
+def test_among_equally_exact_laws_the_smallest_graph_wins():
+    X = _box([3, 1, 1], [10, 2, 5])
+    y = X[:, 2] / (1 - X[:, 1] / X[:, 0])  # also x3·x1/x2 · (x1/x2 - 1)^-1, one node more
+    law = factored_law(X, y)
+    assert law.term == Term(1, 0, 1) and law.exponents.keys() == {2} and law.n_nodes == 2
+
+
+def test_no_law_where_the_target_vanishes_on_many_rows_or_is_not_factored():
+    X = _box([1, 1], [5, 5])
+    assert factored_law(X, np.where(X[:, 0] > 3, 0.0, X[:, 0])) is None
+    law = factored_law(X, X[:, 0] + np.sin(X[:, 1]))
+    assert law is not None and law.mse > 1e-4 * np.var(X[:, 0] + np.sin(X[:, 1]))
+    net = ExpressionNetwork(2, 2).double()
+    plain = X[:, 0] ** 2 * X[:, 1]  # a plain power law: the power-law start covers it
+    assert factored_law(X, plain).term is None and factored_start(net, X, plain) is None
+
+
+def test_the_start_is_a_chain_that_fits_exactly_and_needs_its_primitives():
+    X = _box([1, 0, 1, 3], [4, 2, 3, 6])
+    y = 2.5 * X[:, 0] / X[:, 2] * (1 - (X[:, 1] / X[:, 3]) ** 2) ** -1.5
+    torch.manual_seed(0)
+    net = ExpressionNetwork(4, 3).double()
+    start = factored_start(net, X, y)
+    architecture, outputs, _ = start
+    assert outputs == (False, False, True)
+    assert architecture["k1_op"] == ("div",)
+    assert architecture["k1_a_x2"] == architecture["k1_b_x4"] == ("square",)
+    assert architecture["k2_a_k1"] == ("linear_power",) and architecture["k3_a_k2"] == ("mult",)
+    assert _evaluate(net, X, y, start) < 1e-20
+    # a graph of one node cannot hold t and its factor; one without linear_power cannot either
+    assert factored_start(ExpressionNetwork(4, 1).double(), X, y) is None
+    bare = ExpressionNetwork(4, 3, primitives=("none", "mult", "power", "square")).double()
+    assert factored_start(bare, X, y) is None
+
+
+def test_a_sine_factor_and_an_input_term_need_no_node_of_their_own():
+    X = _box([1, 1, 0], [5, 5, 5])
+    y = X[:, 0] * X[:, 1] * np.sin(X[:, 2])
+    net = ExpressionNetwork(3, 2).double()
+    start = factored_start(net, X, y)
+    assert start[0]["k1_a_x3"] == ("linear_sin",) and start[1] == (False, True)
+    assert _evaluate(net, X, y, start) < 1e-20
+    X = _box([1, 1, 1], [5, 5, 5])
+    y = X[:, 0] / (X[:, 1] * (1 + X[:, 2]))
+    net = ExpressionNetwork(3, 2).double()
+    start = factored_start(net, X, y)
+    assert ("linear_power",) in [start[0][f"k1_{s}_x3"] for s in "ab"]
+    assert _evaluate(net, X, y, start) < 1e-20
+
+
+def test_an_exact_factored_law_is_fitted_without_a_search():
+    X = _box([1, 1, 2], [3, 4, 6])
+    y = 0.5 * X[:, 0] ** 2 * np.exp(-X[:, 1] / X[:, 2])
+    est = DARTSRegressor(random_state=0).fit(X, y)
+    assert [r["n_nodes"] for r in est.search_report_] == [2] and est.n_epochs_ == 0
+    x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
+    ratio = sympy.simplify(est.equation_ / (x1**2 * sympy.exp(-x2 / x3)))
+    assert ratio.is_number and float(ratio) == pytest.approx(0.5, rel=1e-3), est.equation_
+    np.testing.assert_allclose(est.predict(X), y, rtol=1e-6)
