@@ -27,9 +27,7 @@ from dnas.arch.architecture import Architecture
 from dnas.bilevel.loop import Searcher
 from dnas.estimators import equation as eq
 from dnas.estimators.compose import composed_starts
-from dnas.estimators.factored import factored_law, factored_start
 from dnas.estimators.fitting import (
-    FLOOR,
     Candidate,
     Evaluator,
     carry_over,
@@ -38,7 +36,7 @@ from dnas.estimators.fitting import (
     simplify,
     snap,
 )
-from dnas.estimators.monomial import power_law_start
+from dnas.estimators.laws import DataLaws
 from dnas.estimators.naming import decade_scale, safe_symbols
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
@@ -89,10 +87,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         Number of intermediate nodes ``k_j`` of the graph (AutoRA's meaning). ``None`` lets the
         data choose: search 1 node, then 2, then 3, growing only while the criterion (BIC)
         improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact;
-        ``search_report_`` shows what each size gave. Data that are an exact power law
-        ``c·Π x_i^p_i`` of m inputs, or such a law times factors of one simple term
-        (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), start at the size it
-        needs, unsearched (:mod:`dnas.estimators.monomial`, :mod:`dnas.estimators.factored`).
+        ``search_report_`` shows what each size gave. Data that are exactly a law solved in
+        closed form — a power law ``c·Π x_i^p_i``, one times factors of a simple term
+        (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), a sum of one-input terms
+        (``x1⁴ - x1³ + x2²/2 - x2``) — start at the size it needs, unsearched
+        (:mod:`dnas.estimators.laws`).
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
         logistic function and fit it by squared error (as AutoRA). ``probability_distribution``
@@ -296,17 +295,19 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         X_fit, y_fit = X_np / self.x_scale_, y_np / self.y_scale_
         rng = check_random_state(self.random_state)
         loss_fn = loss_for(opts["output_type"])
-        data = (X_fit, y_fit, loss_fn)
+        laws = (DataLaws(X_fit, y_fit, opts["primitives"], MAX_NODES)
+                if opts["output_type"] == "real" else None)
+        data = (X_fit, y_fit, loss_fn, laws)
         network = self._network_to_continue(opts, X_np.shape[1])
         if network is not None:  # warm start / AutoRA's refit idiom: the kept network's size
             sizes = [network.n_nodes]
         elif self.num_graph_nodes is not None:
             sizes = [int(self.num_graph_nodes)]
         else:
-            # an exact power law of m factors needs m - 1 nodes (two factors per first node):
-            # smaller graphs cannot hold it, so they are not searched
-            sizes = list(range(min(self._power_law_size(X_fit, y_fit), MAX_NODES),
-                               MAX_NODES + 1))
+            # an exact law (power, factored, additive) of m nodes: smaller graphs cannot hold
+            # it, so they are not searched
+            first = laws.first_size() if laws is not None else 1
+            sizes = list(range(min(first, MAX_NODES), MAX_NODES + 1))
         report: list[dict] = []
         chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
         for n_nodes in sizes:
@@ -337,7 +338,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                   network: ExpressionNetwork | None, smaller: tuple | None):
         """Search one graph size and select its equation; returns (network, best candidate,
         history, epochs searched, final evaluator)."""
-        X_np, y_np, loss_fn = data
+        X_np, y_np, loss_fn, laws = data
         gen = torch.Generator().manual_seed(seed)
         device = opts["device"]
         if network is None:
@@ -355,7 +356,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         else:
             history = list(getattr(self, "history_", []))
         epochs = 0
-        if self.max_epochs > 0 and not self._exact_power_law(network, X_np, y_np, seed):
+        if self.max_epochs > 0 and not self._exact_law(network, X_np, y_np, seed, laws):
             Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
             yt = torch.tensor(y_np, dtype=torch.float64, device=device)
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
@@ -389,53 +390,39 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             best = snap(final, final(Architecture(dict(kept)), bool(kept.meta["output_bias"]),
                                      None, _outputs(kept.meta.get("outputs"))))
         else:
-            best = self._select(network, final, quick, use_bias, gen, smaller)
+            best = self._select(network, final, quick, use_bias, gen, smaller, laws)
             self.searched_architecture_ = Architecture(
                 dict(best.architecture),
                 meta={"output_bias": best.use_bias, "outputs": _listed(best.outputs)},
             )
         return network, best, history, epochs, final
 
-    def _power_law_size(self, X: np.ndarray, y: np.ndarray) -> int:
-        """The graph size that holds the data's factored law (a power law, or one times factors
-        of a simple term) when that law is exact (noise-free), else 1."""
-        if self.output_type != "real":
-            return 1
-        floor = EXACT * FLOOR * max(float(np.var(y)), 1e-300)
-        law = factored_law(X, y)
-        return 1 if law is None or law.mse > floor else law.n_nodes
-
-    def _law_starts(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray) -> list:
-        """The data's power law and factored law as equations of ``network`` (real outputs)."""
-        if self.output_type != "real":
-            return []
-        starts = [power_law_start(network, X, y), factored_start(network, X, y)]
-        return [s for s in starts if s is not None]
-
-    def _exact_power_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
-                         seed: int) -> bool:
-        """Whether the data's power law or factored law, as an equation of ``network``, fits
-        exactly (to the round-off floor): then the relaxed search cannot find anything better
-        and is skipped."""
-        if (self.output_type != "real" or not self.refine
-                or self.sampling_strategy != "max"):
+    def _exact_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
+                   seed: int, laws: DataLaws | None) -> bool:
+        """Whether an exact law of the data (:mod:`dnas.estimators.laws`), as an equation of
+        ``network``, refits exactly (to the round-off floor): then the relaxed search cannot
+        find anything better and is skipped."""
+        if laws is None or not self.refine or self.sampling_strategy != "max":
             return False
-        for architecture, outputs, init in self._law_starts(network, X, y):
+        for architecture, outputs, init in laws.starts(network, exact_only=True):
             probe = Evaluator(network, X, y, "real",
                               max_iter=self.param_updates_for_sampled_model, n_starts=2,
                               generator=torch.Generator().manual_seed(seed))
-            if probe(architecture, False, init, outputs).mse <= EXACT * probe.floor:
+            use_bias = bool(self.train_classifier_bias) and any(
+                k == (id(network.out_bias), None) for k in init)
+            if probe(architecture, use_bias, init, outputs).mse <= EXACT * probe.floor:
                 return True
         return False
 
     def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
-                use_bias: bool, gen: torch.Generator, smaller: tuple | None) -> Candidate:
+                use_bias: bool, gen: torch.Generator, smaller: tuple | None,
+                laws: DataLaws | None = None) -> Candidate:
         """The ``max`` rule, refined: derive, search label by label from several starts, decide
         with careful fits, then simplify and snap constants.
 
         Starts (restarts of the discrete search): the derived architecture, ``N_SAMPLED``
         architectures drawn from the searched α, one dense start per node combination, the
-        data's power law (:mod:`dnas.estimators.monomial`; real outputs), the
+        data's power, factored and additive laws (:mod:`dnas.estimators.laws`; real outputs), the
         best equation of the next smaller graph carried over, and the ``N_COMPOSED`` best
         compositions of it (one edge nested in a primitive through the new node:
         :mod:`dnas.estimators.compose`). The structure search compares many
@@ -451,9 +438,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         starts = [quick(a, use_bias) for a in [derived]
                   + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
                   + dense_architectures(network)]
-        # the data's power law c·Π x_i^p_i and factored law (dnas.estimators.monomial, .factored)
-        for architecture, outputs, init in self._law_starts(network, quick.X, quick.y):
-            starts.append(quick(architecture, False, init, outputs))
+        # the data's power, factored and additive laws (dnas.estimators.laws)
+        for architecture, outputs, init in laws.starts(network) if laws is not None else []:
+            bias = use_bias and (id(network.out_bias), None) in init
+            starts.append(quick(architecture, bias, init, outputs))
         if smaller is not None:
             starts.append(carry_over(quick, *smaller))
             if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))

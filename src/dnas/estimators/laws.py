@@ -1,0 +1,67 @@
+"""The closed-form laws of the data that start DARTSRegressor's discrete search.
+
+Three families are solved directly from the data, each by least squares: the power law
+(:mod:`dnas.estimators.monomial`), a power law times factors of one simple term
+(:mod:`dnas.estimators.factored`) and a sum of one-input terms
+(:mod:`dnas.estimators.additive`). Each becomes an equation of the graph being searched — one
+more start of the discrete search, compared with the others by the same criterion. A law that is
+exact (its own least-squares error at round-off, as only noise-free data of that very form give)
+also sets the first graph size to search, and when its equation refits exactly the relaxed
+search of that size is skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dnas.arch.architecture import Architecture
+from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
+from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
+from dnas.estimators.monomial import power_law_start
+from dnas.spaces.expression.network import ExpressionNetwork
+
+#: a law whose own least-squares error is below this fraction of ``var(y)`` is exact. Far below
+#: the fits' round-off floor: a flexible sum that only approximates the law (a Taylor-like
+#: polynomial of ``sin x²``) reaches 1e-13, the law itself 1e-30
+EXACT_LAW = 1e-20
+
+Start = tuple[Architecture, tuple[bool, ...], dict[Any, float]]
+
+
+class DataLaws:
+    """The laws of ``(X, y)``, solved once per fit; ``max_nodes`` bounds the additive law's
+    terms (two per input per node)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
+                 max_nodes: int) -> None:
+        self.X, self.y = X, y
+        self.factored: FactoredLaw | None = factored_law(X, y)
+        self.additive: AdditiveLaw | None = additive_law(X, y, primitives,
+                                                         per_column=2 * max_nodes)
+        self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
+
+    def _exact(self, law: FactoredLaw | AdditiveLaw | None) -> bool:
+        return law is not None and law.mse <= self.tol
+
+    def first_size(self) -> int:
+        """The fewest graph nodes that hold an exact law of the data, else 1."""
+        sizes = [law.n_nodes for law in (self.factored, self.additive)
+                 if law is not None and self._exact(law)]
+        return min(sizes, default=1)
+
+    def starts(self, network: ExpressionNetwork, exact_only: bool = False) -> list[Start]:
+        """The laws as equations of ``network`` (``exact_only``: of the exact laws only)."""
+        out: list[Start | None] = []
+        if not exact_only or (self._exact(self.factored) and self.factored is not None
+                              and self.factored.term is None):
+            out.append(power_law_start(network, self.X, self.y))
+        if not exact_only or self._exact(self.factored):
+            out.append(factored_start(network, self.X, self.y, self.factored))
+        if not exact_only or self._exact(self.additive):
+            out.append(additive_start(network, self.additive))
+        return [s for s in out if s is not None]
+
+
+__all__ = ["EXACT_LAW", "DataLaws"]
