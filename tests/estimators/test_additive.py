@@ -1,0 +1,85 @@
+"""Additive laws as starts of the discrete search (dnas.estimators.additive) and the closed-form
+laws of a fit together (dnas.estimators.laws)."""
+
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from dnas import DARTSRegressor
+from dnas.estimators.additive import additive_law, additive_start, candidate_features
+from dnas.estimators.fitting import Evaluator
+from dnas.estimators.laws import DataLaws
+from dnas.spaces.expression import ExpressionNetwork
+from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
+
+
+def _box(lo, hi, n=200, seed=0):
+    return np.random.default_rng(seed).uniform(lo, hi, (n, len(lo)))
+
+
+def _terms(law):
+    return sorted((f.column, f.primitive, dict(f.inner).get("a")) for f in law.features)
+
+
+def test_the_sparse_sum_is_found_among_correlated_candidates():
+    X = _box([0.5, 0.5], [2, 3])
+    y = 2 * np.log(X[:, 0]) - 0.5 * X[:, 1] ** 1.5 + 3 * np.cos(X[:, 1]) + 0.7
+    law = additive_law(X, y, DEFAULT_PRIMITIVES)
+    assert _terms(law) == [(0, "ln", None), (1, "linear_cos", 1.0), (1, "power", 1.5)]
+    assert law.bias == pytest.approx(0.7, abs=1e-9) and law.mse < 1e-25 * np.var(y)
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-9)
+
+
+def test_terms_per_input_are_bounded_and_set_the_nodes_needed():
+    X = _box([-1], [1])
+    y = X[:, 0] ** 3 - 2 * X[:, 0] ** 2 + X[:, 0]  # three terms of one input
+    two = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=2)
+    assert len(two.features) <= 2 and two.mse > 1e-6 * np.var(y)
+    four = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=4)
+    assert _terms(four) == [(0, "cube", None), (0, "mult", None), (0, "square", None)]
+    assert four.n_nodes == 2
+
+
+def test_the_candidates_follow_the_primitives_and_the_sign_of_each_input():
+    X = np.column_stack([_box([1], [2])[:, 0], _box([-1], [1], seed=1)[:, 0]])
+    features = candidate_features(X, ("none", "mult", "power", "ln", "reciprocal"))
+    by_column = {c: {f.primitive for f in features if f.column == c} for c in (0, 1)}
+    assert by_column == {0: {"mult", "power", "ln"}, 1: {"mult", "reciprocal"}}
+
+
+def test_the_start_spreads_terms_over_nodes_and_refits_exactly():
+    X = _box([-1, 0.5], [1, 2])
+    y = X[:, 0] ** 3 - 2 * X[:, 0] ** 2 + X[:, 0] + 1.5 / X[:, 1] - 0.25
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=6)
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, 3).double()
+    architecture, outputs, init = additive_start(net, law)
+    assert outputs == (True, True, False)
+    assert {architecture["k1_a_x1"], architecture["k1_b_x1"], architecture["k2_a_x1"]} == {
+        ("cube",), ("square",), ("mult",)}
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=1,
+                         generator=torch.Generator().manual_seed(0))
+    assert evaluate(architecture, True, init, outputs).mse < 1e-20 * np.var(y)
+    bare = ExpressionNetwork(2, 3, primitives=("none", "mult")).double()
+    assert additive_start(bare, law) is None  # needs cube and square
+
+
+def test_an_approximation_is_a_start_but_never_exact():
+    X = _box([-1, -1], [1, 1])
+    y = np.sin(X[:, 0]) + np.sin(X[:, 1] ** 2)  # sin x2² is no candidate term
+    laws = DataLaws(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert laws.additive.mse < 1e-6 * np.var(y)  # a close polynomial stand-in...
+    assert laws.additive.mse > laws.tol and laws.first_size() == 1  # ...not the law
+    net = ExpressionNetwork(2, 2).double()
+    assert laws.starts(net, exact_only=True) == [] and laws.starts(net)
+
+
+def test_an_exact_additive_law_is_fitted_without_a_search():
+    X = _box([0.5, -2], [3, 2])
+    y = 1.5 * np.sqrt(X[:, 0]) - X[:, 1] ** 2 + 0.5 * X[:, 1] + 2
+    est = DARTSRegressor(random_state=0).fit(X, y)
+    assert [r["n_nodes"] for r in est.search_report_] == [1] and est.n_epochs_ == 0
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    diff = sympy.simplify(est.equation_ - (1.5 * sympy.sqrt(x1) - x2**2 + x2 / 2 + 2))
+    assert diff == 0 or (diff.is_number and abs(float(diff)) < 1e-3), est.equation_
