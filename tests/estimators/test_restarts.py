@@ -51,7 +51,7 @@ def test_a_relaxed_search_that_overflows_leaves_the_choice_to_the_discrete_searc
     monkeypatch.setattr(darts_regressor.Searcher, "run", overflow)
     rng = np.random.default_rng(0)
     X = rng.uniform(1, 3, (100, 2))
-    y = X[:, 1] * (2.5 * X[:, 0] + 1)  # no closed-form law of dnas.estimators.laws: searched
+    y = (1.5 * X[:, 0] + 1) * (X[:, 1] - 0.5)  # no closed-form law of dnas.estimators.laws
     est = DARTSRegressor(num_graph_nodes=1, max_epochs=5, random_state=0)
     with pytest.warns(RuntimeWarning, match=r"relaxed search of the 1-node graph stopped "
                                             r"\(the training loss is inf.*initial α"):

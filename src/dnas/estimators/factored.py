@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from dnas.arch.architecture import Architecture
+from dnas.estimators.fitting import grid_minimum
 from dnas.spaces.expression.network import ExpressionNetwork, op_label
 
 #: a factor whose term moves ``ln|y|`` by less than this fraction of its spread is dropped
@@ -35,6 +36,8 @@ NEGLIGIBLE = 1e-3
 MARGIN = 1e-6
 #: errors below this fraction of ``var(y)`` are round-off: laws that close compare by size
 TIE = 1e-20
+#: the scaled shifts ``(1 + s·t)^q`` are searched only when no law is this close already
+SCALED = 1e-18
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,9 @@ class Term:
 class FactoredLaw:
     """``y ≈ c · Π x_i^p_i · Π_f g_f(t)``: ``exponents`` ``{column: p_i}`` (strongest first),
     ``outer`` the factors of ``t`` as ``(kind, q)``: ``plus`` ``(1 + t)^q``, ``minus``
-    ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``exp`` ``exp(q·t)``, ``unary``
-    the factor ``f(x_j)`` itself; ``mse`` its error on ``y``."""
+    ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``shift`` ``(1 + s·t)^q``
+    (``s = shift``), ``exp`` ``exp(q·t)``, ``unary`` the factor ``f(x_j)`` itself; ``mse`` its
+    error on ``y``."""
 
     const: float
     exponents: dict[int, float]
@@ -67,6 +71,7 @@ class FactoredLaw:
     outer: tuple[tuple[str, float], ...] = ()
     mse: float = float("inf")
     flipped: bool = field(default=False)  # ``minus`` reads ``t - 1`` (t > 1 on every row)
+    shift: float = 1.0
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -76,7 +81,7 @@ class FactoredLaw:
             if self.term is not None:
                 t = self.term.value(X)
                 for kind, q in self.outer:
-                    out = out * _outer_value(kind, q, t, self.flipped)
+                    out = out * _outer_value(kind, q, t, self.flipped, self.shift)
         return out
 
     @property
@@ -93,7 +98,10 @@ class FactoredLaw:
         return t is not None and t.unary is None and not (t.k is None and t.m == 1)
 
 
-def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool) -> np.ndarray:
+def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
+                 ) -> np.ndarray:
+    if kind == "shift":
+        return (1 + shift * t) ** q
     if kind == "plus":
         return (1 + t) ** q
     if kind == "minus":
@@ -191,7 +199,49 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
             exps = {i: q for i, q in solved[1].items() if i < len(logs)}
             consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term, outer,
                                  flipped=flipped))
+        if best is not None and best.mse <= SCALED * max(float(np.var(y)), 1e-300):
+            return best
+        for term in _terms(Xr):  # (1 + s·t)^q with s solved too: K/(K + x), A/(1 + k·D)
+            if term.unary is None:
+                found = _scaled(term, term.value(Xr), target, logs, spread)
+                if found is not None:
+                    shift, solved = found
+                    shift = float(shift)
+                    exps = {i: q for i, q in solved.items() if i < len(logs)}
+                    if len(logs) in solved:
+                        consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
+                                             (("shift", solved[len(logs)]),), shift=shift))
     return best
+
+
+def _scaled(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
+            spread: float) -> tuple[float, dict[int, float]] | None:
+    """The scale ``s`` of ``ln(1 + s·t)`` (with the power law's columns) that fits ``target``
+    best: a grid over six decades around ``1/median|t|`` and both signs, then golden-section
+    searches (:func:`~dnas.estimators.fitting.grid_minimum`); ``(s, solved coefficients)`` or
+    None."""
+    if not np.all(np.isfinite(t)) or np.std(t) == 0:
+        return None
+    unit = 1.0 / (float(np.median(np.abs(t))) or 1.0)
+
+    def error(sign: float, v: float) -> float:
+        z = 1 + sign * unit * 10.0**v * t
+        if not np.all(z > MARGIN):
+            return np.inf
+        design = np.column_stack([np.ones(len(t)), *logs, np.log(z)])
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        return float(np.mean((design @ coef - target) ** 2))
+
+    best: tuple[float, float, float] | None = None  # (error, sign, v)
+    for sign in (1.0, -1.0):
+        v = grid_minimum(lambda v, sign=sign: error(sign, v), np.arange(-3.0, 3.0 + 1e-9, 0.125))
+        if v is not None and (best is None or error(sign, v) < best[0]):
+            best = (error(sign, v), sign, v)
+    if best is None:
+        return None
+    shift = best[1] * unit * 10.0 ** best[2]
+    solved = _solve(target, [*logs, np.log(1 + shift * t)], spread)
+    return None if solved is None else (shift, solved[1])
 
 
 def _better(law: FactoredLaw, best: FactoredLaw, tie: float) -> bool:
@@ -231,7 +281,7 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     term = law.term
     node_term = law._needs_term_node
     need = {"power", "mult"}
-    need |= {"linear_power" for k, _ in law.outer if k in ("plus", "minus")}
+    need |= {"linear_power" for k, _ in law.outer if k in ("plus", "minus", "shift")}
     need |= {"exp" for k, _ in law.outer if k == "exp"}
     if term.unary is not None:
         need.add(f"linear_{term.unary}")
@@ -271,7 +321,12 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
         elif kind == "exp":
             factors.append((source, "exp", {"c": 1.0, "a": q}))
         else:
-            a, b = (1.0, 1.0) if kind == "plus" else ((1.0, -1.0) if law.flipped else (-1.0, 1.0))
+            if kind == "shift":
+                a, b = law.shift, 1.0
+            elif kind == "plus":
+                a, b = 1.0, 1.0
+            else:
+                a, b = (1.0, -1.0) if law.flipped else (-1.0, 1.0)
             factors.append((source, "linear_power", {"c": 1.0, "a": a, "b": b, "p": q}))
     factors += [(inputs[i], "power", {"c": 1.0, "a": p}) for i, p in law.exponents.items()]
     first = node + 1

@@ -451,5 +451,36 @@ def materialize(network: ExpressionNetwork, cand: Candidate) -> ExpressionNetwor
     return model
 
 
+def grid_minimum(f, grid: np.ndarray, keep: int = 5, steps: int = 60) -> float | None:
+    """The minimiser of a one-dimensional ``f`` over ``grid``'s span: ``f`` on the grid, then a
+    golden-section search in the cells around each of the ``keep`` lowest local minima (a
+    narrow valley beside a wide one is found too); None where ``f`` is nowhere finite."""
+    values = [f(v) for v in grid]
+    last = len(grid) - 1
+    minima = [i for i in range(len(grid)) if np.isfinite(values[i])
+              and values[i] <= min(values[max(i - 1, 0)], values[min(i + 1, last)])]
+    ratio = (math.sqrt(5) - 1) / 2
+    seen = [(values[i], float(grid[i])) for i in minima]
+    for i in sorted(minima, key=lambda i: values[i])[:keep]:
+        lo, hi = float(grid[max(i - 1, 0)]), float(grid[min(i + 1, last)])
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        fa, fb = f(a), f(b)
+        seen += [(fa, a), (fb, b)]
+        for _ in range(steps):
+            if fa <= fb:
+                hi, b, fb = b, a, fa
+                a = hi - ratio * (hi - lo)
+                fa = f(a)
+                seen.append((fa, a))
+            else:
+                lo, a, fa = a, b, fb
+                b = lo + ratio * (hi - lo)
+                fb = f(b)
+                seen.append((fb, b))
+    finite = [s for s in seen if np.isfinite(s[0])]
+    return min(finite)[1] if finite else None
+
+
 __all__ = ["BIAS", "Candidate", "Evaluator", "carry_over", "complexity", "fit_constants",
-           "materialize", "refine", "simple_values", "simplify", "snap", "term_cost"]
+           "grid_minimum", "materialize", "refine", "simple_values", "simplify", "snap",
+           "term_cost"]

@@ -1,13 +1,13 @@
 """The closed-form laws of the data that start DARTSRegressor's discrete search.
 
-Three families are solved directly from the data, each by least squares: the power law
+Four families are solved directly from the data, each by least squares: the power law
 (:mod:`dnas.estimators.monomial`), a power law times factors of one simple term
-(:mod:`dnas.estimators.factored`) and a sum of one-input terms
-(:mod:`dnas.estimators.additive`). Each becomes an equation of the graph being searched — one
-more start of the discrete search, compared with the others by the same criterion. A law that is
-exact (its own least-squares error at round-off, as only noise-free data of that very form give)
-also sets the first graph size to search, and when its equation refits exactly the relaxed
-search of that size is skipped.
+(:mod:`dnas.estimators.factored`), a sum of one-input terms (:mod:`dnas.estimators.additive`)
+and a saturating law ``c/(1 + g)`` (:mod:`dnas.estimators.saturating`). Each becomes an
+equation of the graph being searched — one more start of the discrete search, compared with the
+others by the same criterion. A law that is exact (its own least-squares error at round-off, as
+only noise-free data of that very form give) also sets the first graph size to search, and when
+its equation refits exactly the relaxed search of that size is skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dnas.arch.architecture import Architecture
 from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
 from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
 from dnas.estimators.monomial import power_law_start
+from dnas.estimators.saturating import SaturatingLaw, saturating_law, saturating_start
 from dnas.spaces.expression.network import ExpressionNetwork
 
 #: a law whose own least-squares error is below this fraction of ``var(y)`` is exact. Far below
@@ -40,14 +41,15 @@ class DataLaws:
         self.factored: FactoredLaw | None = factored_law(X, y)
         self.additive: AdditiveLaw | None = additive_law(X, y, primitives,
                                                          per_column=2 * max_nodes)
+        self.saturating: SaturatingLaw | None = saturating_law(X, y)
         self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
 
-    def _exact(self, law: FactoredLaw | AdditiveLaw | None) -> bool:
+    def _exact(self, law: FactoredLaw | AdditiveLaw | SaturatingLaw | None) -> bool:
         return law is not None and law.mse <= self.tol
 
     def first_size(self) -> int:
         """The fewest graph nodes that hold an exact law of the data, else 1."""
-        sizes = [law.n_nodes for law in (self.factored, self.additive)
+        sizes = [law.n_nodes for law in (self.factored, self.additive, self.saturating)
                  if law is not None and self._exact(law)]
         return min(sizes, default=1)
 
@@ -61,6 +63,8 @@ class DataLaws:
             out.append(factored_start(network, self.X, self.y, self.factored))
         if not exact_only or self._exact(self.additive):
             out.append(additive_start(network, self.additive))
+        if not exact_only or self._exact(self.saturating):
+            out.append(saturating_start(network, self.saturating))
         return [s for s in out if s is not None]
 
 
