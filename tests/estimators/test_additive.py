@@ -65,14 +65,18 @@ def test_the_start_spreads_terms_over_nodes_and_refits_exactly():
     assert additive_start(bare, law) is None  # needs cube and square
 
 
-def test_an_approximation_is_a_start_but_never_exact():
+def test_an_approximation_is_neither_exact_nor_a_start():
     X = _box([-1, -1], [1, 1])
     y = np.sin(X[:, 0]) + np.sin(X[:, 1] ** 2)  # sin x2² is no candidate term
     laws = DataLaws(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
     assert laws.additive.mse < 1e-6 * np.var(y)  # a close polynomial stand-in...
     assert laws.additive.mse > laws.tol and laws.first_size() == 1  # ...not the law
     net = ExpressionNetwork(2, 2).double()
-    assert laws.starts(net, exact_only=True) == [] and laws.starts(net)
+    approximation = additive_start(net, laws.additive)[0]
+    assert laws.starts(net, exact_only=True) == []
+    assert all(start[0] != approximation for start in laws.starts(net))
+    exact = DataLaws(X, np.sin(X[:, 0]) + X[:, 1] ** 2, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert additive_start(net, exact.additive)[0] in [s[0] for s in exact.starts(net)]
 
 
 def test_an_exact_additive_law_is_fitted_without_a_search():

@@ -54,14 +54,16 @@ class DataLaws:
         return min(sizes, default=1)
 
     def starts(self, network: ExpressionNetwork, exact_only: bool = False) -> list[Start]:
-        """The laws as equations of ``network`` (``exact_only``: of the exact laws only)."""
+        """The laws as equations of ``network`` (``exact_only``: of the exact laws only; the
+        additive law is a start only where it is exact)."""
         out: list[Start | None] = []
         if not exact_only or (self._exact(self.factored) and self.factored is not None
                               and self.factored.term is None):
             out.append(power_law_start(network, self.X, self.y))
         if not exact_only or self._exact(self.factored):
             out.append(factored_start(network, self.X, self.y, self.factored))
-        if not exact_only or self._exact(self.additive):
+        if self._exact(self.additive):  # only exact: short of that a sum of many flexible
+            # terms (a polynomial for sin(x²)·cos x) fits to 1e-11 and crowds out the law
             out.append(additive_start(network, self.additive))
         if not exact_only or self._exact(self.saturating):
             out.append(saturating_start(network, self.saturating))
