@@ -66,6 +66,10 @@ N_COMPOSED = 3
 #: short constant fits the discrete search of one graph size may make (its starts and their
 #: refinements); bounds the worst-case fit time on large graphs of many inputs
 QUICK_FITS = 2500
+#: careful constant fits the last simplification of one graph size may make (each is six
+#: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
+#: took a minute on the equations that are no law)
+SIMPLIFY_FITS = 80
 
 
 def _listed(outputs: tuple[bool, ...] | None) -> list[bool] | None:
@@ -457,7 +461,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                 break
         best = min((final(c.architecture, c.use_bias, c.values, c.outputs)
                     for c in found.values()), key=lambda c: c.bic)
-        best = simplify(final, best, edge_costs(network), bias_choice=use_bias)
+        best = simplify(final, best, edge_costs(network), bias_choice=use_bias,
+                        budget=SIMPLIFY_FITS)
         return snap(final, best)
 
     def _equation_of(self, network: ExpressionNetwork, cand: Candidate):

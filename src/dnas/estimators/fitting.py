@@ -292,9 +292,11 @@ def simplify(
     *,
     bias_choice: bool,
     max_passes: int = 20,
+    budget: int | None = None,
 ) -> Candidate:
     """Try every simpler candidate of each edge (fewer coefficients), and "drop a term for the
-    output bias", with careful fits; keep changes that lower the BIC.
+    output bias", with careful fits; keep changes that lower the BIC. ``budget`` bounds the
+    careful fits (the simplest equation found by then is returned).
 
     The coordinate search compares equations after short fits, which can leave a term that a
     longer fit shows to be superfluous, or a term standing in for the bias (``exp(0.1·x) ≈ 1``)
@@ -302,6 +304,13 @@ def simplify(
     """
     best = start
     n_nodes = evaluate.network.n_nodes
+    spent = evaluate.fits
+
+    def better(cand: Candidate) -> bool:
+        # a plainer equation that fits as well (to round-off) is preferred
+        return cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
+                                              and cand.bic <= best.bic + 1e-9)
+
     for _ in range(max_passes):
         improved = False
         # a node kept in the output only as a vanishing term (k1 shrunk to 1e-9 and scaled back
@@ -311,11 +320,14 @@ def simplify(
             if outputs[j]:
                 hidden = tuple(v and i != j for i, v in enumerate(outputs))
                 cand = evaluate(best.architecture, best.use_bias, best.values, hidden)
-                if cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
-                                                  and cand.bic <= best.bic + 1e-9):
+                if better(cand):
                     best, improved = cand, True
                     break
+        # one pass over the labels, each change kept as soon as it is found (the pass goes on
+        # from the changed equation); passes repeat until none changes, within ``budget`` fits
         for label, cost in costs.items():
+            if budget is not None and evaluate.fits - spent >= budget:
+                return best
             names = list(cost)
             current = str(best.architecture[label][0])
             # simpler (fewer coefficients), or as simple and plainer (earlier in the registry:
@@ -337,13 +349,9 @@ def simplify(
                                best.use_bias))
             for choice, use_bias in trials:
                 cand = evaluate(Architecture(choice), use_bias, best.values, best.outputs)
-                # a plainer equation that fits as well (to round-off) is preferred
-                if cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
-                                                  and cand.bic <= best.bic + 1e-9):
+                if better(cand):
                     best, improved = cand, True
                     break
-            if improved:
-                break
         if not improved:
             break
     return best
