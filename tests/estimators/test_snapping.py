@@ -15,15 +15,16 @@ from dnas.spaces.expression import ExpressionNetwork
 def test_simple_values_are_the_nearest_small_rationals():
     assert simple_values(2.01) == [2.0]
     assert simple_values(0.499) == [0.5]  # within 10% of max(1, |value|), simplest first
-    assert simple_values(0.34) == [1 / 3, 0.25]
-    assert simple_values(0.6) == [0.5, 2 / 3]
+    assert simple_values(0.3401) == [1 / 3, 0.25, 0.3, 0.34]  # then one, two digits
+    assert simple_values(0.6005) == [2 / 3, 0.6]  # 0.5 is over 10% away
+    assert simple_values(0.6) == [] and simple_values(0.34) == []  # simple already
     assert simple_values(3.0) == [] and simple_values(1e5) == []
 
 
 def test_simple_values_offer_fractions_of_pi_for_angles_after_the_rationals():
-    assert simple_values(-1.5708, pi=True) == [-1.5, -5 / 3, -math.pi / 2]
-    assert simple_values(-1.5708) == [-1.5, -5 / 3]  # not an angle: an exponent, a scale
-    assert simple_values(6.2832, pi=True)[-1] == 2 * math.pi
+    assert simple_values(-1.5708, pi=True) == [-1.5, -5 / 3, -math.pi / 2, -1.6]
+    assert simple_values(-1.5708) == [-1.5, -5 / 3, -1.6]  # not an angle: an exponent, a scale
+    assert simple_values(6.2832, pi=True)[-2:] == [2 * math.pi, 6.3]
     assert math.pi / 6 not in simple_values(0.6, pi=True)  # 13% away: the tolerance is 2%
     assert simple_values(math.pi / 3, pi=True) == []  # already simple
 

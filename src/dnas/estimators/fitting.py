@@ -379,16 +379,19 @@ def carry_over(evaluate: Evaluator, smaller: ExpressionNetwork, cand: Candidate)
 def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
                   pi: bool = False) -> list[float]:
     """The simple constants nearest to ``value``, simplest first: the rationals ``p/q`` (``q`` in
-    ``denominators``) within 10% of ``max(1, |value|)``, then, with ``pi`` (an angle: the
-    frequency or phase of a sine), the multiples ``p·π/q`` (``q`` in 1, 2, 3, 4, 6) within 2%.
-    None for a value that already is one of them."""
+    ``denominators``) within 10% of ``max(1, |value|)``; with ``pi`` (an angle: the frequency or
+    phase of a sine), the multiples ``p·π/q`` (``q`` in 1, 2, 3, 4, 6) within 2%; then ``value``
+    to one and to two significant digits within 10% (0.6005 → 0.6, 0.3993 → 0.4: what a law's
+    author wrote). None for a value that already is one of them."""
     out: list[float] = []
     if not math.isfinite(value) or abs(value) > 1e3:
         return out
     scale = max(1.0, abs(value))
-    for step, tolerance in ((1.0, 0.1), (math.pi, 0.02))[: 2 if pi else 1]:
-        for q in denominators if step == 1.0 else PI_DENOMINATORS:
-            v = round(value * q / step) * step / q
+    rational = [round(value * q) / q for q in denominators]
+    decimal = [float(f"{value:.{digits}g}") for digits in (1, 2)]
+    angles = [round(value * q / math.pi) * math.pi / q for q in PI_DENOMINATORS] if pi else []
+    for values, tolerance in ((rational, 0.1), (angles, 0.02), (decimal, 0.1)):
+        for v in values:
             if abs(v - value) <= 1e-12 * scale:
                 return []  # already simple
             if abs(v - value) <= tolerance * scale and v not in out:
@@ -401,8 +404,9 @@ PI_DENOMINATORS = (1, 2, 3, 4, 6)
 
 
 def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
-    """Hold constants at simple values (integers, halves, thirds, quarters, then fractions of π)
-    where that does not cost more than the criterion's price of a constant.
+    """Hold constants at simple values (integers, halves, thirds, quarters, fractions of π, one
+    or two significant digits) where that does not cost more than the criterion's price of a
+    constant.
 
     A held constant is not counted by the criterion, so snapping is kept exactly when
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
