@@ -57,6 +57,29 @@ def test_simplify_drops_a_constant_factor_with_its_product():
     assert best.bic < start.bic
 
 
+def test_simplify_stops_at_its_budget_of_careful_fits():
+    X, y = _learning_curve()
+    prims = ["none", "add", "mult", "exp", "power"]
+    net = ExpressionNetwork(1, primitives=prims, node_ops=("add", "mul", "div")).double()
+
+    def run(budget):
+        evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=6,
+                             generator=torch.Generator().manual_seed(0))
+        start = evaluate(Architecture({"k1_a_x1": ["power"], "k1_b_x1": ["exp"],
+                                       "k1_op": ["mul"]}), True)
+        before = evaluate.fits
+        best = simplify(evaluate, start, edge_costs(net), bias_choice=True, budget=budget)
+        return best, start, evaluate.fits - before
+
+    best, start, fits = run(0)
+    assert fits == 0 and best is start  # no fit left: the equation as it came
+    _, _, all_fits = run(None)
+    assert all_fits > 3
+    best, _, fits = run(3)  # checked before each label: at most one label's trials over
+    most = max(len(c) for c in edge_costs(net).values()) + 2
+    assert 3 <= fits <= 3 + most and fits < all_fits
+
+
 def test_fewer_constants_win_between_forms_with_as_many_terms():
     """On noisy Luce-choice data ``x2/(a·x1 + b·x2) + c`` (= 1 − x2/(x1 + x2) at a = b = c = 1)
     fits a little closer than ``x1/(x1 + x2)`` by spending two more constants on the noise; the
