@@ -71,3 +71,19 @@ def test_an_exponent_fitted_to_noise_snaps_and_a_real_one_does_not():
     kept = snap(ev2, fit2)
     assert all(i != 1 for i, _ in kept.fixed)
     np.testing.assert_allclose(kept.theta[1], 0.6, rtol=1e-8)
+
+
+def test_constants_fitted_to_noise_snap_to_the_digits_a_law_is_written_in():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.5, 8.0, (200, 1))
+    law = 2.3 - 1.2 * np.exp(-0.7 * X[:, 0])
+    y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(200)
+    net = ExpressionNetwork(1, primitives=["none", "exp"], node_ops=("add",)).double()
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=4,
+                         generator=torch.Generator().manual_seed(0))
+    fitted = evaluate(Architecture({"k1_a_x1": ["exp"]}), True)  # c, a, bias
+    assert not np.allclose(fitted.theta, [-1.2, -0.7, 2.3], rtol=1e-4)  # the noise moved them
+    np.testing.assert_allclose(fitted.theta, [-1.2, -0.7, 2.3], rtol=0.05)
+    snapped = snap(evaluate, fitted)
+    assert sorted(dict(snapped.fixed).values()) == [-1.2, -0.7, 2.3]
+    assert snapped.bic < fitted.bic
