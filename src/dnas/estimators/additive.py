@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dnas.arch.architecture import Architecture
+from dnas.estimators.monomial import Equation
 from dnas.spaces.expression.network import ExpressionNetwork
 
 #: subsets of terms kept per size in the beam search
@@ -199,12 +200,7 @@ def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
     if law is None or not {f.primitive for f in law.features} <= set(network.primitives):
         return None
     inputs = network.sources(1)
-    choice: dict[str, list[str]] = {}
-    for module in [*network.edges.values(), *network.combine.values()]:
-        label = getattr(module, "label", None)
-        if isinstance(label, str):
-            choice[label] = ["add"] if label.endswith("_op") else ["none"]
-    init: dict[Any, float] = {}
+    eq = Equation(network)
     placed: dict[int, int] = {}  # terms of each input placed so far
     for f, w in zip(law.features, law.weights):
         slot = placed.get(f.column, 0)
@@ -212,18 +208,11 @@ def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
         node = slot // 2 + 1
         if node > network.n_nodes:  # no room left: the weakest terms wait for the refinement
             continue
-        label = f"k{node}_{'ab'[slot % 2]}_{inputs[f.column]}"
-        choice[label] = [f.primitive]
-        candidate: Any = network.edges[label].candidates[f.primitive]  # type: ignore[index]
-        for name, value in (*f.inner, (f.weight_name, w)):
-            init[(id(getattr(candidate, name)), None)] = value
-    init[(id(network.out_bias), None)] = law.bias
+        eq.edge(f"k{node}_{'ab'[slot % 2]}_{inputs[f.column]}", f.primitive,
+                {**dict(f.inner), f.weight_name: w})
+    eq.init[(id(network.out_bias), None)] = law.bias
     nodes = min(network.n_nodes, (max(placed.values()) + 1) // 2)
-    outputs = tuple(j <= nodes for j in range(1, network.n_nodes + 1))
-    if network.out_weight.requires_grad:
-        for j in range(nodes):
-            init[(id(network.out_weight), j)] = 1.0
-    return Architecture(choice), outputs, init
+    return eq.result(tuple(j <= nodes for j in range(1, network.n_nodes + 1)))
 
 
 __all__ = ["AdditiveLaw", "Feature", "additive_law", "additive_start", "candidate_features"]

@@ -28,7 +28,8 @@ import numpy as np
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
-from dnas.spaces.expression.network import ExpressionNetwork, op_label
+from dnas.estimators.monomial import Equation
+from dnas.spaces.expression.network import ExpressionNetwork
 
 #: a factor whose term moves ``ln|y|`` by less than this fraction of its spread is dropped
 NEGLIGIBLE = 1e-3
@@ -292,27 +293,15 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
             or (node_term and term.k is not None and "div" not in ops)):
         return None
     inputs = network.sources(1)
-    choice: dict[str, list[str]] = {}
-    for module in [*network.edges.values(), *network.combine.values()]:
-        label = getattr(module, "label", None)
-        if isinstance(label, str):
-            choice[label] = ["add"] if label.endswith("_op") else ["none"]
-    init: dict[Any, float] = {}
-
-    def edge(label: str, primitive: str, values: dict[str, float]) -> None:
-        choice[label] = [primitive]
-        candidate: Any = network.edges[label].candidates[primitive]  # type: ignore[index]
-        for name, value in values.items():
-            init[(id(getattr(candidate, name)), None)] = value
-
+    eq = Equation(network)
     node = 0
     source = inputs[term.j]  # what the factors of t read
     if node_term:  # k1 = t
         pick, one = ("square", {"c": 1.0}) if term.m == 2 else ("mult", {"a": 1.0})
-        edge(f"k1_a_{inputs[term.j]}", pick, one)
+        eq.edge(f"k1_a_{inputs[term.j]}", pick, one)
         if term.k is not None:
-            edge(f"k1_b_{inputs[term.k]}", pick, one)
-            choice[op_label("k1")] = ["div"]
+            eq.edge(f"k1_b_{inputs[term.k]}", pick, one)
+            eq.node(1, "div")
         node, source = 1, "k1"
     factors: list[tuple[str, str, dict[str, float]]] = []  # (source, primitive, coefficients)
     for kind, q in law.outer:
@@ -333,22 +322,19 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     if first > network.n_nodes:
         return None
     factors[0][2]["c"] = law.const  # every primitive of the chain's first edge has ``c``
-    edge(f"k{first}_a_{factors[0][0]}", factors[0][1], factors[0][2])
+    eq.edge(f"k{first}_a_{factors[0][0]}", factors[0][1], factors[0][2])
     if len(factors) > 1:
-        edge(f"k{first}_b_{factors[1][0]}", factors[1][1], factors[1][2])
-        choice[op_label(f"k{first}")] = ["mul"]
+        eq.edge(f"k{first}_b_{factors[1][0]}", factors[1][1], factors[1][2])
+        eq.node(first, "mul")
     last = first
     for src, primitive, values in factors[2:]:
         if last + 1 > network.n_nodes:
             break
         last += 1
-        edge(f"k{last}_a_k{last - 1}", "mult", {"a": 1.0})
-        edge(f"k{last}_b_{src}", primitive, values)
-        choice[op_label(f"k{last}")] = ["mul"]
-    outputs = tuple(j == last for j in range(1, network.n_nodes + 1))
-    if network.out_weight.requires_grad:
-        init[(id(network.out_weight), last - 1)] = 1.0
-    return Architecture(choice), outputs, init
+        eq.edge(f"k{last}_a_k{last - 1}", "mult", {"a": 1.0})
+        eq.edge(f"k{last}_b_{src}", primitive, values)
+        eq.node(last, "mul")
+    return eq.result(tuple(j == last for j in range(1, network.n_nodes + 1)))
 
 
 __all__ = ["FactoredLaw", "Term", "factored_law", "factored_start"]

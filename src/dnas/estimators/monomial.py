@@ -62,6 +62,42 @@ def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | 
     return float(sign * np.exp(coef[0])), exponents
 
 
+class Equation:
+    """An equation of ``network`` built edge by edge for :class:`~dnas.estimators.fitting.
+    Evaluator`: every edge ``none`` and every node ``add`` until set; ``init`` holds the initial
+    values of the constants set (the closed-form laws' solved values)."""
+
+    def __init__(self, network: ExpressionNetwork) -> None:
+        self.network = network
+        self.choice: dict[str, list[str]] = {}
+        for module in [*network.edges.values(), *network.combine.values()]:
+            label = getattr(module, "label", None)
+            if isinstance(label, str):
+                self.choice[label] = ["add"] if label.endswith("_op") else ["none"]
+        self.init: dict[Any, float] = {}
+
+    def edge(self, label: str, primitive: str, values: dict[str, float]) -> None:
+        """Edge ``label`` becomes ``primitive`` with its constants starting at ``values``."""
+        self.choice[label] = [primitive]
+        candidate: Any = self.network.edges[label].candidates[primitive]  # type: ignore[index]
+        for name, value in values.items():
+            self.init[(id(getattr(candidate, name)), None)] = value
+
+    def node(self, j: int, op: str) -> None:
+        """Node ``k_j`` combines its operands by ``op``."""
+        self.choice[op_label(f"k{j}")] = [op]
+
+    def result(self, outputs: tuple[bool, ...]
+               ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]]:
+        """``(architecture, outputs, init)``; the output weights of the nodes in ``outputs``
+        start at 1 where they are learned."""
+        if self.network.out_weight.requires_grad:
+            for j, shown in enumerate(outputs):
+                if shown:
+                    self.init[(id(self.network.out_weight), j)] = 1.0
+        return Architecture(self.choice), outputs, self.init
+
+
 def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
                     ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
     """The power law of the data as an equation of ``network``: ``(architecture, outputs, init)``
@@ -77,39 +113,24 @@ def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
     const, exponents = fitted
     factors = list(exponents)[: network.n_nodes + 1]
     inputs = network.sources(1)
-    choice: dict[str, list[str]] = {}
-    for module in [*network.edges.values(), *network.combine.values()]:
-        label = getattr(module, "label", None)
-        if isinstance(label, str):
-            choice[label] = ["add"] if label.endswith("_op") else ["none"]
-    init: dict[Any, float] = {}
+    eq = Equation(network)
 
     def power_edge(label: str, column: int, c: float) -> None:
-        choice[label] = ["power"]
-        module: Any = network.edges[label]
-        edge = module.candidates["power"]
-        init[(id(edge.c), None)] = c
-        init[(id(edge.a), None)] = exponents[column]
+        eq.edge(label, "power", {"c": c, "a": exponents[column]})
 
     # k1 = x_f1^p1 (· x_f2^p2); k_j = k_{j-1} · x_f(j+1)^p(j+1): one node per factor after two
     power_edge(f"k1_a_{inputs[factors[0]]}", factors[0], const)
     if len(factors) > 1:
         power_edge(f"k1_b_{inputs[factors[1]]}", factors[1], 1.0)
-        choice[op_label("k1")] = ["mul"]
+        eq.node(1, "mul")
     last = 1
     chained = factors[2:] if "mult" in network.primitives else []  # k_j reads k_{j-1} by mult
     for j, column in enumerate(chained, start=2):
-        label = f"k{j}_a_k{j - 1}"
-        choice[label] = ["mult"]
-        mult: Any = network.edges[label]
-        init[(id(mult.candidates["mult"].a), None)] = 1.0
+        eq.edge(f"k{j}_a_k{j - 1}", "mult", {"a": 1.0})
         power_edge(f"k{j}_b_{inputs[column]}", column, 1.0)
-        choice[op_label(f"k{j}")] = ["mul"]
+        eq.node(j, "mul")
         last = j
-    outputs = tuple(j == last for j in range(1, network.n_nodes + 1))
-    if network.out_weight.requires_grad:
-        init[(id(network.out_weight), last - 1)] = 1.0
-    return Architecture(choice), outputs, init
+    return eq.result(tuple(j == last for j in range(1, network.n_nodes + 1)))
 
 
-__all__ = ["NEGLIGIBLE", "power_law", "power_law_start"]
+__all__ = ["NEGLIGIBLE", "Equation", "power_law", "power_law_start"]

@@ -26,7 +26,8 @@ from scipy.optimize import leastsq
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
-from dnas.spaces.expression.network import ExpressionNetwork, op_label
+from dnas.estimators.monomial import Equation
+from dnas.spaces.expression.network import ExpressionNetwork
 
 #: a term whose effect on ``ln(c/y - 1)`` is below this fraction of its spread is dropped
 NEGLIGIBLE = 1e-3
@@ -159,37 +160,22 @@ def saturating_start(network: ExpressionNetwork, law: SaturatingLaw | None
                                                  network.node_ops):
         return None
     inputs = network.sources(1)
-    choice: dict[str, list[str]] = {}
-    for module in [*network.edges.values(), *network.combine.values()]:
-        label = getattr(module, "label", None)
-        if isinstance(label, str):
-            choice[label] = ["add"] if label.endswith("_op") else ["none"]
-    init: dict[Any, float] = {}
-
-    def edge(label: str, primitive: str, values: dict[str, float]) -> None:
-        choice[label] = [primitive]
-        candidate: Any = network.edges[label].candidates[primitive]  # type: ignore[index]
-        for name, value in values.items():
-            init[(id(getattr(candidate, name)), None)] = value
-
+    eq = Equation(network)
     edges[0][2]["c"] = law.const
-    edge(f"k1_a_{inputs[edges[0][0]]}", edges[0][1], edges[0][2])
+    eq.edge(f"k1_a_{inputs[edges[0][0]]}", edges[0][1], edges[0][2])
     if len(edges) > 1:
-        edge(f"k1_b_{inputs[edges[1][0]]}", edges[1][1], edges[1][2])
-        choice[op_label("k1")] = ["mul"]
+        eq.edge(f"k1_b_{inputs[edges[1][0]]}", edges[1][1], edges[1][2])
+        eq.node(1, "mul")
     last = 1
     for i, kind, values in edges[2:]:
         last += 1
-        edge(f"k{last}_a_k{last - 1}", "mult", {"a": 1.0})
-        edge(f"k{last}_b_{inputs[i]}", kind, values)
-        choice[op_label(f"k{last}")] = ["mul"]
+        eq.edge(f"k{last}_a_k{last - 1}", "mult", {"a": 1.0})
+        eq.edge(f"k{last}_b_{inputs[i]}", kind, values)
+        eq.node(last, "mul")
     out = last + 1
-    edge(f"k{out}_a_k{last}", "linear_power",
-         {"c": law.asymptote, "a": 1.0, "b": 1.0, "p": -1.0})
-    outputs = tuple(j == out for j in range(1, network.n_nodes + 1))
-    if network.out_weight.requires_grad:
-        init[(id(network.out_weight), out - 1)] = 1.0
-    return Architecture(choice), outputs, init
+    eq.edge(f"k{out}_a_k{last}", "linear_power",
+            {"c": law.asymptote, "a": 1.0, "b": 1.0, "p": -1.0})
+    return eq.result(tuple(j == out for j in range(1, network.n_nodes + 1)))
 
 
 __all__ = ["SaturatingLaw", "saturating_law", "saturating_start"]
