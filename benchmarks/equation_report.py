@@ -105,10 +105,12 @@ def render(results: str, out: str) -> None:
         f"{os.getloadavg()[1]:.0f} at rendering: wall times are many times the CPU times), one "
         "thread per fit where the method allows it",
         "- commands: `benchmarks/equations.py --seeds 1 --peer-workers 1 --dnas-workers 1` (the "
-        "peers, beside) `benchmarks/equations.py --methods dnas --seeds 1 --noises 0` and "
-        "`... --noises 0.01` (dnas, two processes at the same time, the current defaults), the "
-        "JSONL files merged (one line per method, law, noise, seed); definitions in the docstring "
-        "of `benchmarks/equations.py`",
+        "peers at noise 0), `benchmarks/equations.py --methods operon,bms,gplearn,autora-darts "
+        "--seeds 1 --noises 0.01 --laws <the first 22 laws>` (the peers at 1 % noise), "
+        "`benchmarks/equations.py --methods dnas --seeds 1 --noises 0` and `... --noises 0.01` "
+        "(dnas, two processes at the same time, the current defaults), the JSONL files merged "
+        "(one line per method, law, noise, seed); definitions in the docstring of "
+        "`benchmarks/equations.py`",
         "- exact: SRBench's criterion (constants rounded to 3 significant digits; model − law or "
         "model / law simplifies to a constant); R²: held-out, against the noise-free law; CPU s: "
         "the fitting process' CPU time (the fair time on a shared machine); wall s: elapsed",
