@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from dnas.arch.architecture import Architecture
-from dnas.estimators.monomial import Equation
+from dnas.estimators.monomial import ROUNDOFF, Equation
 from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.primitives import primitive_value
 
 #: subsets of terms kept per size in the beam search
 BEAM = 12
@@ -32,8 +33,6 @@ MAX_INPUTS = 6
 ROWS = 400
 #: exponents of ``power`` tried on positive inputs (2 and 3 are ``square`` and ``cube``)
 POWERS = (-2.0, -1.0, -0.5, 0.5, 1.5, 4.0, 5.0, 6.0)
-#: errors below this fraction of ``var(y)`` are round-off: subsets that close compare by size
-TIE = 1e-20
 
 
 @dataclass(frozen=True)
@@ -47,22 +46,8 @@ class Feature:
     inner: tuple[tuple[str, float], ...] = ()
 
     def value(self, x: np.ndarray) -> np.ndarray:
-        p, v = self.primitive, dict(self.inner)
-        if p == "mult":
-            return x
-        if p == "square":
-            return x * x
-        if p == "cube":
-            return x**3
-        if p == "power":
-            return x ** v["a"]
-        if p == "ln":
-            return np.log(x)
-        if p == "reciprocal":
-            return 1 / x
-        if p == "exp":
-            return np.exp(v["a"] * x)
-        return np.sin(x) if p == "linear_sin" else np.cos(x)
+        """The term at unit weight: the primitive's own NumPy form."""
+        return primitive_value(self.primitive, x, **{**dict(self.inner), self.weight_name: 1.0})
 
     @property
     def weight_name(self) -> str:
@@ -132,7 +117,7 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
     if not usable:
         return None
     rows = np.random.default_rng(0).permutation(n)[:ROWS] if n > ROWS else np.arange(n)
-    tie = TIE * max(float(np.var(y)), 1e-300)
+    tie = ROUNDOFF * max(float(np.var(y)), 1e-300)
     scale = [float(np.std(columns[k][rows])) or 1.0 for k in range(len(columns))]
 
     def solve(subset: tuple[int, ...], at: np.ndarray) -> tuple[float, np.ndarray]:

@@ -94,7 +94,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         ``search_report_`` shows what each size gave. Data that are exactly a law solved in
         closed form — a power law ``c·Π x_i^p_i``, one times factors of a simple term
         (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), a sum of one-input terms
-        (``x1⁴ - x1³ + x2²/2 - x2``) — start at the size it needs, unsearched
+        (``x1⁴ - x1³ + x2²/2 - x2``), a saturating law ``c/(1 + g)`` (a logistic, Luce's rule)
+        — start at the size it needs, unsearched
         (:mod:`dnas.estimators.laws`).
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
@@ -308,7 +309,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         elif self.num_graph_nodes is not None:
             sizes = [int(self.num_graph_nodes)]
         else:
-            # an exact law (power, factored, additive) of m nodes: smaller graphs cannot hold
+            # an exact closed-form law of m nodes (dnas.estimators.laws): smaller graphs cannot hold
             # it, so they are not searched
             first = laws.first_size() if laws is not None else 1
             sizes = list(range(min(first, MAX_NODES), MAX_NODES + 1))
@@ -408,12 +409,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         find anything better and is skipped."""
         if laws is None or not self.refine or self.sampling_strategy != "max":
             return False
+        probe = Evaluator(network, X, y, "real", max_iter=self.param_updates_for_sampled_model,
+                          n_starts=2, generator=torch.Generator().manual_seed(seed))
         for architecture, outputs, init in laws.starts(network, exact_only=True):
-            probe = Evaluator(network, X, y, "real",
-                              max_iter=self.param_updates_for_sampled_model, n_starts=2,
-                              generator=torch.Generator().manual_seed(seed))
-            use_bias = bool(self.train_classifier_bias) and any(
-                k == (id(network.out_bias), None) for k in init)
+            use_bias = bool(self.train_classifier_bias) and (id(network.out_bias), None) in init
             if probe(architecture, use_bias, init, outputs).mse <= EXACT * probe.floor:
                 return True
         return False
@@ -426,7 +425,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
 
         Starts (restarts of the discrete search): the derived architecture, ``N_SAMPLED``
         architectures drawn from the searched α, one dense start per node combination, the
-        data's power, factored and additive laws (:mod:`dnas.estimators.laws`; real outputs), the
+        data's closed-form laws (:mod:`dnas.estimators.laws`; real outputs), the
         best equation of the next smaller graph carried over, and the ``N_COMPOSED`` best
         compositions of it (one edge nested in a primitive through the new node:
         :mod:`dnas.estimators.compose`). The structure search compares many
@@ -442,7 +441,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         starts = [quick(a, use_bias) for a in [derived]
                   + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
                   + dense_architectures(network)]
-        # the data's power, factored and additive laws (dnas.estimators.laws)
+        # the data's closed-form laws (dnas.estimators.laws)
         for architecture, outputs, init in laws.starts(network) if laws is not None else []:
             bias = use_bias and (id(network.out_bias), None) in init
             starts.append(quick(architecture, bias, init, outputs))

@@ -21,22 +21,18 @@ data) the relaxed search is skipped (:meth:`dnas.estimators.DARTSRegressor.fit`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
-from dnas.estimators.monomial import Equation
+from dnas.estimators.monomial import ROUNDOFF, Equation, power_law, pruned_lstsq
 from dnas.spaces.expression.network import ExpressionNetwork
 
-#: a factor whose term moves ``ln|y|`` by less than this fraction of its spread is dropped
-NEGLIGIBLE = 1e-3
 #: ``1 ± t`` must stay this far from 0 on every row for its logarithm to be a column
 MARGIN = 1e-6
-#: errors below this fraction of ``var(y)`` are round-off: laws that close compare by size
-TIE = 1e-20
 #: the scaled shifts ``(1 + s·t)^q`` are searched only when no law is this close already
 SCALED = 1e-18
 
@@ -71,7 +67,7 @@ class FactoredLaw:
     term: Term | None = None
     outer: tuple[tuple[str, float], ...] = ()
     mse: float = float("inf")
-    flipped: bool = field(default=False)  # ``minus`` reads ``t - 1`` (t > 1 on every row)
+    flipped: bool = False  # ``minus`` reads ``t - 1`` (t > 1 on every row)
     shift: float = 1.0
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -121,23 +117,11 @@ def _terms(X: np.ndarray) -> list[Term]:
     return out
 
 
-def _solve(target: np.ndarray, columns: list[np.ndarray], spread: float):
-    """Least squares of ``target`` on ``[1, columns]``; drops negligible columns and refits.
-    Returns (intercept, {column index: coefficient}) or None."""
-    kept = list(range(len(columns)))
-    for _ in range(2):
-        design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
-        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-        if not np.all(np.isfinite(coef)):
-            return None
-        effect = {i: abs(c) * float(np.std(columns[i])) for i, c in zip(kept, coef[1:])}
-        small = [i for i in kept if effect[i] <= NEGLIGIBLE * spread]
-        if not small:
-            return float(coef[0]), dict(zip(kept, map(float, coef[1:])))
-        kept = [i for i in kept if i not in small]
-    design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
-    return float(coef[0]), dict(zip(kept, map(float, coef[1:])))
+def _solve(target: np.ndarray, columns: list[np.ndarray], spread: float
+           ) -> tuple[float, dict[int, float]] | None:
+    """(intercept, {column index: coefficient}) of the pruned least squares, or None."""
+    solved = pruned_lstsq(target, columns, spread=spread)
+    return None if solved is None else solved[:2]
 
 
 def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
@@ -152,7 +136,7 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
     spread = float(np.std(target)) or 1.0
     logs = [np.log(Xr[:, i]) for i in positive]
     best: FactoredLaw | None = None
-    tie = TIE * max(float(np.var(y)), 1e-300)  # errors below this are round-off: all equal
+    tie = ROUNDOFF * max(float(np.var(y)), 1e-300)  # errors below this are all equal
 
     def consider(law: FactoredLaw) -> None:
         nonlocal best
@@ -166,11 +150,12 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
         if best is None or _better(law, best, tie):
             best = law
 
-    fitted = _solve(target, logs, spread) if logs else None
-    if fitted is not None:
-        consider(FactoredLaw(1.0, _exponents(fitted[1], positive, logs)))
+    plain = power_law(X, y)  # the law without a term (its constant is refitted by consider)
+    if plain is not None and plain[1]:
+        consider(FactoredLaw(1.0, plain[1]))
+    terms = _terms(Xr)
     with np.errstate(all="ignore"):
-        for term in _terms(Xr):
+        for term in terms:
             t = term.value(Xr)
             if not np.all(np.isfinite(t)):
                 continue
@@ -202,20 +187,19 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
                                  flipped=flipped))
         if best is not None and best.mse <= SCALED * max(float(np.var(y)), 1e-300):
             return best
-        for term in _terms(Xr):  # (1 + s·t)^q with s solved too: K/(K + x), A/(1 + k·D)
+        for term in terms:  # (1 + s·t)^q with s solved too: K/(K + x), A/(1 + k·D)
             if term.unary is None:
-                found = _scaled(term, term.value(Xr), target, logs, spread)
+                found = _scaled(term.value(Xr), target, logs, spread)
                 if found is not None:
-                    shift, solved = found
-                    shift = float(shift)
-                    exps = {i: q for i, q in solved.items() if i < len(logs)}
-                    if len(logs) in solved:
+                    shift, coefs = found
+                    exps = {i: q for i, q in coefs.items() if i < len(logs)}
+                    if len(logs) in coefs:
                         consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
-                                             (("shift", solved[len(logs)]),), shift=shift))
+                                             (("shift", coefs[len(logs)]),), shift=shift))
     return best
 
 
-def _scaled(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
+def _scaled(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
             spread: float) -> tuple[float, dict[int, float]] | None:
     """The scale ``s`` of ``ln(1 + s·t)`` (with the power law's columns) that fits ``target``
     best: a grid over six decades around ``1/median|t|`` and both signs, then golden-section
@@ -236,11 +220,12 @@ def _scaled(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.ndarray
     best: tuple[float, float, float] | None = None  # (error, sign, v)
     for sign in (1.0, -1.0):
         v = grid_minimum(lambda v, sign=sign: error(sign, v), np.arange(-3.0, 3.0 + 1e-9, 0.125))
-        if v is not None and (best is None or error(sign, v) < best[0]):
-            best = (error(sign, v), sign, v)
+        e = np.inf if v is None else error(sign, v)
+        if v is not None and (best is None or e < best[0]):
+            best = (e, sign, v)
     if best is None:
         return None
-    shift = best[1] * unit * 10.0 ** best[2]
+    shift = float(best[1] * unit * 10.0 ** best[2])
     solved = _solve(target, [*logs, np.log(1 + shift * t)], spread)
     return None if solved is None else (shift, solved[1])
 

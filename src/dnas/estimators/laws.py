@@ -19,14 +19,14 @@ import numpy as np
 from dnas.arch.architecture import Architecture
 from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
 from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
-from dnas.estimators.monomial import power_law_start
+from dnas.estimators.monomial import ROUNDOFF, power_law_start
 from dnas.estimators.saturating import SaturatingLaw, saturating_law, saturating_start
 from dnas.spaces.expression.network import ExpressionNetwork
 
 #: a law whose own least-squares error is below this fraction of ``var(y)`` is exact. Far below
 #: the fits' round-off floor: a flexible sum that only approximates the law (a Taylor-like
 #: polynomial of ``sin x²``) reaches 1e-13, the law itself 1e-30
-EXACT_LAW = 1e-20
+EXACT_LAW = ROUNDOFF
 
 Start = tuple[Architecture, tuple[bool, ...], dict[Any, float]]
 
@@ -57,8 +57,8 @@ class DataLaws:
         """The laws as equations of ``network`` (``exact_only``: of the exact laws only; the
         additive law is a start only where it is exact)."""
         out: list[Start | None] = []
-        if not exact_only or (self._exact(self.factored) and self.factored is not None
-                              and self.factored.term is None):
+        plain = self.factored is not None and self.factored.term is None  # a power law
+        if not exact_only or (plain and self._exact(self.factored)):
             out.append(power_law_start(network, self.X, self.y))
         if not exact_only or self._exact(self.factored):
             out.append(factored_start(network, self.X, self.y, self.factored))

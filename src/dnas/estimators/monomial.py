@@ -26,6 +26,31 @@ from dnas.spaces.expression.network import ExpressionNetwork, op_label
 
 #: a factor whose exponent moves ``ln y`` by less than this fraction of ln y's spread is dropped
 NEGLIGIBLE = 1e-3
+#: a closed-form law whose own least-squares error is below this fraction of ``var(y)`` is exact
+#: (round-off): noise-free data of that very form give 1e-30, a flexible stand-in 1e-13 at best
+ROUNDOFF = 1e-20
+
+
+def pruned_lstsq(target: np.ndarray, columns: list[np.ndarray], prunes: int = 2,
+                 spread: float | None = None) -> tuple[float, dict[int, float], float] | None:
+    """Least squares of ``target`` on ``[1, columns]``; up to ``prunes`` times the columns whose
+    effect (|coefficient| · their spread) is below ``NEGLIGIBLE`` of ``spread`` (default: the
+    target's) are dropped and the rest refitted. ``(intercept, {column index: coefficient},
+    MSE)``, or None where the solve is not finite."""
+    spread = spread if spread is not None else (float(np.std(target)) or 1.0)
+    kept = list(range(len(columns)))
+    while True:
+        design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        if not np.all(np.isfinite(coef)):
+            return None
+        small = [i for i, c in zip(kept, coef[1:])
+                 if abs(c) * float(np.std(columns[i])) <= NEGLIGIBLE * spread] if prunes else []
+        if not small:
+            mse = float(np.mean((design @ coef - target) ** 2))
+            return float(coef[0]), dict(zip(kept, map(float, coef[1:]))), mse
+        kept = [i for i in kept if i not in small]
+        prunes -= 1
 
 
 def power_law(X: np.ndarray, y: np.ndarray) -> tuple[float, dict[int, float]] | None:
@@ -133,4 +158,4 @@ def power_law_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray
     return eq.result(tuple(j == last for j in range(1, network.n_nodes + 1)))
 
 
-__all__ = ["NEGLIGIBLE", "Equation", "power_law", "power_law_start"]
+__all__ = ["NEGLIGIBLE", "ROUNDOFF", "Equation", "power_law", "power_law_start", "pruned_lstsq"]

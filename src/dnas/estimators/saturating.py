@@ -26,11 +26,9 @@ from scipy.optimize import leastsq
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
-from dnas.estimators.monomial import Equation
+from dnas.estimators.monomial import ROUNDOFF, Equation, pruned_lstsq
 from dnas.spaces.expression.network import ExpressionNetwork
 
-#: a term whose effect on ``ln(c/y - 1)`` is below this fraction of its spread is dropped
-NEGLIGIBLE = 1e-3
 #: ``g`` multiplies at most this many edges (the graph has room for no more)
 MAX_EDGES = 3
 
@@ -71,22 +69,13 @@ def _fit(X: np.ndarray, y: np.ndarray, c: float, positive: list[int], prune: boo
     z = np.log(1 / w - 1)
     columns = [(("p", i), np.log(X[:, i])) for i in positive]
     columns += [(("a", i), X[:, i]) for i in range(X.shape[1]) if np.std(X[:, i]) > 0]
-    spread = float(np.std(z)) or 1.0
-    kept = list(range(len(columns)))
-    for _ in range(3 if prune else 1):
-        design = np.column_stack([np.ones(len(z))] + [columns[k][1] for k in kept])
-        coef, *_ = np.linalg.lstsq(design, z, rcond=None)
-        if not np.all(np.isfinite(coef)):
-            return None
-        small = [k for k, v in zip(kept, coef[1:])
-                 if abs(v) * float(np.std(columns[k][1])) <= NEGLIGIBLE * spread]
-        if not small:
-            break
-        kept = [k for k in kept if k not in small]
-    error = float(np.mean((design @ coef - z) ** 2))
-    powers = {columns[k][0][1]: float(v) for k, v in zip(kept, coef[1:]) if columns[k][0][0] == "p"}
-    rates = {columns[k][0][1]: float(v) for k, v in zip(kept, coef[1:]) if columns[k][0][0] == "a"}
-    return error, SaturatingLaw(float(c), float(np.exp(coef[0])), powers, rates)
+    solved = pruned_lstsq(z, [c for _, c in columns], prunes=2 if prune else 0)
+    if solved is None:
+        return None
+    intercept, coef, error = solved
+    powers = {columns[k][0][1]: v for k, v in coef.items() if columns[k][0][0] == "p"}
+    rates = {columns[k][0][1]: v for k, v in coef.items() if columns[k][0][0] == "a"}
+    return error, SaturatingLaw(float(c), float(np.exp(intercept)), powers, rates)
 
 
 def saturating_law(X: np.ndarray, y: np.ndarray) -> SaturatingLaw | None:
@@ -98,7 +87,7 @@ def saturating_law(X: np.ndarray, y: np.ndarray) -> SaturatingLaw | None:
     top = float(np.max(np.abs(y))) * np.sign(y[0])
     with np.errstate(all="ignore"):
         found = _fit(X, y, 1.0, positive) if np.all((y > 0) & (y < 1)) else None
-        if found is None or found[0] > 1e-20 * max(float(np.var(y)), 1e-300):
+        if found is None or found[0] > ROUNDOFF * max(float(np.var(y)), 1e-300):
             def error(v: float) -> float:
                 fitted = _fit(X, y, top * (1 + 10.0**v), positive, prune=False)
                 return np.inf if fitted is None else fitted[0]

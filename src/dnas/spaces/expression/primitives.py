@@ -467,6 +467,14 @@ def check_primitives(primitives: object, parameter: str = "primitives") -> tuple
     return names
 
 
+def primitive_value(name: str, x: np.ndarray, **coefs: float) -> np.ndarray:
+    """The NumPy value of primitive ``name`` at ``x`` with the given coefficients (the same
+    guarded form the fits use)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown primitive {name!r}; valid names: {', '.join(PRIMITIVE_NAMES)}")
+    return _REGISTRY[name].terms(x, **coefs)[0]
+
+
 def make_primitive(name: str) -> Primitive:
     """A fresh module for the primitive ``name``."""
     if name not in _REGISTRY:
@@ -483,6 +491,7 @@ __all__ = [
     "check_primitives",
     "make_primitive",
     "primitive_names",
+    "primitive_value",
     "safe_denominator",
     "safe_exp",
     "safe_log",
