@@ -34,9 +34,9 @@ def test_the_sparse_sum_is_found_among_correlated_candidates():
 def test_terms_per_input_are_bounded_and_set_the_nodes_needed():
     X = _box([-1], [1])
     y = X[:, 0] ** 3 - 2 * X[:, 0] ** 2 + X[:, 0]  # three terms of one input
-    two = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=2)
+    two = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=1)
     assert len(two.features) <= 2 and two.mse > 1e-6 * np.var(y)
-    four = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=4)
+    four = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=2)
     assert _terms(four) == [(0, "cube", None), (0, "mult", None), (0, "square", None)]
     assert four.n_nodes == 2
 
@@ -51,7 +51,7 @@ def test_the_candidates_follow_the_primitives_and_the_sign_of_each_input():
 def test_the_start_spreads_terms_over_nodes_and_refits_exactly():
     X = _box([-1, 0.5], [1, 2])
     y = X[:, 0] ** 3 - 2 * X[:, 0] ** 2 + X[:, 0] + 1.5 / X[:, 1] - 0.25
-    law = additive_law(X, y, DEFAULT_PRIMITIVES, per_column=6)
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
     torch.manual_seed(0)
     net = ExpressionNetwork(2, 3).double()
     architecture, outputs, init = additive_start(net, law)
@@ -87,3 +87,43 @@ def test_an_exact_additive_law_is_fitted_without_a_search():
     x1, x2 = sympy.symbols("x1 x2", real=True)
     diff = sympy.simplify(est.equation_ - (1.5 * sympy.sqrt(x1) - x2**2 + x2 / 2 + 2))
     assert diff == 0 or (diff.is_number and abs(float(diff)) < 1e-3), est.equation_
+
+
+def test_products_of_two_edges_are_terms_each_a_mul_node():
+    X = _box([-1, -1, -1], [1, 1, 1])
+    y = 2 * X[:, 0] * X[:, 1] + X[:, 2] - 0.5
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert law.mse < 1e-25 * np.var(y) and law.n_nodes == 2
+    product = [f for f in law.features if f.times is not None]
+    assert [(f.column, f.primitive, f.times.column, f.times.primitive) for f in product] == [
+        (0, "mult", 1, "mult")]
+    torch.manual_seed(0)
+    net = ExpressionNetwork(3, 3).double()
+    architecture, outputs, init = additive_start(net, law)
+    assert outputs == (True, True, False)
+    assert architecture["k1_op"] == ("mul",)
+    assert (architecture["k1_a_x1"], architecture["k1_b_x2"]) == (("mult",), ("mult",))
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=1,
+                         generator=torch.Generator().manual_seed(0))
+    assert evaluate(architecture, True, init, outputs).mse < 1e-20 * np.var(y)
+    no_products = ExpressionNetwork(3, 3, node_ops=("add",)).double()
+    assert additive_start(no_products, law) is None  # the product needs a mul node
+    assert all(f.times is None for f in candidate_features(X, DEFAULT_PRIMITIVES, ("add",)))
+
+
+def test_high_powers_of_a_signed_input_are_products_and_cost_a_node_each():
+    X = _box([-1], [1])
+    y = X[:, 0] ** 4 + X[:, 0] ** 3 + X[:, 0] ** 2 + X[:, 0]  # Nguyen-2: x⁴ is no edge here
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert law.mse < 1e-25 * np.var(y) and law.n_nodes == 3  # x², x³ + x, x²·x²
+    # two nodes hold only a stand-in (a sum of exponentials), far from exact
+    assert additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=2).mse > 1e-12 * np.var(y)
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-9, atol=1e-12)
+
+
+def test_a_sum_of_a_product_and_an_input_is_recovered_without_a_search():
+    X = _box([-1, -1, -1], [1, 1, 1], seed=3)
+    est = DARTSRegressor(random_state=0).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+    x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
+    assert sympy.simplify(est.equation_ - (x1 * x2 + x3)) == 0, est.equation_
+    assert est.n_epochs_ == 0 and [r["n_nodes"] for r in est.search_report_] == [2]

@@ -1,16 +1,18 @@
-"""Additive laws as starts of the discrete search: sums of one-input terms, found by a beam search.
+"""Additive laws as starts of the discrete search: sums of terms, found by a beam search.
 
 A node of the expression graph adds two operands, each a sum of one edge per input, so one node
 holds ``y = b + Σ_i (w_i1·f_i1(x_i) + w_i2·f_i2(x_i))`` — two terms per input: polynomials such as
-``x⁴ - x³ + x₂²/2 - x₂``, ``x³ + x² + x``, sums of a logarithm and a power, of sines. Which terms is
-a joint choice over every input's edges that the relaxed search and the label-by-label refinement
-often get half right (one term replaced by a flexible stand-in that fits almost as well).
+``x⁴ - x³ + x₂²/2 - x₂``, ``x³ + x² + x``, sums of a logarithm and a power, of sines. A node that
+multiplies its operands holds one product term ``w·f(x_j)·g(x_k)``: ``x1·x2 + x3``,
+``x1²·x2 - x2``, ``x·sin x``, ``x⁴`` of a signed ``x`` (``x²·x²``). Which terms is a joint choice
+over every input's edges that the relaxed search and the label-by-label refinement often get half
+right (one term replaced by a flexible stand-in that fits almost as well).
 
 With the nonlinear constants of each candidate term fixed (``x^a`` at a few exponents, ``sin x``,
 ``e^{-x}``, ...) the law is linear in its weights, so every subset of terms is one least-squares
-solve. A beam search over subsets (at most two terms per input) keeps the best few of each size
-and stops at an exact fit; the subset with the best BIC is one more start of the discrete search
-(:func:`additive_start`), compared with the others by the same criterion.
+solve. A beam search over subsets (as many terms as ``max_nodes`` graph nodes hold) keeps the
+best few of each size and stops at an exact fit; the subset with the best BIC is one more start
+of the discrete search (:func:`additive_start`), compared with the others by the same criterion.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.monomial import ROUNDOFF, Equation
-from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import primitive_value
 
 #: subsets of terms kept per size in the beam search
@@ -31,6 +33,8 @@ BEAM = 12
 MAX_INPUTS = 6
 #: rows the beam search solves on (the chosen subset is refitted on all)
 ROWS = 400
+#: the backward elimination removes one term per solve below this many, a tenth of them above
+SINGLY = 30
 #: exponents of ``power`` tried on positive inputs (2 and 3 are ``square`` and ``cube``)
 POWERS = (-2.0, -1.0, -0.5, 0.5, 1.5, 4.0, 5.0, 6.0)
 
@@ -38,16 +42,19 @@ POWERS = (-2.0, -1.0, -0.5, 0.5, 1.5, 4.0, 5.0, 6.0)
 @dataclass(frozen=True)
 class Feature:
     """One candidate term: ``primitive`` applied to input ``column`` with its nonlinear
-    coefficients fixed (``inner``); its weight is the primitive's scale (``c``, or ``a`` of
-    ``mult``)."""
+    coefficients fixed (``inner``), times the term ``times`` where it is a product (a ``mul``
+    node of the two); its weight is the primitive's scale (``c``, or ``a`` of ``mult``)."""
 
     column: int
     primitive: str
     inner: tuple[tuple[str, float], ...] = ()
+    times: Feature | None = None
 
-    def value(self, x: np.ndarray) -> np.ndarray:
-        """The term at unit weight: the primitive's own NumPy form."""
-        return primitive_value(self.primitive, x, **{**dict(self.inner), self.weight_name: 1.0})
+    def value(self, X: np.ndarray) -> np.ndarray:
+        """The term at unit weight on the inputs ``X``: the primitives' own NumPy forms."""
+        out = primitive_value(self.primitive, X[:, self.column],
+                              **{**dict(self.inner), self.weight_name: 1.0})
+        return out if self.times is None else out * self.times.value(X)
 
     @property
     def weight_name(self) -> str:
@@ -65,20 +72,29 @@ class AdditiveLaw:
 
     @property
     def n_nodes(self) -> int:
-        """Graph nodes the law needs: two terms of each input per node."""
-        counts = [sum(f.column == c for f in self.features) for c in {f.column for f in
-                                                                      self.features}]
-        return max(1, (max(counts, default=0) + 1) // 2)
+        """Graph nodes the law needs (:func:`nodes_needed`)."""
+        return max(1, nodes_needed(self.features))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         out = np.full(len(X), self.bias)
         for f, w in zip(self.features, self.weights):
-            out = out + w * f.value(X[:, f.column])
+            out = out + w * f.value(X)
         return out
 
 
-def candidate_features(X: np.ndarray, primitives: tuple[str, ...]) -> list[Feature]:
-    """The one-input terms a single edge of ``primitives`` computes, per column of ``X``."""
+def nodes_needed(features: tuple[Feature, ...] | list[Feature]) -> int:
+    """Graph nodes that hold ``features``: one per product, and two one-input terms of each input
+    per adding node."""
+    single = [f.column for f in features if f.times is None]
+    products = len(features) - len(single)
+    return products + (max(map(single.count, single), default=0) + 1) // 2
+
+
+def candidate_features(X: np.ndarray, primitives: tuple[str, ...],
+                       node_ops: tuple[str, ...] = NODE_OPS) -> list[Feature]:
+    """The one-input terms a single edge of ``primitives`` computes, per column of ``X``, and
+    (where ``node_ops`` has ``mul``) the products of two edges a ``mul`` node computes
+    (:func:`product_features`)."""
     out: list[Feature] = []
     have = set(primitives)
     for i in range(X.shape[1]):
@@ -95,13 +111,56 @@ def candidate_features(X: np.ndarray, primitives: tuple[str, ...]) -> list[Featu
             out += [Feature(i, "exp", (("c", 1.0), ("a", a))) for a in (1.0, -1.0)]
         out += [Feature(i, p, (("c", 1.0), ("a", 1.0), ("b", 0.0)))
                 for p in ("linear_sin", "linear_cos") if p in have]
+    return out + product_features(X, primitives) if "mul" in node_ops else out
+
+
+def product_features(X: np.ndarray, primitives: tuple[str, ...]) -> list[Feature]:
+    """Products of two edges: ``f(x_j)·g(x_k)`` for ``j < k`` with ``f, g`` among ``mult``,
+    ``square``, ``cube``, ``x_j/x_k`` and ``x_k/x_j`` (``power`` -1 or ``reciprocal``),
+    ``x_j·sin x_k``, ``x_j·cos x_k`` (also ``j = k``), and the powers 4-6 of a signed input
+    (``x²·x²``, ``x²·x³``, ``x³·x³``: positive inputs have them as ``power``)."""
+    have = set(primitives)
+    if "mult" not in have:
+        return []
+    d = X.shape[1]
+    polynomial = [p for p in ("mult", "square", "cube") if p in have]
+    trig = [Feature(0, p, (("c", 1.0), ("a", 1.0), ("b", 0.0)))
+            for p in ("linear_sin", "linear_cos") if p in have]
+
+    def on(f: Feature, column: int) -> Feature:
+        return Feature(column, f.primitive, f.inner)
+
+    def inverse(column: int) -> Feature | None:
+        x = X[:, column]
+        if np.all(x > 0) and "power" in have:
+            return Feature(column, "power", (("c", 1.0), ("a", -1.0)))
+        if np.all(x != 0) and "reciprocal" in have:
+            return Feature(column, "reciprocal")
+        return None
+
+    out: list[Feature] = []
+    for j in range(d):
+        for k in range(j + 1, d):
+            out += [Feature(j, f, times=Feature(k, g)) for f in polynomial for g in polynomial]
+            for a, b in ((j, k), (k, j)):
+                inv = inverse(b)
+                if inv is not None:
+                    out.append(Feature(a, "mult", times=inv))
+        for k in range(d):
+            out += [Feature(j, "mult", times=on(t, k)) for t in trig]
+        if not np.all(X[:, j] > 0):
+            out += [Feature(j, f, times=Feature(j, g)) for f, g in (
+                ("square", "square"), ("square", "cube"), ("cube", "cube"))
+                if f in have and g in have]
     return out
 
 
 def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
-                 per_column: int = 2, max_terms: int = 8) -> AdditiveLaw | None:
-    """The sum of one-input terms (at most ``per_column`` per input, ``max_terms`` in all) with
-    the best BIC, or None when there are no candidate terms or too many inputs (``MAX_INPUTS``).
+                 max_nodes: int = 1, max_terms: int = 8,
+                 node_ops: tuple[str, ...] = NODE_OPS) -> AdditiveLaw | None:
+    """The sum of terms (as many as ``max_nodes`` graph nodes hold: :func:`nodes_needed`; at most
+    ``max_terms``) with the best BIC, or None when there are no candidate terms or too many inputs
+    (``MAX_INPUTS``).
 
     Two searches over subsets, each scoring every subset by one least-squares solve: a forward
     beam (the best ``BEAM`` subsets of each size grow by one term) and a backward elimination
@@ -110,9 +169,9 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
     n, d = X.shape
     if d > MAX_INPUTS or n < 4 or not np.all(np.isfinite(X)):
         return None
-    features = candidate_features(X, primitives)
+    features = candidate_features(X, primitives, node_ops)
     with np.errstate(all="ignore"):
-        columns = [f.value(X[:, f.column]) for f in features]
+        columns = [f.value(X) for f in features]
     usable = [k for k, c in enumerate(columns) if np.all(np.isfinite(c)) and np.std(c) > 0]
     if not usable:
         return None
@@ -128,8 +187,8 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
         return float(np.mean(resid**2)), coef
 
     def admissible(subset: tuple[int, ...]) -> bool:
-        used = [features[k].column for k in subset]
-        return len(subset) <= max_terms and all(used.count(c) <= per_column for c in set(used))
+        return (len(subset) <= max_terms
+                and nodes_needed([features[k] for k in subset]) <= max_nodes)
 
     def bic(mse: float, size: int) -> float:
         return len(rows) * np.log(max(mse, tie)) + 2 * size * np.log(len(rows))
@@ -141,30 +200,47 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
         if admissible(subset) and bic(mse, len(subset)) < bic(best[1], len(best[0])):
             best = (subset, mse)
 
+    # forward beam: the error of every state plus one term at once (the candidates projected off
+    # the state's columns), then the best few by an exact solve (the projection's subtraction
+    # cannot resolve an exact fit from a close one)
+    design = np.column_stack([columns[k][rows] / scale[k] for k in usable])
+    target = y[rows]
     states: list[tuple[int, ...]] = [()]
-    for _ in range(max_terms):  # forward beam
-        scored: dict[tuple[int, ...], float] = {}
+    for _ in range(max_terms):
+        approx: dict[tuple[int, ...], float] = {}
         for state in states:
-            for k in usable:
-                subset = tuple(sorted((*state, k)))
-                if k not in state and subset not in scored and admissible(subset):
-                    scored[subset] = solve(subset, rows)[0]
-        if not scored:
+            basis, _ = np.linalg.qr(np.column_stack(
+                [np.ones(len(rows))] + [design[:, usable.index(k)] for k in state]))
+            resid = target - basis @ (basis.T @ target)
+            rest = design - basis @ (basis.T @ design)
+            norm = np.einsum("ij,ij->j", rest, rest)
+            fresh = norm > 1e-20 * np.einsum("ij,ij->j", design, design)
+            gain = np.where(fresh, (rest.T @ resid) ** 2 / np.where(fresh, norm, 1.0), 0.0)
+            sse = float(resid @ resid) - gain
+            for u in np.argsort(sse):
+                subset = tuple(sorted((*state, usable[u])))
+                if usable[u] in state or subset in approx or not admissible(subset):
+                    continue
+                approx[subset] = float(sse[u])
+                if len(approx) >= 2 * BEAM * len(states):
+                    break
+        if not approx:
             break
+        scored = {s: solve(s, rows)[0] for s in sorted(approx, key=approx.__getitem__)[:2 * BEAM]}
         states = sorted(scored, key=scored.__getitem__)[:BEAM]
         offer(states[0], scored[states[0]])
         if scored[states[0]] <= tie:
             break
     current = tuple(usable)  # backward elimination
     while len(current) > 1:
-        # removing term i raises the squared error by coef_i² / (DᵀD)⁻¹_ii: one SVD per step
-        design = np.column_stack([np.ones(len(rows))] + [columns[k][rows] / scale[k]
-                                                          for k in current])
-        pinv = np.linalg.pinv(design)
-        coef = pinv @ y[rows]
+        # removing term i raises the squared error by coef_i² / (DᵀD)⁻¹_ii: one SVD per step;
+        # of many terms the cheapest tenth go at once
+        full = np.column_stack([np.ones(len(rows)), design[:, [usable.index(k) for k in current]]])
+        pinv = np.linalg.pinv(full)
+        coef = pinv @ target
         cost = coef[1:] ** 2 / np.maximum(np.einsum("ij,ij->i", pinv, pinv)[1:], 1e-300)
-        i = int(np.argmin(cost))
-        current = current[:i] + current[i + 1:]
+        drop = set(np.argsort(cost)[: max(1, (len(current) - SINGLY) // 10)].tolist())
+        current = tuple(k for i, k in enumerate(current) if i not in drop)
         if admissible(current):
             offer(current, solve(current, rows)[0])
     subset = best[0]
@@ -178,26 +254,44 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
 
 def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
                    ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
-    """``law`` as ``add`` nodes of ``network`` — each input's terms two to a node (one per
-    operand), in ``k1``, then ``k2``, ...; nodes not needed empty and hidden — with the solved
+    """``law`` as nodes of ``network`` — each product a ``mul`` node of its two edges
+    (``k1``, ``k2``, ...), then each input's one-input terms two to an ``add`` node (one per
+    operand); every node used is an output, nodes not needed empty and hidden — with the solved
     weights and the bias as initial values: ``(architecture, outputs, init)``. None when there
-    is no law or the network lacks a primitive it needs."""
-    if law is None or not {f.primitive for f in law.features} <= set(network.primitives):
+    is no law or the network lacks a primitive or node operation it needs; terms beyond the
+    network's nodes are left out (the refinement may find their place)."""
+    if law is None:
+        return None
+    needed = {g.primitive for f in law.features for g in (f, f.times) if g is not None}
+    products = [(f, w) for f, w in zip(law.features, law.weights) if f.times is not None]
+    if not needed <= set(network.primitives) or (products and "mul" not in network.node_ops):
         return None
     inputs = network.sources(1)
     eq = Equation(network)
-    placed: dict[int, int] = {}  # terms of each input placed so far
+    used: set[int] = set()
+    for node, (f, w) in enumerate(products[: network.n_nodes], start=1):
+        assert f.times is not None
+        eq.edge(f"k{node}_a_{inputs[f.column]}", f.primitive, {**dict(f.inner), f.weight_name: w})
+        g = f.times
+        eq.edge(f"k{node}_b_{inputs[g.column]}", g.primitive, {**dict(g.inner), g.weight_name: 1.0})
+        eq.node(node, "mul")
+        used.add(node)
+    first = len(products) + 1  # the adding nodes
+    placed: dict[int, int] = {}  # one-input terms of each input placed so far
     for f, w in zip(law.features, law.weights):
+        if f.times is not None:
+            continue
         slot = placed.get(f.column, 0)
         placed[f.column] = slot + 1
-        node = slot // 2 + 1
+        node = first + slot // 2
         if node > network.n_nodes:  # no room left: the weakest terms wait for the refinement
             continue
         eq.edge(f"k{node}_{'ab'[slot % 2]}_{inputs[f.column]}", f.primitive,
                 {**dict(f.inner), f.weight_name: w})
+        used.add(node)
     eq.init[(id(network.out_bias), None)] = law.bias
-    nodes = min(network.n_nodes, (max(placed.values()) + 1) // 2)
-    return eq.result(tuple(j <= nodes for j in range(1, network.n_nodes + 1)))
+    return eq.result(tuple(j in used for j in range(1, network.n_nodes + 1)))
 
 
-__all__ = ["AdditiveLaw", "Feature", "additive_law", "additive_start", "candidate_features"]
+__all__ = ["AdditiveLaw", "Feature", "additive_law", "additive_start", "candidate_features",
+           "nodes_needed", "product_features"]

@@ -22,6 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.loop import Searcher
@@ -276,7 +277,17 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        NumPy's linear algebra runs on one thread during the fit: its solves are of a few hundred
+        rows, where more threads only wait on each other (on two busy cores, several times
+        slower).
         """
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> DARTSRegressor:
         opts = check_options(self)
         X_np, y_np = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if y_np.ndim == 2:
@@ -300,7 +311,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         X_fit, y_fit = X_np / self.x_scale_, y_np / self.y_scale_
         rng = check_random_state(self.random_state)
         loss_fn = loss_for(opts["output_type"])
-        laws = (DataLaws(X_fit, y_fit, opts["primitives"], MAX_NODES)
+        laws = (DataLaws(X_fit, y_fit, opts["primitives"], MAX_NODES, opts["node_ops"])
                 if opts["output_type"] == "real" else None)
         data = (X_fit, y_fit, loss_fn, laws)
         network = self._network_to_continue(opts, X_np.shape[1])

@@ -21,7 +21,7 @@ from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
 from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
 from dnas.estimators.monomial import ROUNDOFF, power_law_start
 from dnas.estimators.saturating import SaturatingLaw, saturating_law, saturating_start
-from dnas.spaces.expression.network import ExpressionNetwork
+from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 
 #: a law whose own least-squares error is below this fraction of ``var(y)`` is exact. Far below
 #: the fits' round-off floor: a flexible sum that only approximates the law (a Taylor-like
@@ -33,14 +33,15 @@ Start = tuple[Architecture, tuple[bool, ...], dict[Any, float]]
 
 class DataLaws:
     """The laws of ``(X, y)``, solved once per fit; ``max_nodes`` bounds the additive law's
-    terms (two per input per node)."""
+    terms (:func:`~dnas.estimators.additive.nodes_needed`), ``node_ops`` says whether its terms
+    may be products."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
-                 max_nodes: int) -> None:
+                 max_nodes: int, node_ops: tuple[str, ...] = NODE_OPS) -> None:
         self.X, self.y = X, y
         self.factored: FactoredLaw | None = factored_law(X, y)
-        self.additive: AdditiveLaw | None = additive_law(X, y, primitives,
-                                                         per_column=2 * max_nodes)
+        self.additive: AdditiveLaw | None = additive_law(X, y, primitives, max_nodes,
+                                                         node_ops=node_ops)
         self.saturating: SaturatingLaw | None = saturating_law(X, y)
         self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
 
