@@ -82,12 +82,14 @@ class AdditiveLaw:
         return out
 
 
-def nodes_needed(features: tuple[Feature, ...] | list[Feature]) -> int:
+def nodes_needed(features: tuple[Feature, ...] | list[Feature], aggregate: bool = False) -> int:
     """Graph nodes that hold ``features``: one per product, and two one-input terms of each input
-    per adding node."""
+    per adding node; with ``aggregate`` the sum in one node (:func:`place`): one more where
+    there are several products and no adding node."""
     single = [f.column for f in features if f.times is None]
     products = len(features) - len(single)
-    return products + (max(map(single.count, single), default=0) + 1) // 2
+    adding = (max(map(single.count, single), default=0) + 1) // 2
+    return products + adding + (1 if aggregate and products > 1 and not adding else 0)
 
 
 def candidate_features(X: np.ndarray, primitives: tuple[str, ...],
@@ -116,38 +118,37 @@ def candidate_features(X: np.ndarray, primitives: tuple[str, ...],
 
 def product_features(X: np.ndarray, primitives: tuple[str, ...]) -> list[Feature]:
     """Products of two edges: ``f(x_j)·g(x_k)`` for ``j < k`` with ``f, g`` among ``mult``,
-    ``square``, ``cube``, ``x_j/x_k`` and ``x_k/x_j`` (``power`` -1 or ``reciprocal``),
-    ``x_j·sin x_k``, ``x_j·cos x_k`` (also ``j = k``), and the powers 4-6 of a signed input
+    ``square``, ``cube``; the ratios ``x_j/x_k``, ``x_j/x_k²``, ``x_j²/x_k``, ``x_j²/x_k²``
+    (``power`` -1, -2 of a positive ``x_k``, ``reciprocal`` of a signed one); ``x_j·sin x_k``,
+    ``x_j·cos x_k``, ``x_j·ln x_k`` (also ``j = k``); and the powers 4-6 of a signed input
     (``x²·x²``, ``x²·x³``, ``x³·x³``: positive inputs have them as ``power``)."""
     have = set(primitives)
     if "mult" not in have:
         return []
     d = X.shape[1]
     polynomial = [p for p in ("mult", "square", "cube") if p in have]
-    trig = [Feature(0, p, (("c", 1.0), ("a", 1.0), ("b", 0.0)))
-            for p in ("linear_sin", "linear_cos") if p in have]
+    unit = (("c", 1.0), ("a", 1.0), ("b", 0.0))
+    nonlinear = [(p, unit) for p in ("linear_sin", "linear_cos") if p in have]
 
-    def on(f: Feature, column: int) -> Feature:
-        return Feature(column, f.primitive, f.inner)
-
-    def inverse(column: int) -> Feature | None:
+    def inverses(column: int) -> list[Feature]:
         x = X[:, column]
         if np.all(x > 0) and "power" in have:
-            return Feature(column, "power", (("c", 1.0), ("a", -1.0)))
+            return [Feature(column, "power", (("c", 1.0), ("a", a))) for a in (-1.0, -2.0)]
         if np.all(x != 0) and "reciprocal" in have:
-            return Feature(column, "reciprocal")
-        return None
+            return [Feature(column, "reciprocal")]
+        return []
 
     out: list[Feature] = []
     for j in range(d):
         for k in range(j + 1, d):
             out += [Feature(j, f, times=Feature(k, g)) for f in polynomial for g in polynomial]
-            for a, b in ((j, k), (k, j)):
-                inv = inverse(b)
-                if inv is not None:
-                    out.append(Feature(a, "mult", times=inv))
         for k in range(d):
-            out += [Feature(j, "mult", times=on(t, k)) for t in trig]
+            if k != j:
+                out += [Feature(j, f, times=g) for f in ("mult", "square") if f in have
+                        for g in inverses(k)]
+            out += [Feature(j, "mult", times=Feature(k, p, inner)) for p, inner in nonlinear]
+            if "ln" in have and np.all(X[:, k] > 0):
+                out.append(Feature(j, "mult", times=Feature(k, "ln")))
         if not np.all(X[:, j] > 0):
             out += [Feature(j, f, times=Feature(j, g)) for f, g in (
                 ("square", "square"), ("square", "cube"), ("cube", "cube"))
@@ -157,10 +158,11 @@ def product_features(X: np.ndarray, primitives: tuple[str, ...]) -> list[Feature
 
 def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
                  max_nodes: int = 1, max_terms: int = 8,
-                 node_ops: tuple[str, ...] = NODE_OPS) -> AdditiveLaw | None:
-    """The sum of terms (as many as ``max_nodes`` graph nodes hold: :func:`nodes_needed`; at most
-    ``max_terms``) with the best BIC, or None when there are no candidate terms or too many inputs
-    (``MAX_INPUTS``).
+                 node_ops: tuple[str, ...] = NODE_OPS, aggregate: bool = False
+                 ) -> AdditiveLaw | None:
+    """The sum of terms (as many as ``max_nodes`` graph nodes hold: :func:`nodes_needed`, summed
+    in one node where ``aggregate``; at most ``max_terms``) with the best BIC, or None when there
+    are no candidate terms or too many inputs (``MAX_INPUTS``).
 
     Two searches over subsets, each scoring every subset by one least-squares solve: a forward
     beam (the best ``BEAM`` subsets of each size grow by one term) and a backward elimination
@@ -188,7 +190,7 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
 
     def admissible(subset: tuple[int, ...]) -> bool:
         return (len(subset) <= max_terms
-                and nodes_needed([features[k] for k in subset]) <= max_nodes)
+                and nodes_needed([features[k] for k in subset], aggregate) <= max_nodes)
 
     def bic(mse: float, size: int) -> float:
         return len(rows) * np.log(max(mse, tie)) + 2 * size * np.log(len(rows))
@@ -252,30 +254,23 @@ def additive_law(X: np.ndarray, y: np.ndarray, primitives: tuple[str, ...],
                        float(coef[0]), mse)
 
 
-def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
-                   ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
-    """``law`` as nodes of ``network`` — each product a ``mul`` node of its two edges
-    (``k1``, ``k2``, ...), then each input's one-input terms two to an ``add`` node (one per
-    operand); every node used is an output, nodes not needed empty and hidden — with the solved
-    weights and the bias as initial values: ``(architecture, outputs, init)``. None when there
-    is no law or the network lacks a primitive or node operation it needs; terms beyond the
-    network's nodes are left out (the refinement may find their place)."""
-    if law is None:
-        return None
-    needed = {g.primitive for f in law.features for g in (f, f.times) if g is not None}
-    products = [(f, w) for f, w in zip(law.features, law.weights) if f.times is not None]
-    if not needed <= set(network.primitives) or (products and "mul" not in network.node_ops):
-        return None
+def place(eq: Equation, law: AdditiveLaw, aggregate: bool = False) -> list[int]:
+    """Set the edges of ``law`` in ``eq`` (weights solved, bias not set): each product a ``mul``
+    node of its two edges (``k1``, ``k2``, ...), then each input's one-input terms two to an
+    ``add`` node (one per operand); with ``aggregate`` the last node also reads every earlier
+    one (a ``mult`` edge), so that it holds the whole sum. Terms beyond the network's nodes are
+    left out (the refinement may find their place). Returns the nodes used, in order."""
+    network = eq.network
     inputs = network.sources(1)
-    eq = Equation(network)
-    used: set[int] = set()
+    used: list[int] = []
+    products = [(f, w) for f, w in zip(law.features, law.weights) if f.times is not None]
     for node, (f, w) in enumerate(products[: network.n_nodes], start=1):
         assert f.times is not None
         eq.edge(f"k{node}_a_{inputs[f.column]}", f.primitive, {**dict(f.inner), f.weight_name: w})
         g = f.times
         eq.edge(f"k{node}_b_{inputs[g.column]}", g.primitive, {**dict(g.inner), g.weight_name: 1.0})
         eq.node(node, "mul")
-        used.add(node)
+        used.append(node)
     first = len(products) + 1  # the adding nodes
     placed: dict[int, int] = {}  # one-input terms of each input placed so far
     for f, w in zip(law.features, law.weights):
@@ -288,10 +283,38 @@ def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
             continue
         eq.edge(f"k{node}_{'ab'[slot % 2]}_{inputs[f.column]}", f.primitive,
                 {**dict(f.inner), f.weight_name: w})
-        used.add(node)
+        if node not in used:
+            used.append(node)
+    if aggregate and len(used) > 1:
+        last = used[-1] if used[-1] > len(products) else used[-1] + 1
+        if last <= network.n_nodes:
+            for j in used:
+                if j < last:
+                    eq.edge(f"k{last}_a_k{j}", "mult", {"a": 1.0})
+            used = [*[j for j in used if j != last], last]
+    return used
+
+
+def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
+                   ) -> tuple[Architecture, tuple[bool, ...], dict[Any, float]] | None:
+    """``law`` as nodes of ``network`` (:func:`place`; every node used is an output, the others
+    empty and hidden) with the solved weights and the bias as initial values:
+    ``(architecture, outputs, init)``. None when there is no law or the network lacks a
+    primitive or node operation it needs."""
+    if law is None or not fits_in(network, law):
+        return None
+    eq = Equation(network)
+    used = place(eq, law)
     eq.init[(id(network.out_bias), None)] = law.bias
     return eq.result(tuple(j in used for j in range(1, network.n_nodes + 1)))
 
 
+def fits_in(network: ExpressionNetwork, law: AdditiveLaw) -> bool:
+    """Whether ``network`` has every primitive and node operation ``law`` needs."""
+    needed = {g.primitive for f in law.features for g in (f, f.times) if g is not None}
+    products = any(f.times is not None for f in law.features)
+    return needed <= set(network.primitives) and (not products or "mul" in network.node_ops)
+
+
 __all__ = ["AdditiveLaw", "Feature", "additive_law", "additive_start", "candidate_features",
-           "nodes_needed", "product_features"]
+           "fits_in", "nodes_needed", "place", "product_features"]

@@ -36,16 +36,17 @@ def round_constants(expr: sympy.Expr, digits: int = 4) -> sympy.Expr:
 
 
 def _simple_rational(v: float) -> sympy.Expr | None:
-    """``p/q`` (q = 2, 3, 4) or ``p·π/q`` (q = 1, 2, 3, 4, 6) when ``v`` is that value to
-    round-off (a constant the fit held there), else None."""
+    """``p/q`` (q = 2, 3, 4) or ``p·π/q``, ``p·π²/q`` (q = 1, 2, 3, 4, 6) when ``v`` is that
+    value to round-off (a constant the fit held there), else None."""
     for q in (2, 3, 4):
         p = round(v * q)
         if p % q and abs(v - p / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**6:
             return sympy.Rational(p, q)
-    for q in PI_DENOMINATORS:
-        p = round(v * q / math.pi)
-        if p and abs(v - p * math.pi / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**3:
-            return sympy.pi * sympy.Rational(p, q)
+    for k in (1, 2):
+        for q in PI_DENOMINATORS:
+            p = round(v * q / math.pi**k)
+            if p and abs(v - p * math.pi**k / q) <= 1e-12 * max(1.0, abs(v)) and abs(p) < 10**3:
+                return sympy.pi**k * sympy.Rational(p, q)
     return None
 
 

@@ -380,7 +380,8 @@ def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
                   pi: bool = False) -> list[float]:
     """The simple constants nearest to ``value``, simplest first: the rationals ``p/q`` (``q`` in
     ``denominators``) within 10% of ``max(1, |value|)``; with ``pi`` (an angle: the frequency or
-    phase of a sine), the multiples ``p·π/q`` (``q`` in 1, 2, 3, 4, 6) within 2%; then ``value``
+    phase of a sine), the multiples ``p·π/q`` (``q`` in 1, 2, 3, 4, 6) within 2%, without it those
+    of ``π`` and ``π²`` within a millionth (what only noise-free data give); then ``value``
     to one and to two significant digits within 10% (0.6005 → 0.6, 0.3993 → 0.4: what a law's
     author wrote). None for a value that already is one of them."""
     out: list[float] = []
@@ -390,7 +391,12 @@ def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
     rational = [round(value * q) / q for q in denominators]
     decimal = [float(f"{value:.{digits}g}") for digits in (1, 2)]
     angles = [round(value * q / math.pi) * math.pi / q for q in PI_DENOMINATORS] if pi else []
-    for values, tolerance in ((rational, 0.1), (angles, 0.02), (decimal, 0.1)):
+    # elsewhere π or π² only where the value is one to a millionth (noise-free data): π²/x² under
+    # a root, 4π in a denominator
+    exact_pi = [] if pi else [round(value * q / math.pi**k) * math.pi**k / q
+                              for k in (1, 2) for q in PI_DENOMINATORS]
+    for values, tolerance in ((rational, 0.1), (angles, 0.02), (exact_pi, 1e-6),
+                              (decimal, 0.1)):
         for v in values:
             if abs(v - value) <= 1e-12 * scale:
                 return []  # already simple
@@ -414,8 +420,8 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     and phase), not for exponents or scales. Constants are tried from the one nearest to a
     simple value.
     """
-    best = start
-    angles = _angles(evaluate.network, start)
+    best = _hold_redundant(evaluate, start)
+    angles = _angles(evaluate.network, best)
     order = sorted(range(len(start.theta)),
                    key=lambda i: min((abs(v - start.theta[i]) for v in
                                       simple_values(float(start.theta[i]), pi=i in angles)),
@@ -429,6 +435,55 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
             if cand.bic <= best.bic + 1e-9:
                 best = cand
                 break
+    return best
+
+
+#: a direction of the constants along which the fit's Jacobian is this small (relative to its
+#: largest singular value) changes nothing: the constants are redundant along it
+REDUNDANT = 1e-7
+
+
+def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
+    """Hold at ±1 the constants that only trade off against others (``c·(a·s + b)^p`` has one
+    scale too many, a weight inside ``s`` another): from the output inwards (the edges of later
+    nodes first), the outer scales ``c`` before the inner ``a``. Without this, snapping would hold
+    the redundant constant at whatever simple value it drifted to (``5/3``) and the others could
+    no longer be simple."""
+    best = start
+    network = evaluate.network
+    rank = {"c": 0, "a": 1}
+    order = {id(getattr(primitive, name)): (-int(node_of(label)[1:]), rank.get(name, 2))
+             for label, module in network.edges.items()
+             for primitive in getattr(module, "candidates", {}).values()
+             for name, _ in getattr(primitive, "coefficients", ())}
+    for _ in range(len(start.theta)):
+        equation = NumericEquation(network, best.architecture, best.use_bias, best.outputs)
+        free = [i for i in range(len(best.theta)) if i not in dict(best.fixed)]
+        if not free or not np.isfinite(best.mse):
+            break
+        with np.errstate(all="ignore"):
+            jac = equation(evaluate.X, best.theta)[1][:, free]
+        if not np.all(np.isfinite(jac)):
+            break
+        _, sv, vt = np.linalg.svd(jac, full_matrices=True)
+        sv = np.concatenate([sv, np.zeros(len(free) - len(sv))])
+        null = vt[sv <= REDUNDANT * max(float(sv[0]), 1e-300)]
+        if not len(null):
+            break
+        weight = np.abs(null).max(axis=0)  # how far each constant moves along the null space
+        movable = [k for k in range(len(free)) if weight[k] > 1e-3
+                   and abs(best.theta[free[k]]) > 1e-12]
+        movable.sort(key=lambda k: (order.get(id(equation.slots[free[k]][0]), (0, 2)),
+                                    -weight[k]))
+        for k in movable:
+            i = free[k]
+            cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
+                            (*best.fixed, (i, float(np.sign(best.theta[i])))))
+            if cand.bic <= best.bic + 1e-9:
+                best = cand
+                break
+        else:
+            break
     return best
 
 

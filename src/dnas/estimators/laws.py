@@ -1,9 +1,12 @@
 """The closed-form laws of the data that start DARTSRegressor's discrete search.
 
-Four families are solved directly from the data, each by least squares: the power law
+Five families are solved directly from the data, each by least squares: the power law
 (:mod:`dnas.estimators.monomial`), a power law times factors of one simple term
-(:mod:`dnas.estimators.factored`), a sum of one-input terms (:mod:`dnas.estimators.additive`)
-and a saturating law ``c/(1 + g)`` (:mod:`dnas.estimators.saturating`). Each becomes an
+(:mod:`dnas.estimators.factored`), a sum of terms of one or two inputs
+(:mod:`dnas.estimators.additive`), a saturating law ``c/(1 + g)``
+(:mod:`dnas.estimators.saturating`), and — where none of these is exact — a sum of terms under
+an inverse transformation, ``√(x1² + x2²)``, ``x1^x2 = exp(x2·ln x1)``
+(:mod:`dnas.estimators.transformed`). Each becomes an
 equation of the graph being searched — one more start of the discrete search, compared with the
 others by the same criterion. A law that is exact (its own least-squares error at round-off, as
 only noise-free data of that very form give) also sets the first graph size to search, and when
@@ -21,6 +24,7 @@ from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
 from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
 from dnas.estimators.monomial import ROUNDOFF, power_law_start
 from dnas.estimators.saturating import SaturatingLaw, saturating_law, saturating_start
+from dnas.estimators.transformed import TransformedLaw, transformed_law, transformed_start
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 
 #: a law whose own least-squares error is below this fraction of ``var(y)`` is exact. Far below
@@ -44,13 +48,18 @@ class DataLaws:
                                                          node_ops=node_ops)
         self.saturating: SaturatingLaw | None = saturating_law(X, y)
         self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
+        self.transformed: TransformedLaw | None = None
+        if not any(map(self._exact, (self.factored, self.additive, self.saturating))):
+            self.transformed = transformed_law(X, y, primitives, max_nodes, node_ops)
 
-    def _exact(self, law: FactoredLaw | AdditiveLaw | SaturatingLaw | None) -> bool:
+    def _exact(self, law: FactoredLaw | AdditiveLaw | SaturatingLaw | TransformedLaw | None
+               ) -> bool:
         return law is not None and law.mse <= self.tol
 
     def first_size(self) -> int:
         """The fewest graph nodes that hold an exact law of the data, else 1."""
-        sizes = [law.n_nodes for law in (self.factored, self.additive, self.saturating)
+        sizes = [law.n_nodes for law in (self.factored, self.additive, self.saturating,
+                                         self.transformed)
                  if law is not None and self._exact(law)]
         return min(sizes, default=1)
 
@@ -68,6 +77,8 @@ class DataLaws:
             out.append(additive_start(network, self.additive))
         if not exact_only or self._exact(self.saturating):
             out.append(saturating_start(network, self.saturating))
+        if self._exact(self.transformed):  # only exact, as the additive law
+            out.append(transformed_start(network, self.transformed))
         return [s for s in out if s is not None]
 
 
