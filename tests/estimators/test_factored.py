@@ -118,3 +118,23 @@ def test_an_exact_factored_law_is_fitted_without_a_search():
     ratio = sympy.simplify(est.equation_ / (x1**2 * sympy.exp(-x2 / x3)))
     assert ratio.is_number and float(ratio) == pytest.approx(0.5, rel=1e-3), est.equation_
     np.testing.assert_allclose(est.predict(X), y, rtol=1e-6)
+
+
+@pytest.mark.parametrize("law_of, term", [
+    (lambda X: X[:, 0] * np.exp(-X[:, 1] * X[:, 2]), Term(1, 2, 1, product=True)),  # a decay
+    (lambda X: 3 * X[:, 0] * np.sin(X[:, 1] * X[:, 2]), Term(1, 2, unary="sin", product=True)),
+    (lambda X: X[:, 0] ** 2 * np.cos(X[:, 1] / X[:, 2]), Term(1, 2, unary="cos")),
+    (lambda X: X[:, 2] / (1 + X[:, 0] * X[:, 1]), Term(0, 1, 1, product=True)),
+])
+def test_terms_of_a_product_or_ratio_of_two_inputs_and_their_chain(law_of, term):
+    X = _box([1, 1, 1], [3, 3, 3])
+    y = law_of(X)
+    law = factored_law(X, y)
+    assert law.term == term and law.mse < 1e-25 * np.var(y) and law.n_nodes == 2
+    torch.manual_seed(0)
+    net = ExpressionNetwork(3, 2).double()
+    start = factored_start(net, X, y, law)
+    assert start[0]["k1_op"] == (("mul",) if term.product else ("div",))
+    assert _evaluate(net, X, y, start) < 1e-20
+    no_product = ExpressionNetwork(3, 2, node_ops=("add", "div")).double()
+    assert factored_start(no_product, X, y, law) is None  # the chain multiplies

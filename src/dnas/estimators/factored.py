@@ -7,16 +7,18 @@ times a sine, ``x1·x2·sin x3``. In the expression graph each is a short chain 
 a product node of its factors, a product per further input — a coordinated choice of several
 labels that neither the relaxed search nor a change of one label at a time reliably reaches.
 
-For each candidate term — ``t = x_j^m`` or ``(x_j/x_k)^m``, ``m ∈ {1, 2}`` — the law
+For each candidate term — ``t = x_j^m``, ``(x_j/x_k)^m`` or ``(x_j·x_k)^m`` (a decay
+``x1·exp(-x2·x3)``), ``m ∈ {1, 2}`` — the law
 
     ln|y| = ln|c| + Σ_i p_i ln x_i + q₁ ln(1 + t) + q₂ ln|1 - t| + r·t
 
 is linear in its unknowns: one least-squares solve per term, then the factors with a negligible
-effect are dropped and the rest refitted. A power law times ``sin x_j`` or ``cos x_j`` (signed,
-so exponent 1) is solved the same way with ``ln|sin x_j|`` as the extra column. The best law by
-its error on ``y`` is a start of the discrete search (:func:`factored_start`), compared with the
-other starts by the same criterion — a start, not an answer — and when it is exact (noise-free
-data) the relaxed search is skipped (:meth:`dnas.estimators.DARTSRegressor.fit`).
+effect are dropped and the rest refitted. A power law times ``sin u`` or ``cos u`` of ``u = x_j``,
+``x_j/x_k`` or ``x_j·x_k`` (signed, so exponent 1: an oscillation ``A·sin(ω·t)``) is solved the
+same way with ``ln|sin u|`` as the extra column. The best law by its error on ``y`` is a start of
+the discrete search (:func:`factored_start`), compared with the other starts by the same criterion
+— a start, not an answer — and when it is exact (noise-free data) the relaxed search is skipped
+(:meth:`dnas.estimators.DARTSRegressor.fit`).
 """
 
 from __future__ import annotations
@@ -39,19 +41,23 @@ SCALED = 1e-18
 
 @dataclass(frozen=True)
 class Term:
-    """The simple term ``t``: ``x_j^m`` (``k is None``) or ``(x_j/x_k)^m``; or, with ``unary``
-    set, no term but a factor ``sin x_j`` / ``cos x_j`` of the law."""
+    """The simple term ``t``: ``u^m`` of ``u = x_j`` (``k is None``), ``x_j/x_k`` or (``product``)
+    ``x_j·x_k``; or, with ``unary`` set, ``sin u`` / ``cos u`` (``m = 1``), a factor of the law
+    itself."""
 
     j: int
     k: int | None = None
     m: int = 1
     unary: str | None = None
+    product: bool = False
 
     def value(self, X: np.ndarray) -> np.ndarray:
+        u = X[:, self.j]
+        if self.k is not None:
+            u = u * X[:, self.k] if self.product else u / X[:, self.k]
         if self.unary is not None:
-            return np.sin(X[:, self.j]) if self.unary == "sin" else np.cos(X[:, self.j])
-        t = X[:, self.j] if self.k is None else X[:, self.j] / X[:, self.k]
-        return t ** self.m
+            return np.sin(u) if self.unary == "sin" else np.cos(u)
+        return u ** self.m
 
 
 @dataclass
@@ -90,9 +96,9 @@ class FactoredLaw:
 
     @property
     def _needs_term_node(self) -> bool:
-        """Whether ``t`` needs a node of its own (an input itself is read by its factors)."""
+        """Whether ``u^m`` needs a node of its own (an input itself is read by its factors)."""
         t = self.term
-        return t is not None and t.unary is None and not (t.k is None and t.m == 1)
+        return t is not None and not (t.k is None and t.m == 1)
 
 
 def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
@@ -111,9 +117,14 @@ def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
 def _terms(X: np.ndarray) -> list[Term]:
     d = X.shape[1]
     out = [Term(j, None, m) for j in range(d) for m in (1, 2)]
-    out += [Term(j, k, m) for j in range(d) for k in range(d) if j != k
-            for m in (1, 2) if not np.any(X[:, k] == 0)]
-    out += [Term(j, unary=f) for j in range(d) for f in ("sin", "cos")]
+    ratios = [(j, k) for j in range(d) for k in range(d) if j != k and not np.any(X[:, k] == 0)]
+    products = [(j, k) for j in range(d) for k in range(j + 1, d)]
+    out += [Term(j, k, m) for j, k in ratios for m in (1, 2)]
+    out += [Term(j, k, m, product=True) for j, k in products for m in (1, 2)]
+    for f in ("sin", "cos"):
+        out += [Term(j, unary=f) for j in range(d)]
+        out += [Term(j, k, unary=f) for j, k in ratios]
+        out += [Term(j, k, unary=f, product=True) for j, k in products]
     return out
 
 
@@ -255,9 +266,10 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     for :class:`~dnas.estimators.fitting.Evaluator`, or None when there is no such law, it has no
     factor of a term (the power law start covers it), or ``network`` lacks what it needs.
 
-    The graph: ``k1 = t`` where ``t`` is not an input itself (``x_j²`` by ``square``, a ratio by
-    a ``div`` node of ``mult`` or ``square`` edges); the factors of ``t`` (``linear_power`` for
-    ``(±t + 1)^q``, ``exp`` for ``exp(q·t)``, ``linear_sin`` / ``linear_cos`` of an input) and the
+    The graph: ``k1 = u^m`` where that is not an input itself (``x_j²`` by ``square``, a ratio or
+    product by a ``div`` or ``mul`` node of ``mult`` or ``square`` edges); the factors of ``t``
+    (``linear_power`` for ``(±t + 1)^q``, ``exp`` for ``exp(q·t)``, ``linear_sin`` /
+    ``linear_cos`` of ``u``) and the
     inputs' powers (``power``), strongest first, are multiplied by a chain of nodes — two in the
     first, one more in each next (``k_j = mult(k_{j-1}) · factor``). With more factors than the
     graph has room for the weakest are left out."""
@@ -271,11 +283,12 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     need |= {"exp" for k, _ in law.outer if k == "exp"}
     if term.unary is not None:
         need.add(f"linear_{term.unary}")
-    elif node_term and term.m == 2:
+    if node_term and term.m == 2:
         need.add("square")
     ops = set(network.node_ops)
+    joint = "mul" if term.product else "div"
     if (not need <= set(network.primitives) or "mul" not in ops
-            or (node_term and term.k is not None and "div" not in ops)):
+            or (node_term and term.k is not None and joint not in ops)):
         return None
     inputs = network.sources(1)
     eq = Equation(network)
@@ -286,7 +299,7 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
         eq.edge(f"k1_a_{inputs[term.j]}", pick, one)
         if term.k is not None:
             eq.edge(f"k1_b_{inputs[term.k]}", pick, one)
-            eq.node(1, "div")
+            eq.node(1, joint)
         node, source = 1, "k1"
     factors: list[tuple[str, str, dict[str, float]]] = []  # (source, primitive, coefficients)
     for kind, q in law.outer:
