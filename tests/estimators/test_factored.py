@@ -138,3 +138,19 @@ def test_terms_of_a_product_or_ratio_of_two_inputs_and_their_chain(law_of, term)
     assert _evaluate(net, X, y, start) < 1e-20
     no_product = ExpressionNetwork(3, 2, node_ops=("add", "div")).double()
     assert factored_start(no_product, X, y, law) is None  # the chain multiplies
+
+
+@pytest.mark.parametrize("law_of, outer, n_nodes", [
+    (lambda X: 2 * X[:, 0] * (1 - np.cos(X[:, 1] * X[:, 2])), "minus", 3),  # 2U(1 - cos kd)
+    (lambda X: X[:, 0] * np.cos(X[:, 1]) ** 2, "square", 2),  # Malus: I·cos² θ
+])
+def test_a_sine_or_cosine_in_a_node_of_its_own_for_its_factors(law_of, outer, n_nodes):
+    X = _box([1, 1, 1], [5, 5, 5])
+    y = law_of(X)
+    law = factored_law(X, y)
+    assert [k for k, _ in law.outer] == [outer] and law.n_nodes == n_nodes
+    assert law.mse < 1e-25 * np.var(y)
+    torch.manual_seed(0)
+    net = ExpressionNetwork(3, n_nodes).double()
+    assert _evaluate(net, X, y, factored_start(net, X, y, law)) < 1e-20
+    assert factored_start(ExpressionNetwork(3, n_nodes - 1).double(), X, y, law) is None

@@ -65,8 +65,8 @@ class FactoredLaw:
     """``y ≈ c · Π x_i^p_i · Π_f g_f(t)``: ``exponents`` ``{column: p_i}`` (strongest first),
     ``outer`` the factors of ``t`` as ``(kind, q)``: ``plus`` ``(1 + t)^q``, ``minus``
     ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``shift`` ``(1 + s·t)^q``
-    (``s = shift``), ``exp`` ``exp(q·t)``, ``unary`` the factor ``f(x_j)`` itself; ``mse`` its
-    error on ``y``."""
+    (``s = shift``), ``exp`` ``exp(q·t)``, ``unary`` the factor ``t = f(u)`` itself, ``square``
+    its square (``cos² θ``); ``mse`` its error on ``y``."""
 
     const: float
     exponents: dict[int, float]
@@ -92,7 +92,14 @@ class FactoredLaw:
         """The expression-graph nodes the law needs (:func:`factored_start`)."""
         edges = len(self.exponents) + len(self.outer)
         chain = max(1, edges - 1)
-        return chain + (1 if self._needs_term_node else 0)
+        return chain + (1 if self._needs_term_node else 0) + (1 if self._needs_unary_node else 0)
+
+    @property
+    def _needs_unary_node(self) -> bool:
+        """Whether ``t = f(u)`` needs a node of its own (read by a factor other than itself:
+        ``(1 - cos u)``, ``sin² u``)."""
+        return (self.term is not None and self.term.unary is not None
+                and any(kind != "unary" for kind, _ in self.outer))
 
     @property
     def _needs_term_node(self) -> bool:
@@ -111,6 +118,8 @@ def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
         return (t - 1) ** q if flipped else (1 - t) ** q
     if kind == "exp":
         return np.exp(q * t)
+    if kind == "square":
+        return t * t
     return t  # unary: the signed factor itself
 
 
@@ -171,12 +180,7 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
             if not np.all(np.isfinite(t)):
                 continue
             if term.unary is not None:
-                if np.any(np.abs(t) < MARGIN):
-                    continue
-                solved = _solve(target - np.log(np.abs(t)), logs, spread) if logs else None
-                if solved is not None:
-                    consider(FactoredLaw(1.0, _exponents(solved[1], positive, logs), term,
-                                         (("unary", 1.0),)))
+                _unary_laws(term, t, target, logs, positive, spread, consider)
                 continue
             extra: list[tuple[str, np.ndarray]] = []
             if np.all(1 + t > MARGIN):
@@ -208,6 +212,33 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
                         consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
                                              (("shift", coefs[len(logs)]),), shift=shift))
     return best
+
+
+def _unary_laws(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
+                positive: list[int], spread: float, consider) -> None:
+    """The laws of a sine or cosine ``t``: the power law times ``t`` itself (signed: the exponent
+    held at 1), and times ``(1 ± t)^q`` and ``t²`` (``2U·(1 - cos kd)``, ``I·cos² θ``), solved
+    with every exponent free."""
+    if logs and np.all(np.abs(t) >= MARGIN):
+        solved = _solve(target - np.log(np.abs(t)), logs, spread)
+        if solved is not None:
+            consider(FactoredLaw(1.0, _exponents(solved[1], positive, logs), term,
+                                 (("unary", 1.0),)))
+    extra: list[tuple[str, np.ndarray]] = []
+    if np.all(np.abs(t) >= MARGIN):
+        extra.append(("square", np.log(np.abs(t))))
+    extra += [(kind, np.log(1 + sign * t)) for kind, sign in (("plus", 1.0), ("minus", -1.0))
+              if np.all(1 + sign * t > MARGIN)]
+    solved = _solve(target, logs + [c for _, c in extra], spread) if extra else None
+    if solved is None:
+        return
+    outer = tuple((extra[i - len(logs)][0], q) for i, q in solved[1].items() if i >= len(logs))
+    square = [q for kind, q in outer if kind == "square"]
+    if not outer or (square and abs(square[0] - 2) > 0.05):  # only t² of the powers of t
+        return
+    exps = {i: q for i, q in solved[1].items() if i < len(logs)}
+    consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
+                         tuple((kind, 2.0 if kind == "square" else q) for kind, q in outer)))
 
 
 def _scaled(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
@@ -283,7 +314,7 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     need |= {"exp" for k, _ in law.outer if k == "exp"}
     if term.unary is not None:
         need.add(f"linear_{term.unary}")
-    if node_term and term.m == 2:
+    if (node_term and term.m == 2) or any(k == "square" for k, _ in law.outer):
         need.add("square")
     ops = set(network.node_ops)
     joint = "mul" if term.product else "div"
@@ -294,17 +325,26 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     eq = Equation(network)
     node = 0
     source = inputs[term.j]  # what the factors of t read
-    if node_term:  # k1 = t
+    if node_term:  # k1 = u^m
         pick, one = ("square", {"c": 1.0}) if term.m == 2 else ("mult", {"a": 1.0})
         eq.edge(f"k1_a_{inputs[term.j]}", pick, one)
         if term.k is not None:
             eq.edge(f"k1_b_{inputs[term.k]}", pick, one)
             eq.node(1, joint)
         node, source = 1, "k1"
+    unit = {"c": 1.0, "a": 1.0, "b": 0.0}
+    if law._needs_unary_node:  # t = f(u) in a node of its own, read by its factors
+        node += 1
+        if node > network.n_nodes:
+            return None
+        eq.edge(f"k{node}_a_{source}", f"linear_{term.unary}", dict(unit))
+        source = f"k{node}"
     factors: list[tuple[str, str, dict[str, float]]] = []  # (source, primitive, coefficients)
     for kind, q in law.outer:
         if kind == "unary":
-            factors.append((source, f"linear_{term.unary}", {"c": 1.0, "a": 1.0, "b": 0.0}))
+            factors.append((source, f"linear_{term.unary}", dict(unit)))
+        elif kind == "square":
+            factors.append((source, "square", {"c": 1.0}))
         elif kind == "exp":
             factors.append((source, "exp", {"c": 1.0, "a": q}))
         else:
