@@ -154,3 +154,19 @@ def test_a_sine_or_cosine_in_a_node_of_its_own_for_its_factors(law_of, outer, n_
     net = ExpressionNetwork(3, n_nodes).double()
     assert _evaluate(net, X, y, factored_start(net, X, y, law)) < 1e-20
     assert factored_start(ExpressionNetwork(3, n_nodes - 1).double(), X, y, law) is None
+
+
+def test_a_factor_that_changes_sign_is_a_linear_edge_of_an_input_times_a_cosine():
+    X = _box([1, 1, 1], [5, 5, 5])
+    y = X[:, 0] * (1 + X[:, 1] * np.cos(X[:, 2]))  # β(1 + α·cos θ): y crosses 0
+    law = factored_law(X, y)
+    assert law.term == Term(1, 2, trig="cos") and law.outer == (("plus1", 1.0),)
+    assert law.mse < 1e-25 * np.var(y) and law.n_nodes == 2
+    torch.manual_seed(0)
+    net = ExpressionNetwork(3, 2).double()
+    start = factored_start(net, X, y, law)
+    assert start[0]["k1_b_x3"] == ("linear_cos",) and start[0]["k2_a_k1"] == ("linear",)
+    assert _evaluate(net, X, y, start) < 1e-20
+    noisy = y + np.random.default_rng(0).normal(0, 0.05, len(y))
+    found = factored_law(X, noisy)  # a signed factor only to the power 1
+    assert all(q == 1.0 for kind, q in found.outer if kind in ("plus1", "minus1"))

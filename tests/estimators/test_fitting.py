@@ -101,3 +101,21 @@ def test_fewer_constants_win_between_forms_with_as_many_terms():
                                      "k1_b_x2": ["mult"], "k1_op": ["div"]}), True)
     assert general.mse < law.mse  # the extra constants do buy something...
     assert law.bic < general.bic  # ...but not enough
+
+
+def test_evaluators_sharing_a_ledger_are_exhausted_together():
+    from dnas.estimators.fitting import Ledger
+
+    X = np.random.default_rng(0).uniform(1, 2, (50, 1))
+    net = ExpressionNetwork(1, 1, primitives=("none", "mult", "power")).double()
+    arch = Architecture({"k1_a_x1": ["power"], "k1_b_x1": ["none"], "k1_op": ["add"]})
+    ledger = Ledger(limit=5)
+    quick = Evaluator(net, X, 2 * X[:, 0] ** 1.5, "real", max_iter=15, n_starts=1,
+                      generator=None, ledger=ledger)
+    other = Evaluator(net, X, 2 * X[:, 0] ** 1.5, "real", max_iter=15, n_starts=1,
+                      generator=None, ledger=ledger)
+    assert not quick.exhausted and not other.exhausted
+    quick(arch, True)  # a fit of one edge: one unit per evaluation, several evaluations
+    assert ledger.spent >= 5 and quick.exhausted and other.exhausted
+    assert not Evaluator(net, X, X[:, 0], "real", max_iter=15, n_starts=1,
+                         generator=None).exhausted  # no ledger, no budget: never

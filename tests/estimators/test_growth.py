@@ -39,3 +39,22 @@ def test_num_graph_nodes_is_an_explicit_size():
     est = DARTSRegressor(num_graph_nodes=1, **SMALL).fit(X, y)
     assert [r["n_nodes"] for r in est.search_report_] == [1]
     assert est.network_.n_nodes == 1
+
+
+def test_a_spent_work_budget_stops_the_growth_and_the_search_decides_among_what_it_found(
+        monkeypatch):
+    from dnas.estimators import darts_regressor
+
+    X, y = _data(lambda a, b: np.sin(2 * a * b) + a**2 * b, seed=2)  # no law of this space:
+    # unbounded, the graph grows (as with the noise above)
+    monkeypatch.setattr(darts_regressor, "WORK", 3000)
+    bounded = DARTSRegressor(**SMALL).fit(X, y)
+    report = bounded.search_report_
+    assert [r["n_nodes"] for r in report] == [1] and report[0]["work"] >= 3000
+    # the search stopped early, yet the equation agrees with the model and is deterministic
+    x = sympy.symbols("x1 x2", real=True)
+    shown = np.asarray(sympy.lambdify(x, bounded.equation_)(X[:, 0], X[:, 1]), dtype=float)
+    np.testing.assert_allclose(shown * np.ones(len(X)), bounded.predict(X),
+                               atol=1e-3 * np.std(bounded.predict(X)))
+    again = DARTSRegressor(**SMALL).fit(X, y)
+    assert str(again.equation_) == str(bounded.equation_)

@@ -107,7 +107,7 @@ def composed_starts(
 ) -> list[Candidate]:
     """Every edge of ``cand`` (an equation of ``smaller``) replaced by every nesting of two
     primitives, as equations of ``evaluate``'s network (one node more); fitted and scored, best
-    first."""
+    first (those fitted before ``evaluate`` is exhausted)."""
     big = evaluate.network
     if big.n_nodes != smaller.n_nodes + 1:
         raise ValueError(f"composition adds one node: {smaller.n_nodes} -> {big.n_nodes} nodes "
@@ -148,6 +148,8 @@ def composed_starts(
         new_outputs = (*outputs[:position - 1], False, *outputs[position - 1:])
         for inner in prims:
             for outer in prims:
+                if evaluate.exhausted:  # the work budget is spent: the compositions so far
+                    return sorted(found.values(), key=lambda c: c.bic)
                 choice: dict[str, list[str]] = {
                     **base, edge: ["none"], reader: [outer], inner_label: [inner]}
                 trial = dict(values)

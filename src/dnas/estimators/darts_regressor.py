@@ -31,6 +31,7 @@ from dnas.estimators.compose import composed_starts
 from dnas.estimators.fitting import (
     Candidate,
     Evaluator,
+    Ledger,
     carry_over,
     materialize,
     refine,
@@ -67,6 +68,11 @@ N_COMPOSED = 3
 #: short constant fits the discrete search of one graph size may make (its starts and their
 #: refinements); bounds the worst-case fit time on large graphs of many inputs
 QUICK_FITS = 2500
+#: work (edge evaluations of the constant fits: :class:`~dnas.estimators.fitting.Ledger`) one fit
+#: may spend over all its graph sizes; once spent the searches decide among what they have found
+#: and the graph stops growing. Bounds the worst case (a law outside the space, searched at every
+#: size) at about a minute of one core on 200 rows
+WORK = 2_000_000
 #: careful constant fits the last simplification of one graph size may make (each is six
 #: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
 #: took a minute on the equations that are no law)
@@ -313,7 +319,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         loss_fn = loss_for(opts["output_type"])
         laws = (DataLaws(X_fit, y_fit, opts["primitives"], MAX_NODES, opts["node_ops"])
                 if opts["output_type"] == "real" else None)
-        data = (X_fit, y_fit, loss_fn, laws)
+        ledger = Ledger(WORK)
+        data = (X_fit, y_fit, loss_fn, laws, ledger)
         network = self._network_to_continue(opts, X_np.shape[1])
         if network is not None:  # warm start / AutoRA's refit idiom: the kept network's size
             sizes = [network.n_nodes]
@@ -327,7 +334,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         report: list[dict] = []
         chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
         for n_nodes in sizes:
-            start = time.perf_counter()
+            if ledger.exhausted and chosen is not None:  # the work budget is spent: no growing
+                break
+            start, work = time.perf_counter(), ledger.spent
             seed = int(rng.randint(0, 2**31 - 1))
             net, best, history, epochs, evaluator = self._fit_size(
                 opts, data, n_nodes, seed, network, None if chosen is None else chosen[:2])
@@ -335,7 +344,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             report.append({
                 "n_nodes": n_nodes, "equation": str(self._equation_of(net, best)),
                 "criterion": best.bic, "mse": best.mse, "epochs": epochs,
-                "fits": evaluator.fits, "seconds": time.perf_counter() - start,
+                "fits": evaluator.fits, "work": ledger.spent - work,
+                "seconds": time.perf_counter() - start,
                 "kept": better,
             })
             if not better:  # no meaningful gain from one more node: stop growing
@@ -354,7 +364,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                   network: ExpressionNetwork | None, smaller: tuple | None):
         """Search one graph size and select its equation; returns (network, best candidate,
         history, epochs searched, final evaluator)."""
-        X_np, y_np, loss_fn, laws = data
+        X_np, y_np, loss_fn, laws, ledger = data
         gen = torch.Generator().manual_seed(seed)
         device = opts["device"]
         if network is None:
@@ -372,7 +382,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         else:
             history = list(getattr(self, "history_", []))
         epochs = 0
-        if self.max_epochs > 0 and not self._exact_law(network, X_np, y_np, seed, laws):
+        if self.max_epochs > 0 and not self._exact_law(network, X_np, y_np, seed, laws, ledger):
             Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
             yt = torch.tensor(y_np, dtype=torch.float64, device=device)
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
@@ -394,10 +404,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             epochs = len(searcher.history)
 
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
-                          generator=gen, budget=QUICK_FITS)
+                          generator=gen, budget=QUICK_FITS, ledger=ledger)
         use_bias = bool(self.train_classifier_bias)
         final = Evaluator(network, X_np, y_np, self.output_type,
-                          max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen)
+                          max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen,
+                          ledger=ledger)
         kept = getattr(self, "searched_architecture_", None) if epochs == 0 else None
         if opts["sampling_strategy"] == "sample":
             best = final(network.sample_architecture(gen), use_bias)
@@ -414,14 +425,14 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         return network, best, history, epochs, final
 
     def _exact_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
-                   seed: int, laws: DataLaws | None) -> bool:
+                   seed: int, laws: DataLaws | None, ledger: Ledger) -> bool:
         """Whether an exact law of the data (:mod:`dnas.estimators.laws`), as an equation of
         ``network``, refits exactly (to the round-off floor): then the relaxed search cannot
         find anything better and is skipped."""
         if laws is None or not self.refine or self.sampling_strategy != "max":
             return False
         probe = Evaluator(network, X, y, "real", max_iter=self.param_updates_for_sampled_model,
-                          n_starts=2, generator=torch.Generator().manual_seed(seed))
+                          n_starts=2, generator=torch.Generator().manual_seed(seed), ledger=ledger)
         for architecture, outputs, init in laws.starts(network, exact_only=True):
             use_bias = bool(self.train_classifier_bias) and (id(network.out_bias), None) in init
             if probe(architecture, use_bias, init, outputs).mse <= EXACT * probe.floor:

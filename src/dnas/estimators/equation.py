@@ -50,14 +50,20 @@ def _simple_rational(v: float) -> sympy.Expr | None:
     return None
 
 
+#: powers beyond this exponent are not simplified (:func:`tidy`)
+MAX_EXPONENT = 12
+
+
 def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
     """Round constants, simplify, and round again (simplification can create new floats).
 
-    Expressions larger than ``max_ops`` operations are only rounded: SymPy's ``simplify`` grows
-    super-linearly and a wide equation is no more readable for it.
+    Expressions larger than ``max_ops`` operations, or with a power beyond ``MAX_EXPONENT``, are
+    only rounded: SymPy's ``simplify`` grows super-linearly, and on ``(… + x)^317.75`` it expands
+    a polynomial of degree 1271 (minutes); a wide equation is no more readable for it.
     """
     e = round_constants(expr, digits)
-    if sympy.count_ops(e) > max_ops:
+    if sympy.count_ops(e) > max_ops or any(
+            p.exp.is_Number and abs(p.exp) > MAX_EXPONENT for p in e.atoms(sympy.Pow)):
         return e
     with contextlib.suppress(TypeError, ValueError, RecursionError):  # SymPy may give up
         e = sympy.simplify(e)

@@ -35,25 +35,32 @@ from dnas.spaces.expression.network import ExpressionNetwork
 
 #: ``1 ± t`` must stay this far from 0 on every row for its logarithm to be a column
 MARGIN = 1e-6
+#: a factor ``1 ± t`` that changes sign is one of the law only to the power 1, within this
+SIGNED = 1e-3
 #: the scaled shifts ``(1 + s·t)^q`` are searched only when no law is this close already
 SCALED = 1e-18
 
 
 @dataclass(frozen=True)
 class Term:
-    """The simple term ``t``: ``u^m`` of ``u = x_j`` (``k is None``), ``x_j/x_k`` or (``product``)
-    ``x_j·x_k``; or, with ``unary`` set, ``sin u`` / ``cos u`` (``m = 1``), a factor of the law
-    itself."""
+    """The simple term ``t``: ``u^m`` of ``u = x_j`` (``k is None``), ``x_j/x_k``, (``product``)
+    ``x_j·x_k`` or (``trig``) ``x_j·sin x_k``; or, with ``unary`` set, ``sin u`` / ``cos u``
+    (``m = 1``), a factor of the law itself."""
 
     j: int
     k: int | None = None
     m: int = 1
     unary: str | None = None
     product: bool = False
+    #: ``u = x_j·sin x_k`` or ``x_j·cos x_k`` (``1 + α·cos θ``)
+    trig: str | None = None
 
     def value(self, X: np.ndarray) -> np.ndarray:
         u = X[:, self.j]
-        if self.k is not None:
+        if self.trig is not None:
+            assert self.k is not None
+            u = u * (np.sin(X[:, self.k]) if self.trig == "sin" else np.cos(X[:, self.k]))
+        elif self.k is not None:
             u = u * X[:, self.k] if self.product else u / X[:, self.k]
         if self.unary is not None:
             return np.sin(u) if self.unary == "sin" else np.cos(u)
@@ -64,7 +71,8 @@ class Term:
 class FactoredLaw:
     """``y ≈ c · Π x_i^p_i · Π_f g_f(t)``: ``exponents`` ``{column: p_i}`` (strongest first),
     ``outer`` the factors of ``t`` as ``(kind, q)``: ``plus`` ``(1 + t)^q``, ``minus``
-    ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``shift`` ``(1 + s·t)^q``
+    ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``plus1``, ``minus1`` the
+    factors ``1 + t``, ``1 - t`` that change sign (power 1), ``shift`` ``(1 + s·t)^q``
     (``s = shift``), ``exp`` ``exp(q·t)``, ``unary`` the factor ``t = f(u)`` itself, ``square``
     its square (``cos² θ``); ``mse`` its error on ``y``."""
 
@@ -118,6 +126,8 @@ def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
         return (t - 1) ** q if flipped else (1 - t) ** q
     if kind == "exp":
         return np.exp(q * t)
+    if kind in ("plus1", "minus1"):  # signed, to the power 1
+        return 1 + t if kind == "plus1" else 1 - t
     if kind == "square":
         return t * t
     return t  # unary: the signed factor itself
@@ -130,6 +140,8 @@ def _terms(X: np.ndarray) -> list[Term]:
     products = [(j, k) for j in range(d) for k in range(j + 1, d)]
     out += [Term(j, k, m) for j, k in ratios for m in (1, 2)]
     out += [Term(j, k, m, product=True) for j, k in products for m in (1, 2)]
+    out += [Term(j, k, trig=f) for j in range(d) for k in range(d) if j != k
+            for f in ("sin", "cos")]
     for f in ("sin", "cos"):
         out += [Term(j, unary=f) for j in range(d)]
         out += [Term(j, k, unary=f) for j, k in ratios]
@@ -185,9 +197,13 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
             extra: list[tuple[str, np.ndarray]] = []
             if np.all(1 + t > MARGIN):
                 extra.append(("plus", np.log(1 + t)))
+            elif np.all(np.abs(1 + t) > MARGIN):  # changes sign: the factor only to the power 1
+                extra.append(("plus1", np.log(np.abs(1 + t))))
             flipped = bool(np.all(t - 1 > MARGIN))
             if flipped or np.all(1 - t > MARGIN):
                 extra.append(("minus", np.log(np.abs(1 - t))))
+            elif np.all(np.abs(1 - t) > MARGIN):
+                extra.append(("minus1", np.log(np.abs(1 - t))))
             if np.std(t) > 0:
                 extra.append(("exp", t))
             solved = _solve(target, logs + [c for _, c in extra], spread)
@@ -195,8 +211,10 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
                 continue
             outer = tuple((extra[i - len(logs)][0], q) for i, q in solved[1].items()
                           if i >= len(logs))
-            if not outer:
+            signed = [q for kind, q in outer if kind.endswith("1")]
+            if not outer or any(abs(q - 1) > SIGNED for q in signed):
                 continue
+            outer = tuple((kind, 1.0 if kind.endswith("1") else q) for kind, q in outer)
             exps = {i: q for i, q in solved[1].items() if i < len(logs)}
             consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term, outer,
                                  flipped=flipped))
@@ -312,12 +330,15 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     need = {"power", "mult"}
     need |= {"linear_power" for k, _ in law.outer if k in ("plus", "minus", "shift")}
     need |= {"exp" for k, _ in law.outer if k == "exp"}
+    need |= {"linear" for k, _ in law.outer if k in ("plus1", "minus1")}
     if term.unary is not None:
         need.add(f"linear_{term.unary}")
+    if term.trig is not None:
+        need.add(f"linear_{term.trig}")
     if (node_term and term.m == 2) or any(k == "square" for k, _ in law.outer):
         need.add("square")
     ops = set(network.node_ops)
-    joint = "mul" if term.product else "div"
+    joint = "mul" if term.product or term.trig else "div"
     if (not need <= set(network.primitives) or "mul" not in ops
             or (node_term and term.k is not None and joint not in ops)):
         return None
@@ -328,7 +349,12 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     if node_term:  # k1 = u^m
         pick, one = ("square", {"c": 1.0}) if term.m == 2 else ("mult", {"a": 1.0})
         eq.edge(f"k1_a_{inputs[term.j]}", pick, one)
-        if term.k is not None:
+        if term.trig is not None:
+            assert term.k is not None
+            eq.edge(f"k1_b_{inputs[term.k]}", f"linear_{term.trig}",
+                    {"c": 1.0, "a": 1.0, "b": 0.0})
+            eq.node(1, "mul")
+        elif term.k is not None:
             eq.edge(f"k1_b_{inputs[term.k]}", pick, one)
             eq.node(1, joint)
         node, source = 1, "k1"
@@ -345,6 +371,9 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
             factors.append((source, f"linear_{term.unary}", dict(unit)))
         elif kind == "square":
             factors.append((source, "square", {"c": 1.0}))
+        elif kind in ("plus1", "minus1"):
+            factors.append((source, "linear", {"a": 1.0 if kind == "plus1" else -1.0,
+                                               "b": 1.0}))
         elif kind == "exp":
             factors.append((source, "exp", {"c": 1.0, "a": q}))
         else:
@@ -359,7 +388,10 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     first = node + 1
     if first > network.n_nodes:
         return None
-    factors[0][2]["c"] = law.const  # every primitive of the chain's first edge has ``c``
+    if factors[0][1] == "linear":  # a·x + b has no outer scale: the constant scales both
+        factors[0][2].update(a=law.const * factors[0][2]["a"], b=law.const * factors[0][2]["b"])
+    else:
+        factors[0][2]["c"] = law.const
     eq.edge(f"k{first}_a_{factors[0][0]}", factors[0][1], factors[0][2])
     if len(factors) > 1:
         eq.edge(f"k{first}_b_{factors[1][0]}", factors[1][1], factors[1][2])

@@ -68,6 +68,20 @@ class Candidate:
         return (tuple(sorted(self.architecture.items())), self.use_bias, self.outputs, self.fixed)
 
 
+class Ledger:
+    """The work the constant fits of one regressor fit have spent, in edge evaluations (one
+    evaluation of an equation and its Jacobian costs one unit per edge): a count, not a clock, so
+    a fit gives the same equation on any machine. Past ``limit`` the evaluators that share it
+    report :attr:`Evaluator.exhausted`, and the searches stop with what they have found."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit, self.spent = limit, 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.spent >= self.limit
+
+
 def fit_constants(
     equation: NumericEquation,
     X: np.ndarray,
@@ -79,11 +93,12 @@ def fit_constants(
     n_starts: int = 2,
     generator: torch.Generator | None = None,
     fixed: tuple[tuple[int, float], ...] = (),
+    ledger: Ledger | None = None,
 ) -> tuple[float, np.ndarray]:
     """Least-squares fit of the equation's constants to ``y``; returns ``(mse, theta)``.
 
     ``fixed`` holds some constants at given values (``(index, value)`` pairs); the others are
-    fitted.
+    fitted. ``ledger`` is charged for every evaluation.
 
     ``logistic`` fits ``sigmoid(equation)``. Levenberg-Marquardt with the exact Jacobian, at most
     ``max_iter`` evaluations per start. Starts alternate between ``theta0`` (default: the
@@ -102,6 +117,7 @@ def fit_constants(
     free = np.array([i for i in range(len(full)) if i not in dict(fixed)], dtype=int)
     theta0, neutral = full[free], initial[free]
     last: list = [None, None, None]  # theta (bytes), residual, Jacobian of the latest evaluation
+    cost = max(1, len(equation.coefs))
 
     def evaluate(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = theta.tobytes()  # the solver asks for the Jacobian where it just evaluated
@@ -109,6 +125,8 @@ def fit_constants(
             return last[1], last[2]
         whole = full.copy()
         whole[free] = theta
+        if ledger is not None:
+            ledger.spent += cost
         with np.errstate(all="ignore"):
             value, jac = equation(X, whole)
             jac = jac[:, free]
@@ -188,22 +206,27 @@ class Evaluator:
         Fits (cache misses) after which :attr:`exhausted` turns true: the discrete searches that
         use this evaluator stop there and return their best so far. A count, not a clock, so a
         fit gives the same equation on any machine.
+    ledger : Ledger or None
+        The work budget shared with the other evaluators of one regressor fit; once it is spent
+        :attr:`exhausted` is true as well.
     """
 
     def __init__(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                  output_type: str, *, max_iter: int, n_starts: int,
-                 generator: torch.Generator | None, budget: int | None = None) -> None:
+                 generator: torch.Generator | None, budget: int | None = None,
+                 ledger: Ledger | None = None) -> None:
         self.network, self.X, self.y, self.output_type = network, X, y, output_type
         self.max_iter, self.n_starts, self.generator = max_iter, n_starts, generator
-        self.budget = budget
+        self.budget, self.ledger = budget, ledger
         self.floor = FLOOR * max(float(np.var(y)), 1e-300)
         self.cache: dict[tuple, Candidate] = {}
         self.fits = 0
 
     @property
     def exhausted(self) -> bool:
-        """Whether the fit budget is spent."""
-        return self.budget is not None and self.fits >= self.budget
+        """Whether the fit budget, or the shared ledger, is spent."""
+        return ((self.budget is not None and self.fits >= self.budget)
+                or (self.ledger is not None and self.ledger.exhausted))
 
     def __call__(self, architecture: Architecture, use_bias: bool, init: dict | None = None,
                  outputs: tuple[bool, ...] | None = None,
@@ -226,7 +249,8 @@ class Evaluator:
             mse, theta = fit_constants(equation, self.X, self.y, theta0,
                                        logistic=self.output_type != "real",
                                        max_iter=self.max_iter, n_starts=self.n_starts,
-                                       generator=self.generator, fixed=fixed)
+                                       generator=self.generator, fixed=fixed,
+                                       ledger=self.ledger)
         self.fits += 1
         n = len(self.y)
         k = complexity(architecture, len(theta) - len(fixed))  # the bias, if any, is in theta
@@ -326,7 +350,7 @@ def simplify(
         # one pass over the labels, each change kept as soon as it is found (the pass goes on
         # from the changed equation); passes repeat until none changes, within ``budget`` fits
         for label, cost in costs.items():
-            if budget is not None and evaluate.fits - spent >= budget:
+            if (budget is not None and evaluate.fits - spent >= budget) or evaluate.exhausted:
                 return best
             names = list(cost)
             current = str(best.architecture[label][0])
@@ -427,6 +451,8 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
                                       simple_values(float(start.theta[i]), pi=i in angles)),
                                      default=math.inf))
     for i in order:
+        if evaluate.exhausted:  # the work budget is spent: the constants stay as fitted
+            break
         if i in dict(best.fixed):
             continue
         for v in simple_values(float(best.theta[i]), pi=i in angles):
@@ -441,6 +467,9 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
 #: a direction of the constants along which the fit's Jacobian is this small (relative to its
 #: largest singular value) changes nothing: the constants are redundant along it
 REDUNDANT = 1e-7
+#: constants :func:`_hold_redundant` tries to hold per redundant direction, and directions it
+#: holds: each try is a careful fit
+HOLD_TRIES = 3
 
 
 def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
@@ -456,7 +485,9 @@ def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
              for label, module in network.edges.items()
              for primitive in getattr(module, "candidates", {}).values()
              for name, _ in getattr(primitive, "coefficients", ())}
-    for _ in range(len(start.theta)):
+    for _ in range(min(len(start.theta), HOLD_TRIES)):
+        if evaluate.exhausted:
+            break
         equation = NumericEquation(network, best.architecture, best.use_bias, best.outputs)
         free = [i for i in range(len(best.theta)) if i not in dict(best.fixed)]
         if not free or not np.isfinite(best.mse):
@@ -475,7 +506,7 @@ def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
                    and abs(best.theta[free[k]]) > 1e-12]
         movable.sort(key=lambda k: (order.get(id(equation.slots[free[k]][0]), (0, 2)),
                                     -weight[k]))
-        for k in movable:
+        for k in movable[:HOLD_TRIES]:
             i = free[k]
             cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
                             (*best.fixed, (i, float(np.sign(best.theta[i])))))
@@ -548,6 +579,6 @@ def grid_minimum(f, grid: np.ndarray, keep: int = 5, steps: int = 60) -> float |
     return min(finite)[1] if finite else None
 
 
-__all__ = ["BIAS", "Candidate", "Evaluator", "carry_over", "complexity", "fit_constants",
-           "grid_minimum", "materialize", "refine", "simple_values", "simplify", "snap",
-           "term_cost"]
+__all__ = ["BIAS", "Candidate", "Evaluator", "Ledger", "carry_over", "complexity",
+           "fit_constants", "grid_minimum", "materialize", "refine", "simple_values", "simplify",
+           "snap", "term_cost"]
