@@ -5,7 +5,7 @@ import sympy
 import torch
 
 from dnas import DARTSRegressor
-from dnas.estimators.equation import normalise_ratios, tidy
+from dnas.estimators.equation import normalise_ratios, round_constants, tidy
 
 torch.set_num_threads(1)
 x1, x2 = sympy.symbols("x1 x2", real=True)
@@ -35,3 +35,11 @@ def test_probability_output_is_the_logistic_of_the_simplified_graph():
     assert est.equation_.func == sympy.Pow  # 1/(1 + exp(...)), not SymPy's merged fraction
     z = sympy.solve(sympy.Eq(est.equation_, 1 / (1 + sympy.exp(-inner))), inner)
     assert z and sympy.simplify(z[0] - (10 * sympy.Symbol("x1", real=True) - 5)) == 0
+
+
+def test_a_high_power_of_a_sum_is_rounded_but_not_simplified():
+    x1, x2 = sympy.symbols("x1 x2", positive=True)
+    # SymPy's simplify expands this into a polynomial of degree 1271 (minutes); tidy only rounds
+    expr = 2.0 / (3.00001 + 0.5 * sympy.log(x1) + x2 / 7) ** 317.75 + 1.23456789 * x1
+    assert tidy(expr) == round_constants(expr, 4)
+    assert sympy.Float(1.235, 15) in tidy(expr).atoms(sympy.Float)
