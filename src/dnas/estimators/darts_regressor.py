@@ -71,9 +71,12 @@ QUICK_FITS = 2500
 #: work (edge evaluations of the constant fits: :class:`~dnas.estimators.fitting.Ledger`) one fit
 #: may spend over all its graph sizes; once spent the searches decide among what they have found
 #: and the graph stops growing. Bounds the worst case (a law outside the space, searched at every
-#: size) at about a minute of one core on 200 rows (2,000,000 took 91 s on arcsin(x1·sin x2),
-#: found nowhere); the searches that find a law at 1 % noise spend up to 1,460,000
-WORK = 1_600_000
+#: size): about 21,000 units per CPU second here, so ~50 s of fits plus ~15 s of relaxed search
+#: and display on 200 rows (3.2 million unbounded took 149 s on arcsin(x1/(x2·x3)), found
+#: nowhere). A law found at a smaller size is kept: the larger sizes' searches only decide
+#: whether anything beats it clearly (at 1 % noise the power laws spend 1.26-1.43 million
+#: unbounded, all of it on the sizes that do not)
+WORK = 1_000_000
 #: careful constant fits the last simplification of one graph size may make (each is six
 #: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
 #: took a minute on the equations that are no law)
