@@ -43,3 +43,16 @@ def test_a_high_power_of_a_sum_is_rounded_but_not_simplified():
     expr = 2.0 / (3.00001 + 0.5 * sympy.log(x1) + x2 / 7) ** 317.75 + 1.23456789 * x1
     assert tidy(expr) == round_constants(expr, 4)
     assert sympy.Float(1.235, 15) in tidy(expr).atoms(sympy.Float)
+
+
+def test_a_power_of_a_long_sum_is_not_expanded():
+    xs = sympy.symbols("x1:9", positive=True)
+    # eight terms to the 6th power: 1,716 terms expanded; to the 12th, 50,388 (the memory ran out
+    # on twenty terms)
+    small = (sum(xs[:3]) + 1.5) ** 2
+    big = (sum(sympy.Float(i + 1.5) * x for i, x in enumerate(xs)) + 1.5) ** 12 * xs[0]
+    assert tidy(big) == round_constants(big, 4)
+    from dnas.estimators.equation import _costly_power
+
+    assert _costly_power(next(p for p in big.atoms(sympy.Pow) if p.exp == 12))
+    assert not _costly_power(small)  # 15 terms: simplified as before

@@ -77,6 +77,10 @@ QUICK_FITS = 2500
 #: whether anything beats it clearly (at 1 % noise the power laws spend 1.26-1.43 million
 #: unbounded, all of it on the sizes that do not)
 WORK = 1_000_000
+#: once the work budget is spent: the equations found that still get a careful fit, and the
+#: careful fits the last simplification and the snapping may each make
+AFTER_WORK = 3
+AFTER_WORK_FITS = 20
 #: careful constant fits the last simplification of one graph size may make (each is six
 #: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
 #: took a minute on the equations that are no law)
@@ -484,11 +488,17 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             found.setdefault(end.form, end)
             if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better
                 break
+        candidates = list(found.values())
+        spent = quick.ledger is not None and quick.ledger.exhausted
+        if spent:  # the work budget is spent: careful fits of the best few only
+            candidates = sorted(candidates, key=lambda c: c.bic)[:AFTER_WORK]
         best = min((final(c.architecture, c.use_bias, c.values, c.outputs)
-                    for c in found.values()), key=lambda c: c.bic)
-        best = simplify(final, best, edge_costs(network), bias_choice=use_bias,
-                        budget=SIMPLIFY_FITS)
-        return snap(final, best)
+                    for c in candidates), key=lambda c: c.bic)
+        # the last simplification and the snapping of constants are bounded, and still run (more
+        # briefly) when the work budget is spent: a spurious small term fitted to noise goes
+        limit = AFTER_WORK_FITS if spent else SIMPLIFY_FITS
+        best = simplify(final, best, edge_costs(network), bias_choice=use_bias, budget=limit)
+        return snap(final, best, budget=AFTER_WORK_FITS if spent else None)
 
     def _equation_of(self, network: ExpressionNetwork, cand: Candidate):
         return eq.tidy(self._expression(materialize(network, cand)))

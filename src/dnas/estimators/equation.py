@@ -52,20 +52,37 @@ def _simple_rational(v: float) -> sympy.Expr | None:
 
 #: powers beyond this exponent are not simplified (:func:`tidy`)
 MAX_EXPONENT = 12
+#: nor powers of a sum whose expansion would have more terms than this
+MAX_EXPANSION = 2000
+
+
+def _costly_power(p: sympy.Pow) -> bool:
+    """Whether expanding ``p`` is beyond :func:`tidy`'s means: an exponent over ``MAX_EXPONENT``,
+    or a sum of ``m`` terms to a power ``n`` with more than ``MAX_EXPANSION`` terms,
+    ``C(m + n - 1, n)``."""
+    if not p.exp.is_Number:
+        return False
+    n = abs(float(p.exp))
+    if n > MAX_EXPONENT:
+        return True
+    m = len(sympy.Add.make_args(p.base))
+    return m > 1 and math.comb(m + math.ceil(n) - 1, math.ceil(n)) > MAX_EXPANSION
 
 
 def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
     """Round constants, simplify, and round again (simplification can create new floats).
 
-    Expressions larger than ``max_ops`` operations, or with a power beyond ``MAX_EXPONENT``, are
-    only rounded: SymPy's ``simplify`` grows super-linearly, and on ``(… + x)^317.75`` it expands
-    a polynomial of degree 1271 (minutes); a wide equation is no more readable for it.
+    Expressions larger than ``max_ops`` operations, or with a power that SymPy would expand into
+    too many terms (:func:`_costly_power`), are only rounded: ``simplify`` grows super-linearly,
+    on ``(… + x)^317.75`` it expands a polynomial of degree 1271 (minutes), on a sum of twenty
+    terms to the 12th power its multinomial coefficients fill the memory; a wide equation is no
+    more readable for it.
     """
     e = round_constants(expr, digits)
-    if sympy.count_ops(e) > max_ops or any(
-            p.exp.is_Number and abs(p.exp) > MAX_EXPONENT for p in e.atoms(sympy.Pow)):
+    if sympy.count_ops(e) > max_ops or any(map(_costly_power, e.atoms(sympy.Pow))):
         return e
-    with contextlib.suppress(TypeError, ValueError, RecursionError):  # SymPy may give up
+    # SymPy may give up (or, on what the guard above misses, run out of memory)
+    with contextlib.suppress(TypeError, ValueError, RecursionError, MemoryError):
         e = sympy.simplify(e)
     return round_constants(normalise_ratios(round_constants(e, digits)), digits)
 

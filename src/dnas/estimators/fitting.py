@@ -352,7 +352,7 @@ def simplify(
         # one pass over the labels, each change kept as soon as it is found (the pass goes on
         # from the changed equation); passes repeat until none changes, within ``budget`` fits
         for label, cost in costs.items():
-            if (budget is not None and evaluate.fits - spent >= budget) or evaluate.exhausted:
+            if budget is not None and evaluate.fits - spent >= budget:
                 return best
             names = list(cost)
             current = str(best.architecture[label][0])
@@ -435,7 +435,7 @@ def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
 PI_DENOMINATORS = (1, 2, 3, 4, 6)
 
 
-def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
+def snap(evaluate: Evaluator, start: Candidate, budget: int | None = None) -> Candidate:
     """Hold constants at simple values (integers, halves, thirds, quarters, fractions of π, one
     or two significant digits) where that does not cost more than the criterion's price of a
     constant.
@@ -444,16 +444,22 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
     0.6 stays 0.6. Fractions of π are offered for angles only (a sine's or cosine's frequency
     and phase), not for exponents or scales. Constants are tried from the one nearest to a
-    simple value.
+    simple value. ``budget`` bounds the careful fits (``None``: until the evaluator is
+    exhausted).
     """
-    best = _hold_redundant(evaluate, start)
+    first = evaluate.fits
+
+    def spent() -> bool:
+        return evaluate.exhausted if budget is None else evaluate.fits - first >= budget
+
+    best = _hold_redundant(evaluate, start, spent)
     angles = _angles(evaluate.network, best)
     order = sorted(range(len(start.theta)),
                    key=lambda i: min((abs(v - start.theta[i]) for v in
                                       simple_values(float(start.theta[i]), pi=i in angles)),
                                      default=math.inf))
     for i in order:
-        if evaluate.exhausted:  # the work budget is spent: the constants stay as fitted
+        if spent():  # the budget is spent: the other constants stay as fitted
             break
         if i in dict(best.fixed):
             continue
@@ -474,7 +480,7 @@ REDUNDANT = 1e-7
 HOLD_TRIES = 3
 
 
-def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
+def _hold_redundant(evaluate: Evaluator, start: Candidate, spent) -> Candidate:
     """Hold at ±1 the constants that only trade off against others (``c·(a·s + b)^p`` has one
     scale too many, a weight inside ``s`` another): from the output inwards (the edges of later
     nodes first), the outer scales ``c`` before the inner ``a``. Without this, snapping would hold
@@ -488,7 +494,7 @@ def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
              for primitive in getattr(module, "candidates", {}).values()
              for name, _ in getattr(primitive, "coefficients", ())}
     for _ in range(min(len(start.theta), HOLD_TRIES)):
-        if evaluate.exhausted:
+        if spent():
             break
         equation = NumericEquation(network, best.architecture, best.use_bias, best.outputs)
         free = [i for i in range(len(best.theta)) if i not in dict(best.fixed)]
