@@ -107,8 +107,8 @@ def render(results: str, out: str) -> None:
         "- commands: `benchmarks/equations.py --seeds 1 --peer-workers 1 --dnas-workers 1` (the "
         "peers at noise 0), `benchmarks/equations.py --methods operon,bms,gplearn,autora-darts "
         "--seeds 1 --noises 0.01 --laws <the first 22 laws>` (the peers at 1 % noise), "
-        "`benchmarks/equations.py --methods dnas --seeds 1 --noises 0` and `... --noises 0.01` "
-        "(dnas, two processes at the same time, the current defaults), the JSONL files merged "
+        "`benchmarks/equations.py --methods dnas --seeds 1 --noises 0.0,0.01 --dnas-workers 2` "
+        "(dnas, the current defaults, two fits at a time), the JSONL files merged "
         "(one line per method, law, noise, seed); definitions in the docstring of "
         "`benchmarks/equations.py`",
         "- exact: SRBench's criterion (constants rounded to 3 significant digits; model − law or "

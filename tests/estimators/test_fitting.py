@@ -119,3 +119,15 @@ def test_evaluators_sharing_a_ledger_are_exhausted_together():
     assert ledger.spent >= 5 and quick.exhausted and other.exhausted
     assert not Evaluator(net, X, X[:, 0], "real", max_iter=15, n_starts=1,
                          generator=None).exhausted  # no ledger, no budget: never
+
+
+def test_a_grace_allows_a_little_more_work_and_remembers_the_limit_was_reached():
+    from dnas.estimators.fitting import Ledger
+
+    ledger = Ledger(limit=100)
+    ledger.spent = 120
+    assert ledger.exhausted and not ledger.reached
+    ledger.grace(30)
+    assert not ledger.exhausted and ledger.reached
+    ledger.spent = 150
+    assert ledger.exhausted

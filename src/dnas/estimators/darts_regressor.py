@@ -77,10 +77,10 @@ QUICK_FITS = 2500
 #: whether anything beats it clearly (at 1 % noise the power laws spend 1.26-1.43 million
 #: unbounded, all of it on the sizes that do not)
 WORK = 1_000_000
-#: once the work budget is spent: the equations found that still get a careful fit, and the
-#: careful fits the last simplification and the snapping may each make
+#: once the work budget is spent: the equations found that still get a careful fit, and the work
+#: those fits, the last simplification and the snapping may spend (about 5 s)
 AFTER_WORK = 3
-AFTER_WORK_FITS = 20
+GRACE = WORK // 10
 #: careful constant fits the last simplification of one graph size may make (each is six
 #: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
 #: took a minute on the equations that are no law)
@@ -342,7 +342,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         report: list[dict] = []
         chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
         for n_nodes in sizes:
-            if ledger.exhausted and chosen is not None:  # the work budget is spent: no growing
+            if (ledger.reached or ledger.exhausted) and chosen is not None:  # spent: no growing
                 break
             start, work = time.perf_counter(), ledger.spent
             seed = int(rng.randint(0, 2**31 - 1))
@@ -489,16 +489,16 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better
                 break
         candidates = list(found.values())
-        spent = quick.ledger is not None and quick.ledger.exhausted
-        if spent:  # the work budget is spent: careful fits of the best few only
+        if quick.ledger is not None and quick.ledger.exhausted:
+            # the work budget is spent: careful fits of the best few found, then a last
+            # simplification and snapping within a grace (a spurious term fitted to noise goes)
             candidates = sorted(candidates, key=lambda c: c.bic)[:AFTER_WORK]
+            quick.ledger.grace(GRACE)
         best = min((final(c.architecture, c.use_bias, c.values, c.outputs)
                     for c in candidates), key=lambda c: c.bic)
-        # the last simplification and the snapping of constants are bounded, and still run (more
-        # briefly) when the work budget is spent: a spurious small term fitted to noise goes
-        limit = AFTER_WORK_FITS if spent else SIMPLIFY_FITS
-        best = simplify(final, best, edge_costs(network), bias_choice=use_bias, budget=limit)
-        return snap(final, best, budget=AFTER_WORK_FITS if spent else None)
+        best = simplify(final, best, edge_costs(network), bias_choice=use_bias,
+                        budget=SIMPLIFY_FITS)
+        return snap(final, best)
 
     def _equation_of(self, network: ExpressionNetwork, cand: Candidate):
         return eq.tidy(self._expression(materialize(network, cand)))

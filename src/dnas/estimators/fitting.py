@@ -77,10 +77,19 @@ class Ledger:
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit, self.spent, self.evaluations = limit, 0, 0
+        #: whether a grace was given (the limit was reached once)
+        self.reached = False
 
     @property
     def exhausted(self) -> bool:
         return self.limit is not None and self.spent >= self.limit
+
+    def grace(self, units: int) -> None:
+        """The limit is reached: allow ``units`` more from now, for the careful fits that
+        conclude a search (:attr:`reached` stays true)."""
+        self.reached = True
+        if self.limit is not None:
+            self.limit = self.spent + units
 
 
 def fit_constants(
@@ -352,7 +361,7 @@ def simplify(
         # one pass over the labels, each change kept as soon as it is found (the pass goes on
         # from the changed equation); passes repeat until none changes, within ``budget`` fits
         for label, cost in costs.items():
-            if budget is not None and evaluate.fits - spent >= budget:
+            if (budget is not None and evaluate.fits - spent >= budget) or evaluate.exhausted:
                 return best
             names = list(cost)
             current = str(best.architecture[label][0])
@@ -435,7 +444,7 @@ def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
 PI_DENOMINATORS = (1, 2, 3, 4, 6)
 
 
-def snap(evaluate: Evaluator, start: Candidate, budget: int | None = None) -> Candidate:
+def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     """Hold constants at simple values (integers, halves, thirds, quarters, fractions of π, one
     or two significant digits) where that does not cost more than the criterion's price of a
     constant.
@@ -444,22 +453,16 @@ def snap(evaluate: Evaluator, start: Candidate, budget: int | None = None) -> Ca
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
     0.6 stays 0.6. Fractions of π are offered for angles only (a sine's or cosine's frequency
     and phase), not for exponents or scales. Constants are tried from the one nearest to a
-    simple value. ``budget`` bounds the careful fits (``None``: until the evaluator is
-    exhausted).
+    simple value. Stops, keeping the constants as fitted, once the evaluator is exhausted.
     """
-    first = evaluate.fits
-
-    def spent() -> bool:
-        return evaluate.exhausted if budget is None else evaluate.fits - first >= budget
-
-    best = _hold_redundant(evaluate, start, spent)
+    best = _hold_redundant(evaluate, start)
     angles = _angles(evaluate.network, best)
     order = sorted(range(len(start.theta)),
                    key=lambda i: min((abs(v - start.theta[i]) for v in
                                       simple_values(float(start.theta[i]), pi=i in angles)),
                                      default=math.inf))
     for i in order:
-        if spent():  # the budget is spent: the other constants stay as fitted
+        if evaluate.exhausted:  # the budget is spent: the other constants stay as fitted
             break
         if i in dict(best.fixed):
             continue
@@ -480,7 +483,7 @@ REDUNDANT = 1e-7
 HOLD_TRIES = 3
 
 
-def _hold_redundant(evaluate: Evaluator, start: Candidate, spent) -> Candidate:
+def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
     """Hold at ±1 the constants that only trade off against others (``c·(a·s + b)^p`` has one
     scale too many, a weight inside ``s`` another): from the output inwards (the edges of later
     nodes first), the outer scales ``c`` before the inner ``a``. Without this, snapping would hold
@@ -494,7 +497,7 @@ def _hold_redundant(evaluate: Evaluator, start: Candidate, spent) -> Candidate:
              for primitive in getattr(module, "candidates", {}).values()
              for name, _ in getattr(primitive, "coefficients", ())}
     for _ in range(min(len(start.theta), HOLD_TRIES)):
-        if spent():
+        if evaluate.exhausted:
             break
         equation = NumericEquation(network, best.architecture, best.use_bias, best.outputs)
         free = [i for i in range(len(best.theta)) if i not in dict(best.fixed)]
