@@ -56,3 +56,13 @@ def test_a_power_of_a_long_sum_is_not_expanded():
 
     assert _costly_power(next(p for p in big.atoms(sympy.Pow) if p.exp == 12))
     assert not _costly_power(small)  # 15 terms: simplified as before
+
+
+def test_nested_powers_of_sums_are_counted_before_simplifying():
+    from dnas.estimators.equation import _expanded_terms
+
+    x1, x2, x3, x4 = sympy.symbols("x1:5", positive=True)
+    inner = (x1 + x2 + x3 + x4 + sympy.Float(1.5)) ** 4  # 70 terms: each power alone is cheap
+    nested = (inner + x1) ** 5 * x2  # but C(74, 5) ≈ 16 million terms expanded
+    assert _expanded_terms(inner) == 70 and _expanded_terms(nested) > 10**7
+    assert tidy(nested) == round_constants(nested, 4)

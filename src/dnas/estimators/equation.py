@@ -56,6 +56,25 @@ MAX_EXPONENT = 12
 MAX_EXPANSION = 2000
 
 
+def _expanded_terms(expr: sympy.Expr) -> int:
+    """An estimate of the terms of ``expr`` expanded (SymPy's ``simplify`` expands and cancels),
+    nested powers of sums included: a sum adds its terms' counts, a product multiplies its
+    factors', ``s^n`` of a sum of ``m`` terms has ``C(m + n - 1, n)`` (``|n|`` rounded up), a
+    function counts its argument's."""
+    if expr.is_Atom:
+        return 1
+    if expr.is_Add:
+        return sum(_expanded_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        return math.prod(_expanded_terms(a) for a in expr.args)
+    if expr.is_Pow and expr.exp.is_Number:
+        m, n = _expanded_terms(expr.base), math.ceil(abs(float(expr.exp)))
+        if m <= 1 or n <= 1:
+            return m
+        return math.comb(m + n - 1, n) if n <= MAX_EXPONENT else MAX_EXPANSION + 1
+    return max((_expanded_terms(a) for a in expr.args), default=1)
+
+
 def _costly_power(p: sympy.Pow) -> bool:
     """Whether expanding ``p`` is beyond :func:`tidy`'s means: an exponent over ``MAX_EXPONENT``,
     or a sum of ``m`` terms to a power ``n`` with more than ``MAX_EXPANSION`` terms,
@@ -79,7 +98,8 @@ def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
     more readable for it.
     """
     e = round_constants(expr, digits)
-    if sympy.count_ops(e) > max_ops or any(map(_costly_power, e.atoms(sympy.Pow))):
+    if (sympy.count_ops(e) > max_ops or any(map(_costly_power, e.atoms(sympy.Pow)))
+            or _expanded_terms(e) > MAX_EXPANSION):
         return e
     # SymPy may give up (or, on what the guard above misses, run out of memory)
     with contextlib.suppress(TypeError, ValueError, RecursionError, MemoryError):
