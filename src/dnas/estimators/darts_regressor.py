@@ -501,7 +501,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         return snap(final, best)
 
     def _equation_of(self, network: ExpressionNetwork, cand: Candidate):
-        return eq.tidy(self._expression(materialize(network, cand)))
+        """The equation of one graph size for ``search_report_``: rounded, not simplified
+        (SymPy's ``simplify`` of an equation that is no law can take minutes)."""
+        return eq.round_constants(self._expression(materialize(network, cand)))
 
     def _expression(self, model: ExpressionNetwork):
         """The model's equation in the original units (the network's constants unrounded)."""

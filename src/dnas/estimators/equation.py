@@ -88,7 +88,7 @@ def _costly_power(p: sympy.Pow) -> bool:
     return m > 1 and math.comb(m + math.ceil(n) - 1, math.ceil(n)) > MAX_EXPANSION
 
 
-def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 40) -> sympy.Expr:
+def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 25) -> sympy.Expr:
     """Round constants, simplify, and round again (simplification can create new floats).
 
     Expressions larger than ``max_ops`` operations, or with a power that SymPy would expand into
