@@ -52,10 +52,10 @@ def test_a_power_of_a_long_sum_is_not_expanded():
     small = (sum(xs[:3]) + 1.5) ** 2
     big = (sum(sympy.Float(i + 1.5) * x for i, x in enumerate(xs)) + 1.5) ** 12 * xs[0]
     assert tidy(big) == round_constants(big, 4)
-    from dnas.estimators.equation import _costly_power
+    from dnas.estimators.equation import MAX_EXPANSION, _expanded_terms
 
-    assert _costly_power(next(p for p in big.atoms(sympy.Pow) if p.exp == 12))
-    assert not _costly_power(small)  # 15 terms: simplified as before
+    assert _expanded_terms(big) > MAX_EXPANSION
+    assert _expanded_terms(small) == 10  # (4 terms)²: simplified as before
 
 
 def test_nested_powers_of_sums_are_counted_before_simplifying():

@@ -75,31 +75,17 @@ def _expanded_terms(expr: sympy.Expr) -> int:
     return max((_expanded_terms(a) for a in expr.args), default=1)
 
 
-def _costly_power(p: sympy.Pow) -> bool:
-    """Whether expanding ``p`` is beyond :func:`tidy`'s means: an exponent over ``MAX_EXPONENT``,
-    or a sum of ``m`` terms to a power ``n`` with more than ``MAX_EXPANSION`` terms,
-    ``C(m + n - 1, n)``."""
-    if not p.exp.is_Number:
-        return False
-    n = abs(float(p.exp))
-    if n > MAX_EXPONENT:
-        return True
-    m = len(sympy.Add.make_args(p.base))
-    return m > 1 and math.comb(m + math.ceil(n) - 1, math.ceil(n)) > MAX_EXPANSION
-
-
 def tidy(expr: sympy.Expr, digits: int = 4, max_ops: int = 25) -> sympy.Expr:
     """Round constants, simplify, and round again (simplification can create new floats).
 
     Expressions larger than ``max_ops`` operations, or with a power that SymPy would expand into
-    too many terms (:func:`_costly_power`), are only rounded: ``simplify`` grows super-linearly,
+    too many terms (:func:`_expanded_terms`), are only rounded: ``simplify`` grows super-linearly,
     on ``(… + x)^317.75`` it expands a polynomial of degree 1271 (minutes), on a sum of twenty
     terms to the 12th power its multinomial coefficients fill the memory; a wide equation is no
     more readable for it.
     """
     e = round_constants(expr, digits)
-    if (sympy.count_ops(e) > max_ops or any(map(_costly_power, e.atoms(sympy.Pow)))
-            or _expanded_terms(e) > MAX_EXPANSION):
+    if sympy.count_ops(e) > max_ops or _expanded_terms(e) > MAX_EXPANSION:
         return e
     # SymPy may give up (or, on what the guard above misses, run out of memory)
     with contextlib.suppress(TypeError, ValueError, RecursionError, MemoryError):

@@ -72,11 +72,10 @@ class Ledger:
     """The work the constant fits of one regressor fit have spent, in edge evaluations (one
     evaluation of an equation and its Jacobian costs one unit per edge): a count, not a clock, so
     a fit gives the same equation on any machine. Past ``limit`` the evaluators that share it
-    report :attr:`Evaluator.exhausted`, and the searches stop with what they have found.
-    ``evaluations`` counts the evaluations themselves."""
+    report :attr:`Evaluator.exhausted`, and the searches stop with what they have found."""
 
     def __init__(self, limit: int | None = None) -> None:
-        self.limit, self.spent, self.evaluations = limit, 0, 0
+        self.limit, self.spent = limit, 0
         #: whether a grace was given (the limit was reached once)
         self.reached = False
 
@@ -137,7 +136,6 @@ def fit_constants(
         whole[free] = theta
         if ledger is not None:
             ledger.spent += cost
-            ledger.evaluations += 1
         with np.errstate(all="ignore"):
             value, jac = equation(X, whole)
             jac = jac[:, free]
