@@ -14,10 +14,12 @@ For each candidate term — ``t = x_j^m``, ``(x_j/x_k)^m`` or ``(x_j·x_k)^m`` (
 
 is linear in its unknowns: one least-squares solve per term, then the factors with a negligible
 effect are dropped and the rest refitted. A power law times ``sin u`` or ``cos u`` of ``u = x_j``,
-``x_j/x_k`` or ``x_j·x_k`` (signed, so exponent 1: an oscillation ``A·sin(ω·t)``) is solved the
-same way with ``ln|sin u|`` as the extra column. The best law by its error on ``y`` is a start of
-the discrete search (:func:`factored_start`), compared with the other starts by the same criterion
-— a start, not an answer — and when it is exact (noise-free data) the relaxed search is skipped
+``x_j/x_k``, ``x_j·x_k`` or ``x_j ± x_k`` (signed, so exponent 1: an oscillation ``A·sin(ω·t)``,
+a phase difference ``x1·sin(x2 - x3)``) is solved the same way with ``ln|sin u|`` subtracted, its
+rows weighted by ``|y|`` (``ln|y|`` is noisy where ``y`` crosses 0). The best law by its error on
+``y`` is a start of the discrete search (:func:`factored_start`), compared with the other starts by
+the same criterion — a start, not an answer — and when it is exact (noise-free data) the relaxed
+search is skipped
 (:meth:`dnas.estimators.DARTSRegressor.fit`).
 """
 
@@ -45,7 +47,8 @@ SCALED = 1e-18
 class Term:
     """The simple term ``t``: ``u^m`` of ``u = x_j`` (``k is None``), ``x_j/x_k``, (``product``)
     ``x_j·x_k`` or (``trig``) ``x_j·sin x_k``; or, with ``unary`` set, ``sin u`` / ``cos u``
-    (``m = 1``), a factor of the law itself."""
+    (``m = 1``), a factor of the law itself, where ``u`` may also be (``sign``) ``x_j ± x_k``
+    (``x1·sin(x2 - x3)``)."""
 
     j: int
     k: int | None = None
@@ -54,12 +57,17 @@ class Term:
     product: bool = False
     #: ``u = x_j·sin x_k`` or ``x_j·cos x_k`` (``1 + α·cos θ``)
     trig: str | None = None
+    #: ``u = x_j + sign·x_k`` (``sign`` ±1; only with ``unary``)
+    sign: int = 0
 
     def value(self, X: np.ndarray) -> np.ndarray:
         u = X[:, self.j]
         if self.trig is not None:
             assert self.k is not None
             u = u * (np.sin(X[:, self.k]) if self.trig == "sin" else np.cos(X[:, self.k]))
+        elif self.sign:
+            assert self.k is not None
+            u = u + self.sign * X[:, self.k]
         elif self.k is not None:
             u = u * X[:, self.k] if self.product else u / X[:, self.k]
         if self.unary is not None:
@@ -146,6 +154,7 @@ def _terms(X: np.ndarray) -> list[Term]:
         out += [Term(j, unary=f) for j in range(d)]
         out += [Term(j, k, unary=f) for j, k in ratios]
         out += [Term(j, k, unary=f, product=True) for j, k in products]
+        out += [Term(j, k, unary=f, sign=s) for j, k in products for s in (1, -1)]
     return out
 
 
@@ -212,7 +221,7 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
             if not np.all(np.isfinite(t)):
                 continue
             if term.unary is not None:
-                _unary_laws(term, t, target, logs, positive, spread, consider)
+                _unary_laws(term, t, target, logs, positive, spread, consider, np.abs(yr))
                 continue
             extra: list[tuple[str, np.ndarray]] = []
             if np.all(1 + t > MARGIN):
@@ -259,14 +268,15 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
 
 
 def _unary_laws(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
-                positive: list[int], spread: float, consider) -> None:
+                positive: list[int], spread: float, consider, weight: np.ndarray) -> None:
     """The laws of a sine or cosine ``t``: the power law times ``t`` itself (signed: the exponent
     held at 1), and times ``(1 ± t)^q`` and ``t²`` (``2U·(1 - cos kd)``, ``I·cos² θ``), solved
-    with every exponent free."""
+    with every exponent free (rows weighted by ``weight`` = ``|y|`` where ``t`` itself is the
+    factor: ``ln|y|`` is noisy where ``t`` crosses 0)."""
     if logs and np.all(np.abs(t) >= MARGIN):
-        solved = _solve(target - np.log(np.abs(t)), logs, spread)
-        if solved is not None:
-            consider(FactoredLaw(1.0, _exponents(solved[1], positive, logs), term,
+        fixed = _weighted_solve(target - np.log(np.abs(t)), logs, weight, spread)
+        if fixed is not None:
+            consider(FactoredLaw(1.0, _exponents(fixed, positive, logs), term,
                                  (("unary", 1.0),)))
     extra: list[tuple[str, np.ndarray]] = []
     if np.all(np.abs(t) >= MARGIN):
@@ -364,7 +374,7 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     if (node_term and term.m == 2) or any(k == "square" for k, _ in law.outer):
         need.add("square")
     ops = set(network.node_ops)
-    joint = "mul" if term.product or term.trig else "div"
+    joint = "add" if term.sign else "mul" if term.product or term.trig else "div"
     if (not need <= set(network.primitives) or "mul" not in ops
             or (node_term and term.k is not None and joint not in ops)):
         return None
@@ -381,7 +391,7 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                     {"c": 1.0, "a": 1.0, "b": 0.0})
             eq.node(1, "mul")
         elif term.k is not None:
-            eq.edge(f"k1_b_{inputs[term.k]}", pick, one)
+            eq.edge(f"k1_b_{inputs[term.k]}", pick, {"a": float(term.sign)} if term.sign else one)
             eq.node(1, joint)
         node, source = 1, "k1"
     unit = {"c": 1.0, "a": 1.0, "b": 0.0}

@@ -41,6 +41,14 @@ from dnas.spaces.expression.primitives import (
 NODE_OPS = ("add", "mul", "div")
 
 
+#: a relaxed node's value is softly bounded to ``±RELAXED_BOUND`` (``B·tanh(k/B)``: within 4e-7
+#: relative below 1e3 of the scaled data): a mixture holds every candidate at once — cubes, exps and
+#: products of the nodes before — so without a bound three nodes overflow float64 on the first
+#: batch (``1e6³`` is the largest a candidate then sees, ``e^40`` and products of two such stay
+#: finite). A chosen equation's nodes are not bounded: its value is its SymPy form's.
+RELAXED_BOUND = 1e6
+
+
 def node_of(edge_label: str) -> str:
     """The node an edge label belongs to: ``"k2"`` for ``"k2_a_x1"``."""
     return edge_label.split("_", 1)[0]
@@ -279,7 +287,16 @@ class _TorchReading(Reading[torch.Tensor]):
         return super().operands(node, states)
 
     def combine(self, node: Node, operands: list[torch.Tensor]) -> torch.Tensor:
-        return node.combine(*operands) if len(operands) == 2 else operands[0]
+        value = node.combine(*operands) if len(operands) == 2 else operands[0]
+        if _relaxed(node):  # a mixture of every candidate: keep it finite (see RELAXED_BOUND)
+            value = RELAXED_BOUND * torch.tanh(value / RELAXED_BOUND)
+        return value
+
+
+def _relaxed(node: Node) -> bool:
+    """Whether ``node`` still mixes candidates (a relaxed walk), not a chosen equation's node."""
+    return isinstance(node.combine, LayerChoice) or any(
+        isinstance(e.module, LayerChoice) for operand in node.operands for e in operand)
 
 
 class SympyReading(Reading[sympy.Expr]):
