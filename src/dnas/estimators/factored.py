@@ -19,8 +19,7 @@ a phase difference ``x1·sin(x2 - x3)``) is solved the same way with ``ln|sin u|
 rows weighted by ``|y|`` (``ln|y|`` is noisy where ``y`` crosses 0). The best law by its error on
 ``y`` is a start of the discrete search (:func:`factored_start`), compared with the other starts by
 the same criterion — a start, not an answer — and when it is exact (noise-free data) the relaxed
-search is skipped
-(:meth:`dnas.estimators.DARTSRegressor.fit`).
+search is skipped (:meth:`dnas.estimators.DARTSRegressor.fit`).
 """
 
 from __future__ import annotations
