@@ -128,7 +128,8 @@ def test_sampling_relaxations_keep_the_edge_by_edge_pass():
 
 def test_a_relaxed_three_node_mixture_stays_finite_and_a_chosen_equation_is_not_bounded():
     """Every candidate at once (cubes, exps, products of the nodes before) overflowed float64 at
-    three nodes on the first batch; the relaxed nodes are softly bounded, chosen ones are not."""
+    three nodes on the first batch; relaxed nodes grow only logarithmically beyond a bound, chosen
+    ones are not bounded."""
     from dnas.spaces.expression.network import RELAXED_BOUND
     from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 
@@ -136,17 +137,17 @@ def test_a_relaxed_three_node_mixture_stays_finite_and_a_chosen_equation_is_not_
     net = ExpressionNetwork(3, n_nodes=3, primitives=DEFAULT_PRIMITIVES).double()
     dnas.relax(net, "darts")
     X = torch.rand(64, 3, dtype=torch.float64) * 4 + 1
-    loss = net(X).pow(2).mean()  # unbounded: values near 1e188, the loss inf
+    loss = net(X).pow(2).mean()  # unbounded: values near 1e188 here, the loss inf
     assert torch.isfinite(loss)
     grads = torch.autograd.grad(loss, list(dnas.arch_parameters(net)))
     assert all(torch.isfinite(g).all() for g in grads)
     with torch.no_grad():
-        assert max(float(k.abs().max()) for k in net.nodes(X)) <= RELAXED_BOUND
+        assert max(float(k.abs().max()) for k in net.nodes(X)) < 1e48  # B·(1 + ln(1e308/B))
     # a chosen equation whose node exceeds the bound: its value is its SymPy form's
     one = ExpressionNetwork(1, n_nodes=1, primitives=["none", "cube"]).double()
     fixed = dnas.fix(one, dnas.Architecture({label: "cube" if label.endswith("x1") else "mul"
                                              for label in dnas.space.arch_groups(one)}))
-    x = torch.tensor([[200.0]], dtype=torch.float64)  # 8e6 > RELAXED_BOUND
     x1 = sympy.Symbol("x1")
-    expected = float(fixed.sympy([x1]).subs(x1, 200.0))
-    assert float(fixed(x)) == pytest.approx(expected, rel=1e-12) and abs(expected) > 4e6
+    expected = float(fixed.sympy([x1]).subs(x1, 1e17))  # c·1e51
+    assert abs(expected) > 100 * RELAXED_BOUND
+    assert float(fixed(torch.tensor([[1e17]], dtype=torch.float64))) == pytest.approx(expected)

@@ -41,12 +41,14 @@ from dnas.spaces.expression.primitives import (
 NODE_OPS = ("add", "mul", "div")
 
 
-#: a relaxed node's value is softly bounded to ``±RELAXED_BOUND`` (``B·tanh(k/B)``: within 4e-7
-#: relative below 1e3 of the scaled data): a mixture holds every candidate at once — cubes, exps and
-#: products of the nodes before — so without a bound three nodes overflow float64 on the first
-#: batch (``1e6³`` is the largest a candidate then sees, ``e^40`` and products of two such stay
-#: finite). A chosen equation's nodes are not bounded: its value is its SymPy form's.
-RELAXED_BOUND = 1e6
+#: a relaxed node's value beyond ``±RELAXED_BOUND`` grows only logarithmically (below it, the
+#: value itself, bit for bit): a mixture holds every candidate at once — cubes, exps and products
+#: of the nodes before — so without a bound three nodes overflow float64 on the first batch. A
+#: compressed node is below ``B·(1 + ln(1e308/B)) ≈ 6.1e47``: a candidate of it reaches ``~2e143``
+#: (a cube), a product of two ``~5e286``, still finite, as is the squared error. So high a bound
+#: leaves the one- and two-node searches as they were (their values stay below it). A chosen
+#: equation's nodes are not compressed: its value is its SymPy form's.
+RELAXED_BOUND = 1e45
 
 
 def node_of(edge_label: str) -> str:
@@ -289,8 +291,19 @@ class _TorchReading(Reading[torch.Tensor]):
     def combine(self, node: Node, operands: list[torch.Tensor]) -> torch.Tensor:
         value = node.combine(*operands) if len(operands) == 2 else operands[0]
         if _relaxed(node):  # a mixture of every candidate: keep it finite (see RELAXED_BOUND)
-            value = RELAXED_BOUND * torch.tanh(value / RELAXED_BOUND)
+            value = _compress(value)
         return value
+
+
+def _compress(value: torch.Tensor) -> torch.Tensor:
+    """``k`` where ``|k| ≤ B``, else ``sign(k)·B·(1 + ln(|k|/B))`` (``B = RELAXED_BOUND``):
+    continuous with its slope, monotone, and never flat, so the gradient still pushes the
+    architecture away from the candidates that explode."""
+    size = value.abs()
+    big = size > RELAXED_BOUND
+    logged = torch.sign(value) * RELAXED_BOUND * (1 + torch.log(torch.where(big, size, 1.0)
+                                                                  / RELAXED_BOUND))
+    return torch.where(big, logged, value)
 
 
 def _relaxed(node: Node) -> bool:
