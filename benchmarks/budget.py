@@ -96,7 +96,8 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
     start = time.perf_counter()
     result = dnas.search(net, train, valid, method=o.method, epochs=o.search_epochs,
                          batch_size=o.batch, arch_lr=o.arch_lr, seed=seed, device="cpu",
-                         progress=False, cost_weight=o.cost_weight, **cost)
+                         progress=False, cost_weight=o.cost_weight,
+                         cost_penalty=o.cost_penalty, **cost)
     info = {"search_seconds": time.perf_counter() - start, "cost": result.architecture.meta[
         "cost"], "history": [{k: r[k] for k in ("epoch", "valid_acc", "expected_cost",
                                                "argmax_cost", "cost_penalty")}
@@ -209,7 +210,8 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
         + ", per block kernel {3, 5, 7}, expansion {3, 6}, blocks after a stage's first "
         "skippable. 1-D on MNIST-1D (4000/1000, length 40), 2-D on digits (1438/359, 8×8).",
         f"- Search: `dnas.search(method={o.method!r}, cost='params', budget=B, "
-        f"cost_weight={o.cost_weight})`, {o.search_epochs} epochs, batch {o.batch}, Adam α lr "
+        f"cost_weight={o.cost_weight}, cost_penalty={o.cost_penalty!r})`, "
+        f"{o.search_epochs} epochs, batch {o.batch}, Adam α lr "
         f"{o.arch_lr}, training set split 50/50 into w / α halves; export rule: argmax, moved "
         "into ±10% of B when outside (`BudgetPenalty.export`).",
         f"- Retrain (found and random alike): {o.epochs} epochs, batch {o.batch}, SGD lr {o.lr} "
@@ -338,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--search-epochs", type=int, default=10)
     p.add_argument("--arch-lr", type=float, default=0.03)
     p.add_argument("--cost-weight", type=float, default=1.0)
+    p.add_argument("--cost-penalty", default="abs", choices=("abs", "squared", "hinge"),
+                   help="the penalty's form φ (dnas.cost.budget); job files do not record it: "
+                        "give each form its own --work")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
