@@ -31,7 +31,7 @@ import numpy as np
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
-from dnas.estimators.monomial import NEGLIGIBLE, ROUNDOFF, Equation, power_law, pruned_lstsq
+from dnas.estimators.monomial import ROUNDOFF, Equation, power_law, pruned_lstsq
 from dnas.spaces.expression.network import ExpressionNetwork
 
 #: ``1 ± t`` must stay this far from 0 on every row for its logarithm to be a column
@@ -164,26 +164,6 @@ def _solve(target: np.ndarray, columns: list[np.ndarray], spread: float
     return None if solved is None else solved[:2]
 
 
-def _weighted_solve(target: np.ndarray, columns: list[np.ndarray], weight: np.ndarray,
-                    spread: float) -> dict[int, float] | None:
-    """{column index: coefficient} of the least squares of ``target`` (a log) on ``[1, columns]``
-    with rows weighted by ``weight`` = ``|y|``: where ``y`` crosses 0 a little noise moves
-    ``ln|y|`` a lot (its error is about ``σ/|y|``), so those rows count little. Columns of a
-    negligible effect are dropped (twice at most)."""
-    kept = list(range(len(columns)))
-    for prune in (True, True, False):
-        design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
-        coef, *_ = np.linalg.lstsq(design * weight[:, None], target * weight, rcond=None)
-        if not np.all(np.isfinite(coef)):
-            return None
-        small = [i for i, c in zip(kept, coef[1:])
-                 if abs(c) * float(np.std(columns[i])) <= NEGLIGIBLE * spread] if prune else []
-        if not small:
-            break
-        kept = [i for i in kept if i not in small]
-    return dict(zip(kept, map(float, coef[1:])))
-
-
 def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
     """The best factored law of the data by its error on ``y`` (the plain power law among them),
     or None where ``y`` is 0 on more than a tenth of the rows or no column is positive."""
@@ -236,9 +216,10 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
                 extra.append(("exp", t))
             for kind, column in extra:  # a signed factor to the power 1, weighted (noise)
                 if kind.endswith("1"):
-                    fixed = _weighted_solve(target - column, logs, np.abs(yr), spread)
+                    fixed = pruned_lstsq(target - column, logs, spread=spread,
+                                         weight=np.abs(yr))
                     if fixed is not None:
-                        consider(FactoredLaw(1.0, _exponents(fixed, positive, logs), term,
+                        consider(FactoredLaw(1.0, _exponents(fixed[1], positive, logs), term,
                                              ((kind, 1.0),)))
             solved = _solve(target, logs + [c for _, c in extra], spread)
             if solved is None:
@@ -273,9 +254,9 @@ def _unary_laws(term: Term, t: np.ndarray, target: np.ndarray, logs: list[np.nda
     with every exponent free (rows weighted by ``weight`` = ``|y|`` where ``t`` itself is the
     factor: ``ln|y|`` is noisy where ``t`` crosses 0)."""
     if logs and np.all(np.abs(t) >= MARGIN):
-        fixed = _weighted_solve(target - np.log(np.abs(t)), logs, weight, spread)
+        fixed = pruned_lstsq(target - np.log(np.abs(t)), logs, spread=spread, weight=weight)
         if fixed is not None:
-            consider(FactoredLaw(1.0, _exponents(fixed, positive, logs), term,
+            consider(FactoredLaw(1.0, _exponents(fixed[1], positive, logs), term,
                                  (("unary", 1.0),)))
     extra: list[tuple[str, np.ndarray]] = []
     if np.all(np.abs(t) >= MARGIN):

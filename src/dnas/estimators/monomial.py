@@ -32,16 +32,22 @@ ROUNDOFF = 1e-20
 
 
 def pruned_lstsq(target: np.ndarray, columns: list[np.ndarray], prunes: int = 2,
-                 spread: float | None = None) -> tuple[float, dict[int, float], float] | None:
+                 spread: float | None = None, weight: np.ndarray | None = None
+                 ) -> tuple[float, dict[int, float], float] | None:
     """Least squares of ``target`` on ``[1, columns]``; up to ``prunes`` times the columns whose
     effect (|coefficient| · their spread) is below ``NEGLIGIBLE`` of ``spread`` (default: the
-    target's) are dropped and the rest refitted. ``(intercept, {column index: coefficient},
-    MSE)``, or None where the solve is not finite."""
+    target's) are dropped and the rest refitted. ``weight`` (one per row) weighs the rows: a
+    target ``ln|y|`` is noisy where ``y`` crosses 0 (its error is about ``σ/|y|``), so
+    ``weight = |y|`` lets those rows count little. ``(intercept, {column index: coefficient},
+    MSE)`` (the MSE unweighted), or None where the solve is not finite."""
     spread = spread if spread is not None else (float(np.std(target)) or 1.0)
     kept = list(range(len(columns)))
     while True:
         design = np.column_stack([np.ones(len(target))] + [columns[i] for i in kept])
-        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        if weight is None:
+            coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        else:
+            coef, *_ = np.linalg.lstsq(design * weight[:, None], target * weight, rcond=None)
         if not np.all(np.isfinite(coef)):
             return None
         small = [i for i, c in zip(kept, coef[1:])
