@@ -138,8 +138,10 @@ def _worker(rank: int, port: int, folder: str) -> None:
             result.model).items()}
         torch.save({"alpha": alphas, "arch": result.architecture.to_json()},
                    os.path.join(folder, f"rank{rank}.pt"))
-    finally:
-        distributed.shutdown()
+    except BaseException:
+        distributed.shutdown(failed=True)
+        raise
+    distributed.shutdown()
 
 
 @pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="needs gloo")

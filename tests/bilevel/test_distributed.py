@@ -76,8 +76,10 @@ def _worker(rank: int, port: int, folder: str) -> None:
         histories = {"full": _full_history(dp), "resumed": _resumed_search(dp, folder)}
         torch.save(results, os.path.join(folder, f"rank{rank}.pt"))
         torch.save(histories, os.path.join(folder, f"history{rank}.pt"))
-    finally:
-        distributed.shutdown()
+    except BaseException:
+        distributed.shutdown(failed=True)
+        raise
+    distributed.shutdown()
 
 
 def _free_port() -> int:

@@ -140,7 +140,14 @@ def init_from_env(device: torch.device) -> tuple[DataParallel, torch.device]:
     return DataParallel(dist.get_rank(), dist.get_world_size()), device
 
 
-def shutdown() -> None:
-    """Leave the process group (safe to call when none was joined)."""
+def shutdown(failed: bool = False) -> None:
+    """Leave the process group (safe to call when none was joined).
+
+    After a run that ended normally every rank first waits for the others (a barrier), so that
+    none tears down its connections — rank 0 also hosts the rendezvous store — while another
+    still uses them; ``failed=True`` (leaving on an error) skips the wait, which would hang on a
+    rank that is stuck or gone."""
     if dist.is_available() and dist.is_initialized():
+        if not failed:
+            dist.barrier()
         dist.destroy_process_group()

@@ -171,10 +171,14 @@ def run_search(flags: dict[str, Any], config_file: str | None, resume: str | boo
     if distributed.launched_by_torchrun():
         dp, device = distributed.init_from_env(device)
     try:
-        return _search(resolved, config, device, dp, source)
-    finally:
+        result = _search(resolved, config, device, dp, source)
+    except BaseException:
         if dp is not None:
-            distributed.shutdown()
+            distributed.shutdown(failed=True)
+        raise
+    if dp is not None:
+        distributed.shutdown()
+    return result
 
 
 def _search(
