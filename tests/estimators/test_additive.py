@@ -7,9 +7,17 @@ import sympy
 import torch
 
 from dnas import DARTSRegressor
-from dnas.estimators.additive import additive_law, additive_start, candidate_features
+from dnas.estimators.additive import (
+    additive_law,
+    additive_start,
+    candidate_features,
+    nodes_needed,
+    place,
+    polynomial_columns,
+)
 from dnas.estimators.fitting import Evaluator
 from dnas.estimators.laws import DataLaws
+from dnas.estimators.monomial import Equation
 from dnas.spaces.expression import ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 
@@ -127,3 +135,57 @@ def test_a_sum_of_a_product_and_an_input_is_recovered_without_a_search():
     x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
     assert sympy.simplify(est.equation_ - (x1 * x2 + x3)) == 0, est.equation_
     assert est.n_epochs_ == 0 and [r["n_nodes"] for r in est.search_report_] == [2]
+
+
+def _sextic(x):
+    return 1.5 * x**6 - x**5 + 0.3 * x**4 + 2 * x**3 - x**2 + x - 1
+
+
+def test_powers_three_to_six_of_one_input_share_two_nodes():
+    X = _box([-1, -2], [1, 2])
+    y = _sextic(X[:, 0])
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert law.mse < 1e-25 * np.var(y) and len(law.features) == 6
+    # x⁴, x⁵, x⁶ of a signed input are products (a node each): five nodes one by one, three as
+    # one polynomial (b₀ + b₁x + b₂x², then x³·(that + b₃x³), then x + x²)
+    assert polynomial_columns(law.features) == {0} and nodes_needed(law.features) == 3
+    assert law.n_nodes == 3
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, 3).double()
+    architecture, outputs, init = additive_start(net, law)
+    assert outputs == (False, True, True)  # the first node is read by the second only
+    assert architecture["k2_op"] == ("mul",) and architecture["k2_b_k1"] == ("mult",)
+    assert architecture["k1_a_x1"] == ("linear",) and architecture["k2_b_x1"] == ("cube",)
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=1,
+                         generator=torch.Generator().manual_seed(0))
+    assert evaluate(architecture, True, init, outputs).mse < 1e-20 * np.var(y)
+    # a lone high power, or powers below 4, stay as they were
+    cubic = additive_law(X, X[:, 0] ** 3 - X[:, 0], DEFAULT_PRIMITIVES, max_nodes=3)
+    assert polynomial_columns(cubic.features) == frozenset()
+
+
+def test_a_polynomial_shares_the_adding_nodes_with_other_inputs_and_can_be_aggregated():
+    X = _box([-1, -1], [1, 1], seed=2)
+    y = X[:, 0] ** 6 + X[:, 0] ** 5 - X[:, 0] ** 4 + 3 * X[:, 1] - 0.5 * X[:, 0]
+    law = additive_law(X, y, DEFAULT_PRIMITIVES, max_nodes=3)
+    assert law.mse < 1e-25 * np.var(y) and law.n_nodes == 3  # one by one: 4 nodes
+    torch.manual_seed(0)
+    net = ExpressionNetwork(2, 4).double()
+    eq = Equation(net)
+    used = place(eq, law, aggregate=True)
+    # the polynomial's mul node (k2), then one adding node (k3) for x1 and x2 that also sums k2
+    assert used == [2, 3] and eq.choice["k3_a_k2"] == ["mult"] and eq.choice["k3_a_k1"] == ["none"]
+    eq.init[(id(net.out_bias), None)] = law.bias
+    architecture, outputs, init = eq.result(tuple(j == 3 for j in range(1, 5)))
+    evaluate = Evaluator(net, X, y, "real", max_iter=100, n_starts=1,
+                         generator=torch.Generator().manual_seed(0))
+    assert evaluate(architecture, True, init, outputs).mse < 1e-20 * np.var(y)
+
+
+def test_a_sextic_of_a_signed_input_is_recovered_without_a_search():
+    X = _box([-1], [1], seed=4)
+    est = DARTSRegressor(random_state=0).fit(X, _sextic(X[:, 0]))
+    x1 = sympy.symbols("x1", real=True)
+    diff = sympy.expand(est.equation_ - _sextic(x1))
+    assert all(abs(float(c)) < 1e-6 for c in sympy.Poly(diff, x1).all_coeffs()), est.equation_
+    assert est.n_epochs_ == 0 and [r["n_nodes"] for r in est.search_report_] == [3]

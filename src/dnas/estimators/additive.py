@@ -10,9 +10,12 @@ right (one term replaced by a flexible stand-in that fits almost as well).
 
 With the nonlinear constants of each candidate term fixed (``x^a`` at a few exponents, ``sin x``,
 ``e^{-x}``, ...) the law is linear in its weights, so every subset of terms is one least-squares
-solve. A beam search over subsets (as many terms as ``max_nodes`` graph nodes hold) keeps the
-best few of each size and stops at an exact fit; the subset with the best BIC is one more start
-of the discrete search (:func:`additive_start`), compared with the others by the same criterion.
+solve. The powers 3-6 of one input (``x⁵ + x⁴ + x³``) take two nodes between them, the second
+``x³·(k + c·x³)`` of a first that holds ``b₀ + b₁x + b₂x²`` (:func:`polynomial_columns`): any
+polynomial of degree ≤ 6 in one input fits three nodes. A beam search over subsets (as many
+terms as ``max_nodes`` graph nodes hold) keeps the best few of each size and stops at an exact
+fit; the subset with the best BIC is one more start of the discrete search
+(:func:`additive_start`), compared with the others by the same criterion.
 """
 
 from __future__ import annotations
@@ -82,14 +85,71 @@ class AdditiveLaw:
         return out
 
 
-def nodes_needed(features: tuple[Feature, ...] | list[Feature], aggregate: bool = False) -> int:
-    """Graph nodes that hold ``features``: one per product, and two one-input terms of each input
-    per adding node; with ``aggregate`` the sum in one node (:func:`place`): one more where
-    there are several products and no adding node."""
-    single = [f.column for f in features if f.times is None]
-    products = len(features) - len(single)
+#: the integer power of one input each pure-power term is (``power`` at 4-6 on positive inputs)
+_DEGREE = {"mult": 1, "square": 2, "cube": 3}
+
+
+def power_degree(f: Feature) -> int | None:
+    """The power of its input that ``f`` is at unit weight — ``x``: 1, ``x²·x³``: 5,
+    ``power`` at ``a = 4``: 4 — or None for any other term."""
+    if f.times is None:
+        if f.primitive in _DEGREE:
+            return _DEGREE[f.primitive]
+        a = dict(f.inner).get("a")
+        return int(a) if f.primitive == "power" and a in (4.0, 5.0, 6.0) else None
+    g = f.times
+    if g.times is None and g.column == f.column and f.primitive in _DEGREE and g.primitive in (
+            "square", "cube") and f.primitive != "mult":
+        return _DEGREE[f.primitive] + _DEGREE[g.primitive]
+    return None
+
+
+def _high(f: Feature, columns: frozenset[int]) -> bool:
+    """Whether ``f`` is a power ≥ 3 of one of ``columns`` (placed in their polynomial nodes)."""
+    degree = power_degree(f)
+    return f.column in columns and degree is not None and degree >= 3
+
+
+def _count(features: tuple[Feature, ...] | list[Feature], columns: frozenset[int],
+           aggregate: bool) -> int:
+    rest = [f for f in features if not _high(f, columns)]
+    single = [f.column for f in rest if f.times is None]
+    products = len(rest) - len(single) + len(columns)  # multiplying output nodes
     adding = (max(map(single.count, single), default=0) + 1) // 2
-    return products + adding + (1 if aggregate and products > 1 and not adding else 0)
+    return (products + len(columns) + adding
+            + (1 if aggregate and products > 1 and not adding else 0))
+
+
+def polynomial_columns(features: tuple[Feature, ...] | list[Feature], aggregate: bool = False
+                       ) -> frozenset[int]:
+    """The inputs whose powers 3-6 in ``features`` are best placed as one polynomial:
+    ``k = b₀ + b₁x + b₂x²`` (a ``linear`` and a ``square`` edge, the coefficients of ``x³``,
+    ``x⁴``, ``x⁵``) and ``x³·(k + b₃x³)`` (a ``mul`` node) — two nodes for up to four terms,
+    where each of ``x⁴ … x⁶`` of a signed input otherwise takes a node of its own. Chosen
+    where that needs fewer nodes in all (:func:`nodes_needed`)."""
+    high: dict[int, int] = {}
+    for f in features:
+        degree = power_degree(f)
+        if degree is not None and degree >= 3:
+            high[f.column] = high.get(f.column, 0) + 1
+    eligible = [c for c, n in high.items() if n >= 2 and any(
+        f.column == c and (power_degree(f) or 0) >= 4 for f in features)]
+    best: frozenset[int] = frozenset()
+    fewest = _count(features, best, aggregate)
+    for mask in range(1, 2 ** len(eligible)):
+        columns = frozenset(c for i, c in enumerate(eligible) if mask >> i & 1)
+        needed = _count(features, columns, aggregate)
+        if needed < fewest:
+            best, fewest = columns, needed
+    return best
+
+
+def nodes_needed(features: tuple[Feature, ...] | list[Feature], aggregate: bool = False) -> int:
+    """Graph nodes that hold ``features``: one per product, two one-input terms of each input
+    per adding node, two per polynomial of an input (:func:`polynomial_columns`); with
+    ``aggregate`` the sum in one node (:func:`place`): one more where there are several
+    multiplying nodes and no adding node."""
+    return _count(features, polynomial_columns(features, aggregate), aggregate)
 
 
 def candidate_features(X: np.ndarray, primitives: tuple[str, ...],
@@ -259,11 +319,15 @@ def place(eq: Equation, law: AdditiveLaw, aggregate: bool = False) -> list[int]:
     node of its two edges (``k1``, ``k2``, ...), then each input's one-input terms two to an
     ``add`` node (one per operand); with ``aggregate`` the last node also reads every earlier
     one (a ``mult`` edge), so that it holds the whole sum. Terms beyond the network's nodes are
-    left out (the refinement may find their place). Returns the nodes used, in order."""
+    left out (the refinement may find their place). Each polynomial of an input
+    (:func:`polynomial_columns`) takes two nodes after the products, the first read only by the
+    second. Returns the nodes that hold terms of the sum, in order."""
     network = eq.network
     inputs = network.sources(1)
     used: list[int] = []
-    products = [(f, w) for f, w in zip(law.features, law.weights) if f.times is not None]
+    grouped = polynomial_columns(law.features, aggregate)
+    terms = list(zip(law.features, law.weights))
+    products = [(f, w) for f, w in terms if f.times is not None and not _high(f, grouped)]
     for node, (f, w) in enumerate(products[: network.n_nodes], start=1):
         assert f.times is not None
         eq.edge(f"k{node}_a_{inputs[f.column]}", f.primitive, {**dict(f.inner), f.weight_name: w})
@@ -271,10 +335,27 @@ def place(eq: Equation, law: AdditiveLaw, aggregate: bool = False) -> list[int]:
         eq.edge(f"k{node}_b_{inputs[g.column]}", g.primitive, {**dict(g.inner), g.weight_name: 1.0})
         eq.node(node, "mul")
         used.append(node)
-    first = len(products) + 1  # the adding nodes
+    first = len(products) + 1  # the polynomials' pairs of nodes, then the adding nodes
+    for column in sorted(grouped):
+        if first + 1 > network.n_nodes:
+            break
+        b = {power_degree(f): w for f, w in terms if _high(f, frozenset([column]))}
+        x, inner = inputs[column], first
+        if b.get(3) or b.get(4):  # k = b₀ + b₁x + b₂x², b_i the weight of x^(3+i)
+            eq.edge(f"k{inner}_a_{x}", "linear", {"a": b.get(4, 0.0), "b": b.get(3, 0.0)})
+        if b.get(5):
+            eq.edge(f"k{inner}_b_{x}", "square", {"c": b[5]})
+        eq.edge(f"k{inner + 1}_a_{x}", "cube", {"c": 1.0})  # x³·(k + b₃x³)
+        eq.edge(f"k{inner + 1}_b_k{inner}", "mult", {"a": 1.0})
+        if b.get(6):
+            eq.edge(f"k{inner + 1}_b_{x}", "cube", {"c": b[6]})
+        eq.node(inner + 1, "mul")
+        used.append(inner + 1)
+        first += 2
+    multiplying = first - 1
     placed: dict[int, int] = {}  # one-input terms of each input placed so far
-    for f, w in zip(law.features, law.weights):
-        if f.times is not None:
+    for f, w in terms:
+        if f.times is not None or _high(f, grouped):
             continue
         slot = placed.get(f.column, 0)
         placed[f.column] = slot + 1
@@ -286,7 +367,7 @@ def place(eq: Equation, law: AdditiveLaw, aggregate: bool = False) -> list[int]:
         if node not in used:
             used.append(node)
     if aggregate and len(used) > 1:
-        last = used[-1] if used[-1] > len(products) else used[-1] + 1
+        last = used[-1] if used[-1] > multiplying else used[-1] + 1
         if last <= network.n_nodes:
             for j in used:
                 if j < last:
@@ -312,9 +393,13 @@ def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
 def fits_in(network: ExpressionNetwork, law: AdditiveLaw) -> bool:
     """Whether ``network`` has every primitive and node operation ``law`` needs."""
     needed = {g.primitive for f in law.features for g in (f, f.times) if g is not None}
-    products = any(f.times is not None for f in law.features)
+    if polynomial_columns(law.features):
+        needed |= {"linear", "square", "cube", "mult"}
+    products = any(f.times is not None for f in law.features) or bool(
+        polynomial_columns(law.features))
     return needed <= set(network.primitives) and (not products or "mul" in network.node_ops)
 
 
 __all__ = ["AdditiveLaw", "Feature", "additive_law", "additive_start", "candidate_features",
-           "fits_in", "nodes_needed", "place", "product_features"]
+           "fits_in", "nodes_needed", "place", "polynomial_columns", "power_degree",
+           "product_features"]
