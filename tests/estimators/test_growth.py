@@ -58,3 +58,17 @@ def test_a_spent_work_budget_stops_the_growth_and_the_search_decides_among_what_
                                atol=1e-3 * np.std(bounded.predict(X)))
     again = DARTSRegressor(**SMALL).fit(X, y)
     assert str(again.equation_) == str(bounded.equation_)
+
+
+def test_a_stand_in_fitted_to_1e_10_is_not_exact_and_the_graph_grows_to_the_law():
+    # sin(x2²) is no edge of one node; there a flexible stand-in ((a·x2 + b)^p plus a cosine)
+    # fits this data to 4e-10 of var(y), far above a law's round-off
+    rng = np.random.default_rng(1001)
+    X = rng.uniform(size=(200, 2))
+    y = np.sin(X[:, 0]) + np.sin(X[:, 1] ** 2)
+    est = DARTSRegressor(random_state=1).fit(X, y)
+    first, *rest = est.search_report_
+    assert first["n_nodes"] == 1 and 1e-16 * np.var(y) < first["mse"] < 1e-9 * np.var(y)
+    assert [r["n_nodes"] for r in rest] == [2] and rest[0]["kept"]
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    assert sympy.simplify(est.equation_ - (sympy.sin(x1) + sympy.sin(x2**2))) == 0, est.equation_

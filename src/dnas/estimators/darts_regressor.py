@@ -56,8 +56,14 @@ from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
 MAX_NODES = 3
 #: how much a larger graph must lower the BIC to be kept (10: "very strong" evidence)
 GROWTH_MARGIN = 10.0
-#: a fit within this factor of the round-off floor of the MSE is exact: stop growing
+#: a fit within this factor of the criterion's floor of the MSE (1e-10 of var(y)) is exact
+#: enough to end the discrete search of a graph size early (its other starts cannot do better)
 EXACT = 10.0
+#: a fit whose MSE is below this fraction of var(y) is exact: the graph stops growing. Far
+#: below the criterion's floor: a flexible stand-in of a smaller graph fits smooth laws on a
+#: small box to 1e-10..1e-13 (``(0.82·x2 - 0.16)^5.06`` and a cosine for ``sin(x2²)`` on [0, 1]:
+#: 4e-10), the law itself to round-off (1e-25 and below)
+EXACT_FIT = 1e-16
 #: ``equation_`` agrees with ``predict`` on the training inputs to this fraction of the
 #: predictions' standard deviation (its constants are rounded only as far as that holds)
 EQUATION_RTOL = 1e-3
@@ -359,7 +365,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             if not better:  # no meaningful gain from one more node: stop growing
                 break
             chosen = (net, best, history, epochs)
-            if best.mse <= EXACT * evaluator.floor:  # exact (noise-free): nothing to grow for
+            if best.mse <= EXACT_FIT * float(np.var(y_fit)):  # exact: nothing to grow for
                 break
         assert chosen is not None
         self.network_, best, self.history_, self.n_epochs_ = chosen
