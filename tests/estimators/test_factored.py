@@ -192,3 +192,36 @@ def test_a_sine_of_a_difference_of_inputs_times_a_power_law():
     found = factored_law(X, noisy)
     assert found.term == law.term and list(found.exponents) == [0]
     assert abs(found.exponents[0] - 1) < 0.01
+
+
+@pytest.mark.parametrize("law_of, term, rate", [
+    (lambda X: 2.5 * np.sqrt(X[:, 0]) * (1 - np.exp(-1.7 * X[:, 1] * X[:, 2])),
+     Term(1, 2, 1, product=True), -1.7),
+    (lambda X: 4 * (1 - np.exp(-0.3 * X[:, 0])), Term(0), -0.3),  # a learning curve
+    (lambda X: X[:, 1] * (np.exp(X[:, 0] / X[:, 2]) - 1), Term(0, 2), 1.0),  # a growing one
+])
+def test_a_charging_curve_one_minus_exp_of_a_term_and_its_graph(law_of, term, rate):
+    X = _box([0.5, 0.2, 0.5], [10, 3, 2])
+    y = law_of(X)
+    law = factored_law(X, y)
+    assert law.term == term and [k for k, _ in law.outer] == ["expm1"], law
+    assert law.outer[0][1] == pytest.approx(rate, rel=1e-6)
+    assert law.mse < 1e-18 * np.var(y)
+    np.testing.assert_allclose(law.predict(X), y, rtol=1e-6)
+    # exp(q·t) in a node of its own, read by a linear edge 1 - (·)
+    net = ExpressionNetwork(3, law.n_nodes).double()
+    start = factored_start(net, X, y, law)
+    assert "linear" in {c[0] for c in start[0].values()}
+    assert _evaluate(net, X, y, start) < 1e-18
+    bare = ExpressionNetwork(3, law.n_nodes, primitives=("none", "mult", "power", "exp")).double()
+    assert factored_start(bare, X, y, law) is None  # 1 - e^{q·t} needs a linear edge
+
+
+def test_a_charging_curve_is_recovered_by_the_regressor():
+    X = _box([1, 0.1, 1], [5, 4, 3], seed=3)
+    est = DARTSRegressor(random_state=0).fit(X, 3 * X[:, 0] * (1 - np.exp(-X[:, 1] / X[:, 2])))
+    x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
+    truth = 3 * x1 * (1 - sympy.exp(-x2 / x3))
+    f = sympy.lambdify((x1, x2, x3), est.equation_ - truth)
+    Xt = _box([1, 0.1, 1], [5, 4, 3], n=300, seed=4)
+    assert np.max(np.abs(f(*Xt.T))) < 1e-6, est.equation_

@@ -13,13 +13,16 @@ For each candidate term — ``t = x_j^m``, ``(x_j/x_k)^m`` or ``(x_j·x_k)^m`` (
     ln|y| = ln|c| + Σ_i p_i ln x_i + q₁ ln(1 + t) + q₂ ln|1 - t| + r·t
 
 is linear in its unknowns: one least-squares solve per term, then the factors with a negligible
-effect are dropped and the rest refitted. A power law times ``sin u`` or ``cos u`` of ``u = x_j``,
-``x_j/x_k``, ``x_j·x_k`` or ``x_j ± x_k`` (signed, so exponent 1: an oscillation ``A·sin(ω·t)``,
-a phase difference ``x1·sin(x2 - x3)``) is solved the same way with ``ln|sin u|`` subtracted, its
-rows weighted by ``|y|`` (``ln|y|`` is noisy where ``y`` crosses 0). The best law by its error on
-``y`` is a start of the discrete search (:func:`factored_start`), compared with the other starts by
-the same criterion — a start, not an answer — and when it is exact (noise-free data) the relaxed
-search is skipped (:meth:`dnas.estimators.DARTSRegressor.fit`).
+effect are dropped and the rest refitted. Two factors have one nonlinear constant, found by a
+one-dimensional search of that solve's error: ``(1 + s·t)^q`` (``K/(K + x)``) and the charging
+curve ``1 - exp(q·t)`` (``x1·(1 - e^{-x2/x3})``, a learning curve). A power law times
+``sin u`` or ``cos u`` of ``u = x_j``, ``x_j/x_k``, ``x_j·x_k`` or ``x_j ± x_k`` (signed, so
+exponent 1: an oscillation ``A·sin(ω·t)``, a phase difference ``x1·sin(x2 - x3)``) is solved the
+same way with ``ln|sin u|`` subtracted, its rows weighted by ``|y|`` (``ln|y|`` is noisy where
+``y`` crosses 0). The best law by its error on ``y`` is a start of the discrete search
+(:func:`factored_start`), compared with the other starts by the same criterion — a start, not an
+answer — and when it is exact (noise-free data) the relaxed search is skipped
+(:meth:`dnas.estimators.DARTSRegressor.fit`).
 """
 
 from __future__ import annotations
@@ -80,8 +83,8 @@ class FactoredLaw:
     ``outer`` the factors of ``t`` as ``(kind, q)``: ``plus`` ``(1 + t)^q``, ``minus``
     ``(1 - t)^q`` (``(t - 1)^q`` where ``t > 1``: ``flipped``), ``plus1``, ``minus1`` the
     factors ``1 + t``, ``1 - t`` that change sign (power 1), ``shift`` ``(1 + s·t)^q``
-    (``s = shift``), ``exp`` ``exp(q·t)``, ``unary`` the factor ``t = f(u)`` itself, ``square``
-    its square (``cos² θ``); ``mse`` its error on ``y``."""
+    (``s = shift``), ``exp`` ``exp(q·t)``, ``expm1`` ``1 - exp(q·t)`` (power 1), ``unary`` the
+    factor ``t = f(u)`` itself, ``square`` its square (``cos² θ``); ``mse`` its error on ``y``."""
 
     const: float
     exponents: dict[int, float]
@@ -107,7 +110,13 @@ class FactoredLaw:
         """The expression-graph nodes the law needs (:func:`factored_start`)."""
         edges = len(self.exponents) + len(self.outer)
         chain = max(1, edges - 1)
-        return chain + (1 if self._needs_term_node else 0) + (1 if self._needs_unary_node else 0)
+        return (chain + (1 if self._needs_term_node else 0) + (1 if self._needs_unary_node else 0)
+                + (1 if self._needs_exp_node else 0))
+
+    @property
+    def _needs_exp_node(self) -> bool:
+        """Whether ``exp(q·t)`` needs a node of its own (read by ``1 - exp(q·t)``)."""
+        return any(kind == "expm1" for kind, _ in self.outer)
 
     @property
     def _needs_unary_node(self) -> bool:
@@ -133,6 +142,8 @@ def _outer_value(kind: str, q: float, t: np.ndarray, flipped: bool, shift: float
         return (t - 1) ** q if flipped else (1 - t) ** q
     if kind == "exp":
         return np.exp(q * t)
+    if kind == "expm1":
+        return 1 - np.exp(q * t)
     if kind in ("plus1", "minus1"):  # signed, to the power 1
         return 1 + t if kind == "plus1" else 1 - t
     if kind == "square":
@@ -244,6 +255,11 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
                     if len(logs) in coefs:
                         consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
                                              (("shift", coefs[len(logs)]),), shift=shift))
+                charging = _charging(term.value(Xr), target, logs, spread)
+                if charging is not None:
+                    rate, exps = charging
+                    consider(FactoredLaw(1.0, _exponents(exps, positive, logs), term,
+                                         (("expm1", rate),)))
     return best
 
 
@@ -306,6 +322,45 @@ def _scaled(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
     return None if solved is None else (shift, solved[1])
 
 
+def _charging(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
+              spread: float) -> tuple[float, dict[int, float]] | None:
+    """The rate ``q`` of the factor ``1 - exp(q·t)`` (to the power 1: ``ln|1 - e^{q·t}|``
+    subtracted, the power law's columns solved) that fits ``target`` best — a grid over four
+    decades of ``|q|·median|t|`` and both signs, then golden sections — and the solved
+    coefficients; None where ``t`` is 0 on some row or constant."""
+    if not np.all(np.isfinite(t)) or np.std(t) == 0 or np.any(t == 0):
+        return None
+    unit = 1.0 / (float(np.median(np.abs(t))) or 1.0)
+
+    def column(q: float) -> np.ndarray | None:
+        with np.errstate(all="ignore"):
+            z = np.abs(-np.expm1(q * t))
+        return np.log(z) if np.all(np.isfinite(z) & (z > MARGIN)) else None
+
+    def error(q: float) -> float:
+        c = column(q)
+        if c is None:
+            return np.inf
+        design = np.column_stack([np.ones(len(t)), *logs])
+        coef, *_ = np.linalg.lstsq(design, target - c, rcond=None)
+        return float(np.mean((design @ coef - (target - c)) ** 2))
+
+    best: tuple[float, float] | None = None  # (error, q)
+    for sign in (1.0, -1.0):
+        v = grid_minimum(lambda v, sign=sign: error(sign * unit * 10.0**v),
+                         np.arange(-2.0, 2.0 + 1e-9, 0.125), keep=2, steps=40)
+        if v is not None:
+            q = sign * unit * 10.0**v
+            e = error(q)
+            if np.isfinite(e) and (best is None or e < best[0]):
+                best = (e, q)
+    if best is None:
+        return None
+    c = column(best[1])
+    solved = None if c is None else _solve(target - c, logs, spread)
+    return None if solved is None else (best[1], solved[1])
+
+
 def _better(law: FactoredLaw, best: FactoredLaw, tie: float) -> bool:
     """Whether ``law`` beats ``best``: a clearly smaller error, or an equal one (within 1 %, or
     both at round-off) with fewer graph nodes, then fewer factors."""
@@ -345,7 +400,8 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
     node_term = law._needs_term_node
     need = {"power", "mult"}
     need |= {"linear_power" for k, _ in law.outer if k in ("plus", "minus", "shift")}
-    need |= {"exp" for k, _ in law.outer if k == "exp"}
+    need |= {"exp" for k, _ in law.outer if k in ("exp", "expm1")}
+    need |= {"linear" for k, _ in law.outer if k == "expm1"}
     need |= {"linear" for k, _ in law.outer if k in ("plus1", "minus1")}
     if term.unary is not None:
         need.add(f"linear_{term.unary}")
@@ -381,9 +437,18 @@ def factored_start(network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
             return None
         eq.edge(f"k{node}_a_{source}", f"linear_{term.unary}", dict(unit))
         source = f"k{node}"
+    rate = dict(law.outer).get("expm1")
+    if rate is not None:  # exp(q·t) in a node of its own, read by 1 - exp(q·t)
+        node += 1
+        if node > network.n_nodes:
+            return None
+        eq.edge(f"k{node}_a_{source}", "exp", {"c": 1.0, "a": rate})
+        grown = f"k{node}"
     factors: list[tuple[str, str, dict[str, float]]] = []  # (source, primitive, coefficients)
     for kind, q in law.outer:
-        if kind == "unary":
+        if kind == "expm1":
+            factors.append((grown, "linear", {"a": -1.0, "b": 1.0}))
+        elif kind == "unary":
             factors.append((source, f"linear_{term.unary}", dict(unit)))
         elif kind == "square":
             factors.append((source, "square", {"c": 1.0}))
