@@ -97,7 +97,7 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
     result = dnas.search(net, train, valid, method=o.method, epochs=o.search_epochs,
                          batch_size=o.batch, arch_lr=o.arch_lr, seed=seed, device="cpu",
                          progress=False, cost_weight=o.cost_weight,
-                         cost_penalty=o.cost_penalty, **cost)
+                         cost_penalty=o.cost_penalty, warmup_epochs=o.warmup_epochs, **cost)
     info = {"search_seconds": time.perf_counter() - start, "cost": result.architecture.meta[
         "cost"], "history": [{k: r[k] for k in ("epoch", "valid_acc", "expected_cost",
                                                "argmax_cost", "cost_penalty")}
@@ -210,7 +210,8 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
         + ", per block kernel {3, 5, 7}, expansion {3, 6}, blocks after a stage's first "
         "skippable. 1-D on MNIST-1D (4000/1000, length 40), 2-D on digits (1438/359, 8×8).",
         f"- Search: `dnas.search(method={o.method!r}, cost='params', budget=B, "
-        f"cost_weight={o.cost_weight}, cost_penalty={o.cost_penalty!r})`, "
+        f"cost_weight={o.cost_weight}, cost_penalty={o.cost_penalty!r}, "
+        f"warmup_epochs={o.warmup_epochs})`, "
         f"{o.search_epochs} epochs, batch {o.batch}, Adam α lr "
         f"{o.arch_lr}, training set split 50/50 into w / α halves; export rule: argmax, moved "
         "into ±10% of B when outside (`BudgetPenalty.export`).",
@@ -339,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default="darts")
     p.add_argument("--search-epochs", type=int, default=10)
     p.add_argument("--arch-lr", type=float, default=0.03)
+    p.add_argument("--warmup-epochs", type=int, default=0,
+                   help="epochs of weight training before α moves (of --search-epochs); job "
+                        "files do not record it: give each setting its own --work")
     p.add_argument("--cost-weight", type=float, default=1.0)
     p.add_argument("--cost-penalty", default="abs", choices=("abs", "squared", "hinge"),
                    help="the penalty's form φ (dnas.cost.budget); job files do not record it: "
