@@ -393,10 +393,10 @@ def additive_start(network: ExpressionNetwork, law: AdditiveLaw | None
 def fits_in(network: ExpressionNetwork, law: AdditiveLaw) -> bool:
     """Whether ``network`` has every primitive and node operation ``law`` needs."""
     needed = {g.primitive for f in law.features for g in (f, f.times) if g is not None}
-    if polynomial_columns(law.features):
+    polynomial = bool(polynomial_columns(law.features))
+    if polynomial:
         needed |= {"linear", "square", "cube", "mult"}
-    products = any(f.times is not None for f in law.features) or bool(
-        polynomial_columns(law.features))
+    products = polynomial or any(f.times is not None for f in law.features)
     return needed <= set(network.primitives) and (not products or "mul" in network.node_ops)
 
 

@@ -337,13 +337,15 @@ def _charging(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
             z = np.abs(-np.expm1(q * t))
         return np.log(z) if np.all(np.isfinite(z) & (z > MARGIN)) else None
 
+    # the design does not depend on q: one orthonormal basis, each error a projection
+    basis, _ = np.linalg.qr(np.column_stack([np.ones(len(t)), *logs]))
+
     def error(q: float) -> float:
         c = column(q)
         if c is None:
             return np.inf
-        design = np.column_stack([np.ones(len(t)), *logs])
-        coef, *_ = np.linalg.lstsq(design, target - c, rcond=None)
-        return float(np.mean((design @ coef - (target - c)) ** 2))
+        r = target - c
+        return float(np.mean((r - basis @ (basis.T @ r)) ** 2))
 
     best: tuple[float, float] | None = None  # (error, q)
     for sign in (1.0, -1.0):
