@@ -131,3 +131,20 @@ def test_a_grace_allows_a_little_more_work_and_remembers_the_limit_was_reached()
     assert not ledger.exhausted and ledger.reached
     ledger.spent = 150
     assert ledger.exhausted
+
+
+def test_rank_ties_criteria_closer_than_the_round_off_of_other_processes_and_breaks_by_form():
+    from dnas.arch.architecture import Architecture
+    from dnas.estimators.fitting import TIE, Candidate, rank
+
+    def cand(op, bic):
+        return Candidate(Architecture({"k1_a_x1": [op]}), False, np.zeros(1), 1.0, bic)
+
+    base = -1234.5
+    a, b = cand("sin", base + 1e-7), cand("exp", base)  # equal up to another process' last bits
+    assert rank(a) < rank(b) or rank(b) < rank(a)
+    swapped = cand("sin", base), cand("exp", base + 1e-7)
+    # the same order whichever of the two got the lower bits
+    assert sorted([a, b], key=rank)[0].architecture == sorted(swapped, key=rank)[0].architecture
+    assert sorted([cand("sin", base), cand("exp", base - 10 * TIE)], key=rank)[0].bic < base
+    assert rank(cand("sin", float("inf"))) > rank(cand("exp", 1e300))

@@ -77,13 +77,16 @@ def test_an_exact_power_law_skips_the_graphs_too_small_for_it_and_the_search():
     assert ratio.is_number and float(ratio) == pytest.approx(3 / (20 * np.pi), rel=1e-3)
 
 
-def test_a_noisy_power_law_is_still_searched_and_recovered():
+def test_a_noisy_power_law_fits_to_the_noise_unsearched_and_is_recovered():
+    # no law is exact on noisy data, but this one leaves only noise (dnas.estimators.noise): the
+    # relaxed search cannot find anything better and is skipped, as for an exact law
     rng = np.random.default_rng(1)
     X = _data(200)[:, :2]
     law = 1.5 * X[:, 0] * X[:, 1] ** 2
     y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(len(law))
     est = DARTSRegressor(random_state=0).fit(X, y)
-    assert est.search_report_[0]["n_nodes"] == 1 and est.n_epochs_ > 0
+    first = est.search_report_[0]
+    assert first["n_nodes"] == 1 and first["epochs"] == 0 and first["residual_z"] < 2
     x1, x2 = sympy.symbols("x1 x2", real=True)
     ratio = sympy.simplify(est.equation_ / (x1 * x2**2))
     assert ratio.is_number, est.equation_

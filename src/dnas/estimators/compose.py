@@ -27,7 +27,7 @@ import re
 from typing import Any
 
 from dnas.arch.architecture import Architecture
-from dnas.estimators.fitting import Candidate, Evaluator
+from dnas.estimators.fitting import Candidate, Evaluator, rank
 from dnas.spaces.expression.network import ExpressionNetwork
 
 _LABEL = re.compile(r"^k(\d+)_(op|[ab]_(x\d+|k\d+))$")
@@ -149,7 +149,7 @@ def composed_starts(
         for inner in prims:
             for outer in prims:
                 if evaluate.exhausted:  # the work budget is spent: the compositions so far
-                    return sorted(found.values(), key=lambda c: c.bic)
+                    return sorted(found.values(), key=rank)
                 choice: dict[str, list[str]] = {
                     **base, edge: ["none"], reader: [outer], inner_label: [inner]}
                 trial = dict(values)
@@ -162,7 +162,7 @@ def composed_starts(
                 result = evaluate(architecture, cand.use_bias,
                                   _init_for(big, architecture, trial), new_outputs)
                 found.setdefault(result.form, result)
-    return sorted(found.values(), key=lambda c: c.bic)
+    return sorted(found.values(), key=rank)
 
 
 __all__ = ["composed_starts", "shift_label"]

@@ -11,6 +11,7 @@ the Bayesian information criterion (:mod:`dnas.estimators.fitting`).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -34,12 +35,14 @@ from dnas.estimators.fitting import (
     Ledger,
     carry_over,
     materialize,
+    rank,
     refine,
     simplify,
     snap,
 )
 from dnas.estimators.laws import DataLaws
 from dnas.estimators.naming import decade_scale, safe_symbols
+from dnas.estimators.noise import NOISE_Z, residual_z
 from dnas.estimators.options import OUTPUT_TYPES, check_options, search_config
 from dnas.estimators.selection import (
     StableArchitecture,
@@ -347,17 +350,20 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             sizes = list(range(min(first, MAX_NODES), MAX_NODES + 1))
         report: list[dict] = []
         chosen: tuple[ExpressionNetwork, Candidate, list, int] | None = None
+        lookahead = False
         for n_nodes in sizes:
             if (ledger.reached or ledger.exhausted) and chosen is not None:  # spent: no growing
                 break
             start, work = time.perf_counter(), ledger.spent
             seed = int(rng.randint(0, 2**31 - 1))
             net, best, history, epochs, evaluator = self._fit_size(
-                opts, data, n_nodes, seed, network, None if chosen is None else chosen[:2])
+                opts, data, n_nodes, seed, network, None if chosen is None else chosen[:2],
+                lookahead)
             better = chosen is None or best.bic < chosen[1].bic - GROWTH_MARGIN
+            z = self._residual_z(net, best, X_fit, y_fit)
             report.append({
                 "n_nodes": n_nodes, "equation": str(self._equation_of(net, best)),
-                "criterion": best.bic, "mse": best.mse, "epochs": epochs,
+                "criterion": best.bic, "mse": best.mse, "residual_z": z, "epochs": epochs,
                 "fits": evaluator.fits, "work": ledger.spent - work,
                 "seconds": time.perf_counter() - start,
                 "kept": better,
@@ -367,6 +373,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             chosen = (net, best, history, epochs)
             if best.mse <= EXACT_FIT * float(np.var(y_fit)):  # exact: nothing to grow for
                 break
+            # what is left is noise: a larger graph can win only by a simpler equation, not by
+            # a closer fit, so it is only looked ahead to (its laws and the smaller graph's
+            # equation carried over and composed), not searched
+            lookahead = z < NOISE_Z
         assert chosen is not None
         self.network_, best, self.history_, self.n_epochs_ = chosen
         self._searched_network = self.network_
@@ -374,8 +384,23 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self._set_result(best, X_np)
         return self
 
+    def _residual_z(self, network: ExpressionNetwork, cand: Candidate, X: np.ndarray,
+                    y: np.ndarray) -> float:
+        """How far the residuals of ``cand`` are from noise (:func:`dnas.estimators.noise.
+        residual_z`; ``inf`` where undefined: then they are not taken for noise)."""
+        model = materialize(network, cand)
+        param = next(iter(model.parameters()))
+        with torch.no_grad():
+            out = model(torch.tensor(X, dtype=param.dtype, device=param.device))
+            if self.output_type != "real":
+                out = torch.sigmoid(out)
+        with np.errstate(all="ignore"):
+            z = residual_z(X, y - out.cpu().numpy())
+        return z if math.isfinite(z) else math.inf
+
     def _fit_size(self, opts: dict, data: tuple, n_nodes: int, seed: int,
-                  network: ExpressionNetwork | None, smaller: tuple | None):
+                  network: ExpressionNetwork | None, smaller: tuple | None,
+                  lookahead: bool = False):
         """Search one graph size and select its equation; returns (network, best candidate,
         history, epochs searched, final evaluator)."""
         X_np, y_np, loss_fn, laws, ledger = data
@@ -396,7 +421,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         else:
             history = list(getattr(self, "history_", []))
         epochs = 0
-        if self.max_epochs > 0 and not self._exact_law(network, X_np, y_np, seed, laws, ledger):
+        if (self.max_epochs > 0 and not lookahead
+                and not self._exact_law(network, X_np, y_np, seed, laws, ledger)):
             Xt = torch.tensor(X_np, dtype=torch.float64, device=device)
             yt = torch.tensor(y_np, dtype=torch.float64, device=device)
             config = search_config(self, opts, n_rows=X_np.shape[0], seed=seed)
@@ -431,7 +457,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             best = snap(final, final(Architecture(dict(kept)), bool(kept.meta["output_bias"]),
                                      None, _outputs(kept.meta.get("outputs"))))
         else:
-            best = self._select(network, final, quick, use_bias, gen, smaller, laws)
+            best = self._select(network, final, quick, use_bias, gen, smaller, laws, lookahead)
             self.searched_architecture_ = Architecture(
                 dict(best.architecture),
                 meta={"output_bias": best.use_bias, "outputs": _listed(best.outputs)},
@@ -441,21 +467,23 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     def _exact_law(self, network: ExpressionNetwork, X: np.ndarray, y: np.ndarray,
                    seed: int, laws: DataLaws | None, ledger: Ledger) -> bool:
         """Whether an exact law of the data (:mod:`dnas.estimators.laws`), as an equation of
-        ``network``, refits exactly (to the round-off floor): then the relaxed search cannot
-        find anything better and is skipped."""
+        ``network``, refits exactly (to the round-off floor, or on noisy data to the noise):
+        then the relaxed search cannot find anything better and is skipped."""
         if laws is None or not self.refine or self.sampling_strategy != "max":
             return False
         probe = Evaluator(network, X, y, "real", max_iter=self.param_updates_for_sampled_model,
                           n_starts=2, generator=torch.Generator().manual_seed(seed), ledger=ledger)
         for architecture, outputs, init in laws.starts(network, exact_only=True):
             use_bias = bool(self.train_classifier_bias) and (id(network.out_bias), None) in init
-            if probe(architecture, use_bias, init, outputs).mse <= EXACT * probe.floor:
+            cand = probe(architecture, use_bias, init, outputs)
+            if cand.mse <= EXACT * probe.floor or (
+                    laws.noise_fits and self._residual_z(network, cand, X, y) < NOISE_Z):
                 return True
         return False
 
     def _select(self, network: ExpressionNetwork, final: Evaluator, quick: Evaluator,
                 use_bias: bool, gen: torch.Generator, smaller: tuple | None,
-                laws: DataLaws | None = None) -> Candidate:
+                laws: DataLaws | None = None, lookahead: bool = False) -> Candidate:
         """The ``max`` rule, refined: derive, search label by label from several starts, decide
         with careful fits, then simplify and snap constants.
 
@@ -474,9 +502,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         derived = network.derive_architecture()
         if not self.refine:
             return final(derived, use_bias)
-        starts = [quick(a, use_bias) for a in [derived]
-                  + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
-                  + dense_architectures(network)]
+        starts = [] if lookahead else [
+            quick(a, use_bias) for a in [derived]
+            + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
+            + dense_architectures(network)]
         # the data's closed-form laws (dnas.estimators.laws)
         for architecture, outputs, init in laws.starts(network) if laws is not None else []:
             bias = use_bias and (id(network.out_bias), None) in init
@@ -487,21 +516,26 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                 starts += composed_starts(quick, *smaller)[:N_COMPOSED]
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
-        for start in sorted(starts, key=lambda c: c.bic):
+        for start in sorted(starts, key=rank):
             if quick.exhausted and found:  # the budget is spent: decide among what was found
                 break
             end = refine(quick, start, ranked, bias_choice=use_bias)
             found.setdefault(end.form, end)
             if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better
                 break
+            if (not lookahead and laws is not None and laws.noise_fits
+                    and self._residual_z(network, end, quick.X, quick.y) < NOISE_Z):
+                # a law fits to the noise and so does this equation: the other starts could
+                # only fit the noise
+                break
         candidates = list(found.values())
         if quick.ledger is not None and quick.ledger.exhausted:
             # the work budget is spent: careful fits of the best few found, then a last
             # simplification and snapping within a grace (a spurious term fitted to noise goes)
-            candidates = sorted(candidates, key=lambda c: c.bic)[:AFTER_WORK]
+            candidates = sorted(candidates, key=rank)[:AFTER_WORK]
             quick.ledger.grace(GRACE)
         best = min((final(c.architecture, c.use_bias, c.values, c.outputs)
-                    for c in candidates), key=lambda c: c.bic)
+                    for c in candidates), key=rank)
         best = simplify(final, best, edge_costs(network), bias_choice=use_bias,
                         budget=SIMPLIFY_FITS)
         return snap(final, best)

@@ -27,10 +27,12 @@ answer — and when it is exact (noise-free data) the relaxed search is skipped
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import least_squares
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.fitting import grid_minimum
@@ -188,6 +190,7 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
     logs = [np.log(Xr[:, i]) for i in positive]
     best: FactoredLaw | None = None
     tie = ROUNDOFF * max(float(np.var(y)), 1e-300)  # errors below this are all equal
+    terms = _terms(Xr)
 
     def consider(law: FactoredLaw) -> None:
         nonlocal best
@@ -198,13 +201,12 @@ def factored_law(X: np.ndarray, y: np.ndarray) -> FactoredLaw | None:
         scale = float(np.dot(pred, y) / max(np.dot(pred, pred), 1e-300))
         law.const *= scale
         law.mse = float(np.mean((scale * pred - y) ** 2))
-        if best is None or _better(law, best, tie):
+        if best is None or _better(law, best, tie, len(y), len(terms)):
             best = law
 
     plain = power_law(X, y)  # the law without a term (its constant is refitted by consider)
     if plain is not None and plain[1]:
         consider(FactoredLaw(1.0, plain[1]))
-    terms = _terms(Xr)
     with np.errstate(all="ignore"):
         for term in terms:
             t = term.value(Xr)
@@ -363,10 +365,63 @@ def _charging(t: np.ndarray, target: np.ndarray, logs: list[np.ndarray],
     return None if solved is None else (best[1], solved[1])
 
 
-def _better(law: FactoredLaw, best: FactoredLaw, tie: float) -> bool:
-    """Whether ``law`` beats ``best``: a clearly smaller error, or an equal one (within 1 %, or
-    both at round-off) with fewer graph nodes, then fewer factors."""
-    a, b = max(law.mse, tie), max(best.mse, tie)
+def polished(law: FactoredLaw, X: np.ndarray, y: np.ndarray) -> FactoredLaw:
+    """``law`` with its constant, exponents and outer powers or rates refitted by least squares
+    on ``y`` itself (Levenberg-Marquardt from the solved values). The solve fits ``ln |y|``: on
+    noisy data that weighs the small values of ``y`` up and leaves a systematic error on ``y``
+    that the residual-noise test (:mod:`dnas.estimators.noise`) rightly sees. The law unchanged
+    where the refit does not lower its error."""
+    columns = list(law.exponents)
+    free = [k for k, (kind, _) in enumerate(law.outer) if not kind.endswith("1")
+            and kind not in ("unary", "square")]
+    theta0 = np.array([law.const, *(law.exponents[c] for c in columns),
+                       *(law.outer[k][1] for k in free)], dtype=np.float64)
+
+    def build(theta: np.ndarray) -> FactoredLaw:
+        outer = list(law.outer)
+        for k, q in zip(free, theta[1 + len(columns):]):
+            outer[k] = (outer[k][0], float(q))
+        return FactoredLaw(float(theta[0]), {c: float(p) for c, p in zip(columns, theta[1:])},
+                           law.term, tuple(outer), flipped=law.flipped, shift=law.shift)
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        r = build(theta).predict(X) - y
+        return np.where(np.isfinite(r), r, 1e150)
+
+    try:
+        with np.errstate(all="ignore"):
+            fit = least_squares(residual, theta0, method="lm", max_nfev=100 * len(theta0))
+    except (ValueError, np.linalg.LinAlgError):
+        return law
+    better = build(fit.x)
+    better.mse = float(np.mean(residual(fit.x) ** 2))
+    return better if np.isfinite(better.mse) and better.mse < law.mse else law
+
+
+def _constants(law: FactoredLaw) -> int:
+    """The law's fitted constants: its factor, the exponents, each outer factor's power or rate
+    and the shift of ``(1 + s·t)^q``."""
+    return (1 + len(law.exponents) + len(law.outer)
+            + sum(1 for kind, _ in law.outer if kind == "shift"))
+
+
+def _penalty(law: FactoredLaw, n: int, n_terms: int) -> float:
+    """The factor on the law's error for its constants and its term: ``exp(pen / n)`` with the
+    BIC's ``ln n`` per constant and, for a term picked among ``n_terms``, the risk inflation
+    criterion's ``2 ln n_terms`` (Foster and George, 1994): on noisy data the best of many
+    spurious factors lowers the error by about ``2 ln n_terms / n``, and must not win by it."""
+    pen = _constants(law) * math.log(n)
+    if law.term is not None:
+        pen += 2.0 * math.log(max(n_terms, 2))
+    return math.exp(pen / n)
+
+
+def _better(law: FactoredLaw, best: FactoredLaw, tie: float, n: int, n_terms: int) -> bool:
+    """Whether ``law`` beats ``best``: a clearly smaller penalised error (:func:`_penalty`), or
+    an equal one (within 1 %, or both at round-off) with fewer graph nodes, then fewer
+    factors."""
+    a = max(law.mse, tie) * _penalty(law, n, n_terms)
+    b = max(best.mse, tie) * _penalty(best, n, n_terms)
     if a < 0.99 * b:
         return True
     size = (law.n_nodes, len(law.exponents) + len(law.outer))

@@ -45,6 +45,22 @@ BIAS = "output_bias"
 FLOOR = 1e-10
 
 
+#: criteria (BIC) closer than this are tied. The same fit in another process differs in the last
+#: bits (NumPy's and BLAS's sums take alignment-dependent paths), about 1e-9 of the MSE and so
+#: 1e-7 of the BIC: a comparison finer than that would pick between equal equations at random,
+#: and the searches that go on from the pick would differ. Ties keep the incumbent, and rankings
+#: break them by the equation's form (:func:`rank`)
+TIE = 1e-4
+#: MSEs within this fraction are equal (the same reason)
+MSE_TIE = 1e-7
+
+
+def rank(cand: Candidate) -> tuple:
+    """The sort key of candidates, best first: the criterion to :data:`TIE`, then the form (a
+    fixed order, the same in every process)."""
+    return (math.floor(cand.bic / TIE) if math.isfinite(cand.bic) else math.inf, repr(cand.form))
+
+
 @dataclass
 class Candidate:
     """A discrete equation, its fitted constants and how well it fits."""
@@ -306,7 +322,7 @@ def refine(
                 if evaluate.exhausted:
                     return best
                 cand = evaluate(Architecture(choice), use_bias, best.values, outs)
-                if cand.bic < best.bic - 1e-9:
+                if cand.bic < best.bic - TIE:
                     best, improved = cand, True
         if not improved:
             break
@@ -341,8 +357,8 @@ def simplify(
 
     def better(cand: Candidate) -> bool:
         # a plainer equation that fits as well (to round-off) is preferred
-        return cand.bic < best.bic - 1e-9 or (cand.mse <= best.mse * (1 + 1e-9) + evaluate.floor
-                                              and cand.bic <= best.bic + 1e-9)
+        return cand.bic < best.bic - TIE or (cand.mse <= best.mse * (1 + MSE_TIE) + evaluate.floor
+                                             and cand.bic <= best.bic + TIE)
 
     for _ in range(max_passes):
         improved = False
@@ -467,7 +483,7 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
         for v in simple_values(float(best.theta[i]), pi=i in angles):
             cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
                             (*best.fixed, (i, v)))
-            if cand.bic <= best.bic + 1e-9:
+            if cand.bic <= best.bic + TIE:
                 best = cand
                 break
     return best
@@ -519,7 +535,7 @@ def _hold_redundant(evaluate: Evaluator, start: Candidate) -> Candidate:
             i = free[k]
             cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
                             (*best.fixed, (i, float(np.sign(best.theta[i])))))
-            if cand.bic <= best.bic + 1e-9:
+            if cand.bic <= best.bic + TIE:
                 best = cand
                 break
         else:
@@ -588,6 +604,6 @@ def grid_minimum(f, grid: np.ndarray, keep: int = 5, steps: int = 60) -> float |
     return min(finite)[1] if finite else None
 
 
-__all__ = ["BIAS", "Candidate", "Evaluator", "Ledger", "carry_over", "complexity",
-           "fit_constants", "grid_minimum", "materialize", "refine", "simple_values", "simplify",
-           "snap", "term_cost"]
+__all__ = ["BIAS", "MSE_TIE", "TIE", "Candidate", "Evaluator", "Ledger", "carry_over",
+           "complexity", "fit_constants", "grid_minimum", "materialize", "rank", "refine",
+           "simple_values", "simplify", "snap", "term_cost"]

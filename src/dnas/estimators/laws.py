@@ -10,7 +10,9 @@ an inverse transformation, ``√(x1² + x2²)``, ``x1^x2 = exp(x2·ln x1)``
 equation of the graph being searched — one more start of the discrete search, compared with the
 others by the same criterion. A law that is exact (its own least-squares error at round-off, as
 only noise-free data of that very form give) also sets the first graph size to search, and when
-its equation refits exactly the relaxed search of that size is skipped.
+its equation refits exactly the relaxed search of that size is skipped. On noisy data no law is
+exact; a power law, factored or saturating law — few constants, no flexible sum — whose residuals
+are noise (:mod:`dnas.estimators.noise`) counts as exact to the noise, with the same two uses.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import numpy as np
 
 from dnas.arch.architecture import Architecture
 from dnas.estimators.additive import AdditiveLaw, additive_law, additive_start
-from dnas.estimators.factored import FactoredLaw, factored_law, factored_start
+from dnas.estimators.factored import FactoredLaw, factored_law, factored_start, polished
 from dnas.estimators.monomial import ROUNDOFF, power_law_start
+from dnas.estimators.noise import is_noise
 from dnas.estimators.saturating import SaturatingLaw, saturating_law, saturating_start
 from dnas.estimators.transformed import TransformedLaw, transformed_law, transformed_start
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
@@ -44,17 +47,27 @@ class DataLaws:
                  max_nodes: int, node_ops: tuple[str, ...] = NODE_OPS) -> None:
         self.X, self.y = X, y
         self.factored: FactoredLaw | None = factored_law(X, y)
+        if self.factored is not None and self.factored.mse > EXACT_LAW * float(np.var(y)):
+            # not exact: solved on ln|y|, its constants refitted on y for the noise test below
+            refitted = polished(self.factored, X, y)
+            if is_noise(X, y - refitted.predict(X)):
+                self.factored = refitted
         self.additive: AdditiveLaw | None = additive_law(X, y, primitives, max_nodes,
                                                          node_ops=node_ops)
         self.saturating: SaturatingLaw | None = saturating_law(X, y)
         self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
+        # the laws of few constants whose residuals are noise: exact to the noise
+        self.noise_fits = {id(law) for law in (self.factored, self.saturating)
+                           if law is not None and np.isfinite(law.mse)
+                           and is_noise(X, y - law.predict(X))}
         self.transformed: TransformedLaw | None = None
         if not any(map(self._exact, (self.factored, self.additive, self.saturating))):
             self.transformed = transformed_law(X, y, primitives, max_nodes, node_ops)
 
     def _exact(self, law: FactoredLaw | AdditiveLaw | SaturatingLaw | TransformedLaw | None
                ) -> bool:
-        return law is not None and law.mse <= self.tol
+        """Exact to round-off, or (a factored or saturating law) to the noise."""
+        return law is not None and (law.mse <= self.tol or id(law) in self.noise_fits)
 
     def first_size(self) -> int:
         """The fewest graph nodes that hold an exact law of the data, else 1."""
