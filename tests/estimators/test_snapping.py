@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import sympy
 import torch
 
@@ -87,3 +88,48 @@ def test_constants_fitted_to_noise_snap_to_the_digits_a_law_is_written_in():
     snapped = snap(evaluate, fitted)
     assert sorted(dict(snapped.fixed).values()) == [-1.2, -0.7, 2.3]
     assert snapped.bic < fitted.bic
+
+
+def test_a_held_constant_costs_the_length_of_its_description():
+    from dnas.estimators.fitting import held_cost
+
+    assert held_cost(0.0) == held_cost(1.0) == held_cost(-1.0) == 0.0
+    assert held_cost(2.0) == held_cost(0.5) == held_cost(-0.5) == pytest.approx(math.log(2))
+    assert held_cost(256.0) == pytest.approx(math.log(256))  # no simpler than fitted (ln 200)
+    assert held_cost(math.pi / 2) == pytest.approx(2 * math.log(2))
+    assert held_cost(0.97) == pytest.approx(math.log(97))
+    assert held_cost(-0.0012) == held_cost(1.2) == pytest.approx(math.log(12))
+    assert held_cost(1 / 3) < held_cost(0.7) < held_cost(0.97) < held_cost(0.973)
+
+
+def test_the_simplest_values_are_held_first_over_all_constants():
+    # c·(a·x + b)^p for 1/(1 + x) with 1 % noise: the constants trade off, and the integers
+    # (a = b = 1, p = -1) must be held before any of them is held at two digits
+    rng = np.random.default_rng(5)
+    X = rng.uniform(0.0, 4.0, (200, 1))
+    law = 1.0 / (1.0 + X[:, 0])
+    y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(200)
+    net = ExpressionNetwork(1, primitives=["none", "linear_power"], node_ops=("add",)).double()
+    evaluate = Evaluator(net, X, y, "real", max_iter=200, n_starts=4,
+                         generator=torch.Generator().manual_seed(0))
+    fitted = evaluate(Architecture({"k1_a_x1": ["linear_power"]}), False)  # c, a, b, p
+    snapped = snap(evaluate, fitted)
+    expr = tidy(materialize(net, snapped).sympy(symbols_for(["x"])))
+    x = sympy.Symbol("x", real=True)
+    assert sympy.simplify(expr - 1 / (1 + x)) == 0, expr
+
+
+def test_constants_the_noise_moved_together_are_held_together():
+    # Luce's rule with 1 % noise is found as x1/x2·(0.97·x1/x2 + 1.012)^-1.012: holding any one
+    # of a = b = 1, p = -1 alone costs more than it saves (the others cannot follow), all three
+    # at once save two constants' price
+    from dnas import DARTSRegressor
+
+    rng = np.random.default_rng(1000)  # the data of benchmarks/equations.py, seed 0
+    X = 0.1 + 1.9 * rng.uniform(size=(200, 2))
+    rng.uniform(size=(1000, 2))  # (its held-out inputs)
+    law = X[:, 0] / (X[:, 0] + X[:, 1])
+    y = law + 0.01 * np.sqrt(np.mean(law**2)) * rng.standard_normal(200)
+    est = DARTSRegressor(random_state=0).fit(X, y)
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    assert sympy.simplify(est.equation_ - x1 / (x1 + x2)) == 0, est.equation_

@@ -20,7 +20,9 @@ trained inside a mixture. Two steps turn it into the law:
    ``none``), so that no term is free and, between two forms with as many terms, the one with
    fewer fitted constants wins (``x1/(x1 + x2)`` over ``x2/(a·x1 + b·x2) + c``, which says the
    same with two more constants). The floor stops round-off from rewarding superfluous
-   terms on noise-free data. Passes repeat until no label changes.
+   terms on noise-free data. A constant held at a simple value (:func:`snap`) is not fitted;
+   it costs the length of its description instead (:func:`held_cost`: nothing for 1, ``ln 2``
+   for 2 or 1/2, as much as a fitted constant for 256). Passes repeat until no label changes.
 """
 
 from __future__ import annotations
@@ -279,7 +281,8 @@ class Evaluator:
         self.fits += 1
         n = len(self.y)
         k = complexity(architecture, len(theta) - len(fixed))  # the bias, if any, is in theta
-        bic = n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
+        bic = (n * math.log(max(mse, self.floor)) + k * math.log(max(n, 2))
+               + sum(held_cost(v) for _, v in fixed))
         cand = Candidate(architecture, use_bias, theta, mse, bic,
                          dict(zip(keys, (float(v) for v in theta))), outputs, fixed)
         self.cache[key] = cand
@@ -458,6 +461,31 @@ def simple_values(value: float, denominators: tuple[int, ...] = (1, 2, 3, 4), *,
 PI_DENOMINATORS = (1, 2, 3, 4, 6)
 
 
+def held_cost(value: float) -> float:
+    """What a held constant costs the criterion: the length of its description among the simple
+    values, in nats (``ln|p| + ln q`` for ``p/q``; a fraction of π or π² one or two bits more;
+    ``ln M`` for significant digits that spell the integer ``M``: ``0.97`` costs ``ln 97``).
+    0, ±1 cost nothing, ``1/2`` and 2 ``ln 2``, ``0.7`` ``ln 7``; a large integer as much as a
+    fitted constant (``ln 256 ≈ ln 200``): held, ``256`` is no simpler than fitted (a stand-in's
+    ``256·cos(0.29·x + 5/3)`` for ``x³ + x² + x`` must not look simple by it)."""
+    if value == 0.0 or not math.isfinite(value):
+        return 0.0
+    for q in (1, 2, 3, 4):
+        p = value * q
+        if abs(p - round(p)) <= 1e-12 * max(1.0, abs(p)):
+            return math.log(max(1.0, abs(round(p)))) + math.log(q)
+    for k in (1, 2):
+        for q in PI_DENOMINATORS:
+            p = value * q / math.pi**k
+            if abs(p - round(p)) <= 1e-12 * max(1.0, abs(p)):
+                return math.log(max(1.0, abs(round(p)))) + math.log(q) + k * math.log(2.0)
+    for digits in range(1, 16):  # m significant digits: the integer they spell (0.97: 97)
+        if float(f"{value:.{digits}g}") == value:
+            mantissa = abs(value) / 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+            return math.log(max(1.0, round(mantissa)))
+    return 16 * math.log(10.0)
+
+
 def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     """Hold constants at simple values (integers, halves, thirds, quarters, fractions of π, one
     or two significant digits) where that does not cost more than the criterion's price of a
@@ -466,26 +494,57 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     A held constant is not counted by the criterion, so snapping is kept exactly when
     ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
     0.6 stays 0.6. Fractions of π are offered for angles only (a sine's or cosine's frequency
-    and phase), not for exponents or scales. Constants are tried from the one nearest to a
-    simple value. Stops, keeping the constants as fitted, once the evaluator is exhausted.
+    and phase), not for exponents or scales.
+
+    The simplest values go first, over all constants (by :func:`held_cost`: every 1 the
+    constants are near, then every 2 or 1/2, ...; among equally simple ones the nearest first),
+    each hold refitting the free constants: on noisy data the constants trade off against each
+    other (``x1/(0.97·x1/x2 + 1.012)^1.012``), and holding ``0.97`` as two digits first would
+    keep the exponent from becoming 1. Stops, keeping the constants as fitted, once the
+    evaluator is exhausted.
     """
     best = _hold_redundant(evaluate, start)
     angles = _angles(evaluate.network, best)
-    order = sorted(range(len(start.theta)),
-                   key=lambda i: min((abs(v - start.theta[i]) for v in
-                                      simple_values(float(start.theta[i]), pi=i in angles)),
-                                     default=math.inf))
-    for i in order:
-        if evaluate.exhausted:  # the budget is spent: the other constants stay as fitted
-            break
-        if i in dict(best.fixed):
-            continue
-        for v in simple_values(float(best.theta[i]), pi=i in angles):
+    # first, jointly: on noisy data the constants moved together, and each hold alone may cost
+    # more than it saves where all of them together save (x1/(0.97·x1/x2 + 1.012)^1.012 is
+    # x1/(x1 + x2)). Each constant's simplest value is tried alone; those whose hold alone
+    # raises the criterion by at most two constants' price are held together
+    n = len(evaluate.y)
+    viable = []
+    for i in range(len(best.theta)):
+        offered = ([] if i in dict(best.fixed) or evaluate.exhausted
+                   else simple_values(float(best.theta[i]), pi=i in angles))
+        if offered:
+            v = min(offered, key=held_cost)
+            alone = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
+                             (*best.fixed, (i, v)))
+            if alone.bic <= best.bic + 2.0 * math.log(max(n, 2)):
+                viable.append((i, v))
+    if len(viable) > 1 and not evaluate.exhausted:
+        cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
+                        (*best.fixed, *viable))
+        if cand.bic <= best.bic + TIE:
+            best = cand
+    tried: set[tuple[int, float]] = set()
+    while not evaluate.exhausted:
+        held = dict(best.fixed)
+        offers = sorted(
+            (held_cost(v), abs(v - float(best.theta[i])) / max(1.0, abs(float(best.theta[i]))),
+             i, v)
+            for i in range(len(best.theta)) if i not in held
+            for v in simple_values(float(best.theta[i]), pi=i in angles)
+            if (i, v) not in tried)
+        for _, _, i, v in offers:
+            if evaluate.exhausted:  # the budget is spent: the rest stay as fitted
+                return best
+            tried.add((i, v))
             cand = evaluate(best.architecture, best.use_bias, best.values, best.outputs,
                             (*best.fixed, (i, v)))
             if cand.bic <= best.bic + TIE:
                 best = cand
-                break
+                break  # the free constants moved: offer anew
+        else:
+            break
     return best
 
 
@@ -605,5 +664,5 @@ def grid_minimum(f, grid: np.ndarray, keep: int = 5, steps: int = 60) -> float |
 
 
 __all__ = ["BIAS", "MSE_TIE", "TIE", "Candidate", "Evaluator", "Ledger", "carry_over",
-           "complexity", "fit_constants", "grid_minimum", "materialize", "rank", "refine",
-           "simple_values", "simplify", "snap", "term_cost"]
+           "complexity", "fit_constants", "grid_minimum", "held_cost", "materialize", "rank",
+           "refine", "simple_values", "simplify", "snap", "term_cost"]
