@@ -114,8 +114,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
     num_graph_nodes : int or None, default None
         Number of intermediate nodes ``k_j`` of the graph (AutoRA's meaning). ``None`` lets the
         data choose: search 1 node, then 2, then 3, growing only while the criterion (BIC)
-        improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact;
-        ``search_report_`` shows what each size gave. Data that are exactly a law solved in
+        improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact; on
+        noisy data, once what a fit leaves is noise (:mod:`dnas.estimators.noise`), a larger
+        graph could win only by a simpler equation, so the next sizes are only looked ahead to
+        (the laws and the smaller graph's equation carried over and composed, no relaxed
+        search); ``search_report_`` shows what each size gave. Data that are exactly a law solved in
         closed form — a power law ``c·Π x_i^p_i``, one times factors of a simple term
         (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), a sum of one-input terms
         (``x1⁴ - x1³ + x2²/2 - x2``), a saturating law ``c/(1 + g)`` (a logistic, Luce's rule)
@@ -215,9 +218,11 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         units.
     search_report_ : list of dict
         One entry per graph size tried: ``n_nodes``, the best ``equation`` found with that many
-        nodes, its ``criterion`` (BIC, lower is better) and ``mse``, search ``epochs``, constant
-        ``fits`` of the final stage, ``seconds``, and whether it was ``kept`` (it improved on the
-        smaller graph by more than the margin).
+        nodes, its ``criterion`` (BIC, lower is better) and ``mse``, ``residual_z`` (how far its
+        residuals are from noise: below 2 they are noise, :func:`dnas.estimators.noise.
+        residual_z`), search ``epochs`` (0: the relaxed search was skipped — an exact law, or a
+        look-ahead), constant ``fits`` of the final stage, ``seconds``, and whether it was
+        ``kept`` (it improved on the smaller graph by more than the margin).
     """
 
     def __init__(
