@@ -202,7 +202,10 @@ def fit_constants(
         except (ValueError, np.linalg.LinAlgError):  # degenerate start: try the next one
             continue
         value = mse(x)
-        if value < best:
+        # a later start must be better beyond another process' round-off: starts that reach
+        # the same minimum in another parametrisation (a sine's sign and phase) differ in the
+        # last bits only, and which of them is kept decides what the search does next
+        if value < best * (1.0 - MSE_TIE):
             best, best_theta = value, x
     return best, whole(best_theta)
 
