@@ -130,3 +130,20 @@ def test_the_same_fit_gives_the_same_equation_in_other_processes():
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outs]
     equations = {out.strip() for out, _ in outs}
     assert len(equations) == 1, equations
+
+
+def test_without_the_refinement_a_noisy_fit_stops_growing_at_once(monkeypatch):
+    # the look-ahead is a discrete search from the laws: without refine there is none to run.
+    # Every residual is taken for noise here, so only the growth logic is under test
+    from dnas.estimators import darts_regressor
+
+    monkeypatch.setattr(darts_regressor, "residual_z", lambda X, r: 0.0)
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (120, 2))
+    y = np.sin(2 * X[:, 0] * X[:, 1]) + 0.05 * rng.standard_normal(120)
+    small = dict(primitives=["none", "add", "mult", "sin"], max_epochs=3, random_state=0)
+    plain = DARTSRegressor(refine=False, **small).fit(X, y)
+    assert [r["n_nodes"] for r in plain.search_report_] == [1]
+    looked = DARTSRegressor(**small).fit(X, y)
+    assert len(looked.search_report_) > 1
+    assert all(r["epochs"] == 0 for r in looked.search_report_[1:])

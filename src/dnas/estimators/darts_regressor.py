@@ -382,6 +382,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             # a closer fit, so it is only looked ahead to (its laws and the smaller graph's
             # equation carried over and composed), not searched
             lookahead = z < NOISE_Z
+            if lookahead and not (self.refine and opts["sampling_strategy"] == "max"):
+                break  # without the discrete search from the laws there is nothing to look at
         assert chosen is not None
         self.network_, best, self.history_, self.n_epochs_ = chosen
         self._searched_network = self.network_
