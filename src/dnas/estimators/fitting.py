@@ -47,11 +47,11 @@ BIAS = "output_bias"
 FLOOR = 1e-10
 
 
-#: criteria (BIC) closer than this are tied. The same fit in another process differs in the last
-#: bits (NumPy's and BLAS's sums take alignment-dependent paths), about 1e-9 of the MSE and so
-#: 1e-7 of the BIC: a comparison finer than that would pick between equal equations at random,
-#: and the searches that go on from the pick would differ. Ties keep the incumbent, and rankings
-#: break them by the equation's form (:func:`rank`)
+#: criteria (BIC) closer than this are tied. The same fit in another process can differ in the
+#: last bits (about 1e-9 of the MSE and so 1e-7 of the BIC; the cause is not pinned down, see
+#: benchmarks/RESULTS.md §5): a comparison finer than that would pick between equal equations at
+#: random, and the searches that go on from the pick would differ. Ties keep the incumbent, and
+#: rankings break them by the equation's form (:func:`rank`)
 TIE = 1e-4
 #: MSEs within this fraction are equal (the same reason)
 MSE_TIE = 1e-7
@@ -89,7 +89,7 @@ class Candidate:
 class Ledger:
     """The work the constant fits of one regressor fit have spent, in edge evaluations (one
     evaluation of an equation and its Jacobian costs one unit per edge): a count, not a clock, so
-    a fit gives the same equation on any machine. Past ``limit`` the evaluators that share it
+    the budget does not depend on the machine's speed. Past ``limit`` the evaluators that share it
     report :attr:`Evaluator.exhausted`, and the searches stop with what they have found."""
 
     def __init__(self, limit: int | None = None) -> None:
@@ -234,8 +234,8 @@ class Evaluator:
         Drives the perturbed starts.
     budget : int or None
         Fits (cache misses) after which :attr:`exhausted` turns true: the discrete searches that
-        use this evaluator stop there and return their best so far. A count, not a clock, so a
-        fit gives the same equation on any machine.
+        use this evaluator stop there and return their best so far. A count, not a clock, so
+        the budget does not depend on the machine's speed.
     ledger : Ledger or None
         The work budget shared with the other evaluators of one regressor fit; once it is spent
         :attr:`exhausted` is true as well.
