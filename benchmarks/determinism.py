@@ -57,6 +57,14 @@ def main() -> None:
     if a.processes < 2:
         p.error(f"--processes must be at least 2 to compare, got {a.processes}")
     laws = [name for name in a.laws.split(",") if name]
+    sys.path.insert(0, str(HERE))
+    from equation_laws import LAWS
+
+    unknown = [name for name in laws if name not in LAWS]
+    if not laws or unknown:
+        p.error(f"--laws must name laws of benchmarks/equation_laws.py, got {unknown or a.laws!r}")
+    if not a.noise >= 0:
+        p.error(f"--noise must be a fraction >= 0, got {a.noise}")
     jobs = [(law, h) for law in laws for h in range(1, a.processes + 1)]
     with ThreadPoolExecutor(max_workers=max(1, a.workers)) as pool:
         results = list(pool.map(lambda j: fit_in_process(j[0], a.seed, a.noise, j[1]), jobs))

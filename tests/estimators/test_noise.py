@@ -58,6 +58,16 @@ def test_undefined_cases_are_nan_and_never_taken_for_noise():
     assert not is_noise(X, bad)
 
 
+def test_bad_input_is_refused_with_the_parameter_named():
+    X = np.zeros((10, 2))
+    with pytest.raises(ValueError, match=r"one row per residual.*\(10, 2\).*9 values"):
+        residual_z(X, np.zeros(9))
+    for k in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="k must be a positive integer"):
+            residual_z(X, np.arange(10.0), k=k)
+    assert math.isnan(residual_z(np.zeros((30, 0)), np.arange(30.0)))  # no input column
+
+
 def test_duplicated_rows_and_more_rows_than_the_cap():
     rng = np.random.default_rng(1)
     X = np.repeat(rng.uniform(size=(100, 1)), 3, axis=0)  # every input three times

@@ -365,7 +365,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                 opts, data, n_nodes, seed, network, None if chosen is None else chosen[:2],
                 lookahead)
             better = chosen is None or best.bic < chosen[1].bic - GROWTH_MARGIN
-            z = self._residual_z(net, best, X_fit, y_fit)
+            z = self._residual_z(evaluator, best)
             report.append({
                 "n_nodes": n_nodes, "equation": str(self._equation_of(net, best)),
                 "criterion": best.bic, "mse": best.mse, "residual_z": z, "epochs": epochs,
@@ -391,18 +391,12 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         self._set_result(best, X_np)
         return self
 
-    def _residual_z(self, network: ExpressionNetwork, cand: Candidate, X: np.ndarray,
-                    y: np.ndarray) -> float:
-        """How far the residuals of ``cand`` are from noise (:func:`dnas.estimators.noise.
-        residual_z`; ``inf`` where undefined: then they are not taken for noise)."""
-        model = materialize(network, cand)
-        param = next(iter(model.parameters()))
-        with torch.no_grad():
-            out = model(torch.tensor(X, dtype=param.dtype, device=param.device))
-            if self.output_type != "real":
-                out = torch.sigmoid(out)
-        with np.errstate(all="ignore"):
-            z = residual_z(X, y - out.cpu().numpy())
+    @staticmethod
+    def _residual_z(evaluate: Evaluator, cand: Candidate) -> float:
+        """How far the residuals of ``cand`` (fitted by ``evaluate``) are from noise
+        (:func:`dnas.estimators.noise.residual_z`; ``inf`` where undefined: then they are not
+        taken for noise)."""
+        z = residual_z(evaluate.X, evaluate.residual(cand))
         return z if math.isfinite(z) else math.inf
 
     def _fit_size(self, opts: dict, data: tuple, n_nodes: int, seed: int,
@@ -484,7 +478,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             use_bias = bool(self.train_classifier_bias) and (id(network.out_bias), None) in init
             cand = probe(architecture, use_bias, init, outputs)
             if cand.mse <= EXACT * probe.floor or (
-                    laws.noise_fits and self._residual_z(network, cand, X, y) < NOISE_Z):
+                    laws.noise_fits and self._residual_z(probe, cand) < NOISE_Z):
                 return True
         return False
 
@@ -531,7 +525,7 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             if end.mse <= EXACT * quick.floor:  # exact: the other starts cannot do better
                 break
             if (not lookahead and laws is not None and laws.noise_fits
-                    and self._residual_z(network, end, quick.X, quick.y) < NOISE_Z):
+                    and self._residual_z(quick, end) < NOISE_Z):
                 # a law fits to the noise and so does this equation: the other starts could
                 # only fit the noise
                 break

@@ -291,6 +291,15 @@ class Evaluator:
         self.cache[key] = cand
         return cand
 
+    def residual(self, cand: Candidate) -> np.ndarray:
+        """``y`` minus the fitted equation ``cand`` (one of this evaluator's network) on ``X``."""
+        equation = NumericEquation(self.network, cand.architecture, cand.use_bias, cand.outputs)
+        with np.errstate(all="ignore"):
+            values = equation(self.X, cand.theta)[0]
+            if self.output_type != "real":
+                values = expit(values)
+        return self.y - values
+
 
 def refine(
     evaluate: Evaluator,
@@ -494,10 +503,10 @@ def snap(evaluate: Evaluator, start: Candidate) -> Candidate:
     or two significant digits) where that does not cost more than the criterion's price of a
     constant.
 
-    A held constant is not counted by the criterion, so snapping is kept exactly when
-    ``n·ln(MSE'/MSE) < ln n``: an exponent of 2.01 fitted to noise becomes 2, a frequency of
-    0.6 stays 0.6. Fractions of π are offered for angles only (a sine's or cosine's frequency
-    and phase), not for exponents or scales.
+    A held constant is not counted as fitted but costs its description (:func:`held_cost`), so
+    snapping to ``v`` is kept exactly when ``n·ln(MSE'/MSE) + held_cost(v) < ln n``: an exponent
+    of 2.01 fitted to noise becomes 2, a frequency of 0.6 stays 0.6. Fractions of π are offered
+    for angles only (a sine's or cosine's frequency and phase), not for exponents or scales.
 
     The simplest values go first, over all constants (by :func:`held_cost`: every 1 the
     constants are near, then every 2 or 1/2, ...; among equally simple ones the nearest first),

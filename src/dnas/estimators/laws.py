@@ -47,19 +47,21 @@ class DataLaws:
                  max_nodes: int, node_ops: tuple[str, ...] = NODE_OPS) -> None:
         self.X, self.y = X, y
         self.factored: FactoredLaw | None = factored_law(X, y)
-        if self.factored is not None and self.factored.mse > EXACT_LAW * float(np.var(y)):
-            # not exact: solved on ln|y|, its constants refitted on y for the noise test below
+        self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
+        #: the laws of few constants whose residuals are noise: exact to the noise
+        self.noise_fits: set[int] = set()
+        if self.factored is not None and self.factored.mse > self.tol:
+            # not exact: solved on ln|y|, its constants refitted on y for the noise test
             refitted = polished(self.factored, X, y)
             if is_noise(X, y - refitted.predict(X)):
                 self.factored = refitted
+                self.noise_fits.add(id(refitted))
         self.additive: AdditiveLaw | None = additive_law(X, y, primitives, max_nodes,
                                                          node_ops=node_ops)
         self.saturating: SaturatingLaw | None = saturating_law(X, y)
-        self.tol = EXACT_LAW * max(float(np.var(y)), 1e-300)
-        # the laws of few constants whose residuals are noise: exact to the noise
-        self.noise_fits = {id(law) for law in (self.factored, self.saturating)
-                           if law is not None and np.isfinite(law.mse)
-                           and is_noise(X, y - law.predict(X))}
+        self.noise_fits |= {id(law) for law in (self.factored, self.saturating)
+                            if law is not None and id(law) not in self.noise_fits
+                            and np.isfinite(law.mse) and is_noise(X, y - law.predict(X))}
         self.transformed: TransformedLaw | None = None
         if not any(map(self._exact, (self.factored, self.additive, self.saturating))):
             self.transformed = transformed_law(X, y, primitives, max_nodes, node_ops)

@@ -43,10 +43,19 @@ MAX_ROWS = 5000
 def residual_z(X: np.ndarray, residual: np.ndarray, *, k: int = NEIGHBOURS,
                seed: int = 0) -> float:
     """Moran's z-score of ``residual`` over the ``k`` nearest neighbours in ``X`` (see the
-    module docstring); ``nan`` where it is undefined (fewer than ``k + 2`` rows, residuals
-    constant or not finite)."""
-    X = np.asarray(X, dtype=np.float64).reshape(len(residual), -1)
+    module docstring); ``nan`` where it is undefined (fewer than ``k + 2`` rows, no input
+    column, residuals constant or not finite). ``ValueError`` where ``X`` does not have one row
+    per residual or ``k`` is not a positive integer."""
     r = np.asarray(residual, dtype=np.float64).reshape(-1)
+    X = np.asarray(X, dtype=np.float64)
+    X = X[:, None] if X.ndim == 1 else X
+    if X.ndim != 2 or X.shape[0] != len(r):
+        raise ValueError(f"X must have one row per residual: X has shape {X.shape}, residual "
+                         f"has {len(r)} values")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer (neighbours per row), got k={k!r}")
+    if X.shape[1] == 0:  # no inputs: no neighbours to compare with
+        return math.nan
     if len(r) > MAX_ROWS:
         keep = np.random.default_rng(seed).choice(len(r), MAX_ROWS, replace=False)
         X, r = X[keep], r[keep]
@@ -57,7 +66,7 @@ def residual_z(X: np.ndarray, residual: np.ndarray, *, k: int = NEIGHBOURS,
     total = float(r @ r)
     if total <= 0.0:
         return math.nan
-    ranks = np.column_stack([rankdata(col) / n for col in X.T]) if X.shape[1] else X
+    ranks = np.column_stack([rankdata(col) / n for col in X.T])
     _, idx = NearestNeighbors(n_neighbors=k + 1).fit(ranks).kneighbors(ranks)
     # drop each row itself (a duplicate row may come first: drop the row's own index, else the
     # farthest neighbour)
