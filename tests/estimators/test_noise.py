@@ -107,6 +107,37 @@ def test_a_noisy_fit_stops_growing_with_a_look_ahead_that_finds_the_simpler_law(
     assert sympy.expand(est.equation_ - (x**3 + x**2 + x)) == 0
 
 
+def test_a_look_ahead_refines_its_starts_within_its_own_budget(monkeypatch):
+    # x1·x2·x3 with 1 % noise: the product law fits the two-node graph to the noise, so the
+    # three-node graph is only looked ahead to. Its refinements (from the laws, the carried-over
+    # equation and its compositions) stop after LOOKAHEAD_FITS short fits, not QUICK_FITS
+    from dnas.estimators import darts_regressor
+
+    calls = []
+
+    def recorded(evaluate, start, *args, **kwargs):
+        before = evaluate.fits
+        end = refine(evaluate, start, *args, **kwargs)
+        calls.append((evaluate.network.n_nodes, evaluate.fits - before))
+        return end
+
+    refine = darts_regressor.refine
+    monkeypatch.setattr(darts_regressor, "refine", recorded)
+    rng = np.random.default_rng(1013)
+    X = rng.uniform(1, 5, (200, 3))
+    y = X[:, 0] * X[:, 1] * X[:, 2]
+    y = y + 0.01 * np.sqrt(np.mean(y**2)) * rng.standard_normal(200)
+    est = DARTSRegressor(random_state=0).fit(X, y)
+    report = est.search_report_
+    assert [(r["n_nodes"], r["epochs"], r["kept"]) for r in report] == [(2, 0, True),
+                                                                     (3, 0, False)]
+    looked = [fits for n, fits in calls if n == 3]
+    assert len(looked) >= 2  # the carried-over equation and at least one more start
+    assert sum(looked) == darts_regressor.LOOKAHEAD_FITS < darts_regressor.QUICK_FITS
+    x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
+    assert sympy.simplify(est.equation_ - x1 * x2 * x3) == 0
+
+
 def test_a_structured_residual_keeps_the_search_growing():
     X = np.random.default_rng(2).uniform(-1, 1, (150, 2))
     y = np.sin(2 * X[:, 0] * X[:, 1]) + X[:, 0] ** 2 * X[:, 1]

@@ -77,6 +77,9 @@ N_COMPOSED = 3
 #: short constant fits the discrete search of one graph size may make (its starts and their
 #: refinements); bounds the worst-case fit time on large graphs of many inputs
 QUICK_FITS = 2500
+#: the short fits of the refinements of a look-ahead's starts (a graph size after one whose
+#: equation fits to the noise, where only a simpler equation can win): a quarter of a search's
+LOOKAHEAD_FITS = QUICK_FITS // 4
 #: work (edge evaluations of the constant fits: :class:`~dnas.estimators.fitting.Ledger`) one fit
 #: may spend over all its graph sizes; once spent the searches decide among what they have found
 #: and the graph stops growing. Bounds the worst case (a law outside the space, searched at every
@@ -517,6 +520,10 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
                 starts += composed_starts(quick, *smaller)[:N_COMPOSED]
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
+        if lookahead:
+            # only a simpler equation can win a look-ahead (the smaller graph's fits to the
+            # noise): its starts are refined within a smaller budget
+            quick.budget = min(quick.fits + LOOKAHEAD_FITS, QUICK_FITS)
         for start in sorted(starts, key=rank):
             if quick.exhausted and found:  # the budget is spent: decide among what was found
                 break
