@@ -34,6 +34,7 @@ from dnas.estimators.fitting import (
     Evaluator,
     Ledger,
     carry_over,
+    complexity,
     materialize,
     rank,
     refine,
@@ -511,20 +512,30 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             + [network.sample_architecture(gen) for _ in range(N_SAMPLED)]
             + dense_architectures(network)]
         # the data's closed-form laws (dnas.estimators.laws)
+        law_starts = []
         for architecture, outputs, init in laws.starts(network) if laws is not None else []:
             bias = use_bias and (id(network.out_bias), None) in init
-            starts.append(quick(architecture, bias, init, outputs))
+            law_starts.append(quick(architecture, bias, init, outputs))
+        carried, composed = [], []
         if smaller is not None:
-            starts.append(carry_over(quick, *smaller))
+            carried.append(carry_over(quick, *smaller))
             if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))
-                starts += composed_starts(quick, *smaller)[:N_COMPOSED]
+                composed = composed_starts(quick, *smaller)[:N_COMPOSED]
+        if lookahead:
+            # the smaller graph's equation fits to the noise: only a simpler equation can win
+            # here, and not by its copy carried over (its single changes are the smaller graph's,
+            # or edges of the new node, hidden and read by none), so the refinements start from
+            # the laws (closed forms of the whole data), simplest first, then the compositions,
+            # within a smaller budget
+            ordered = sorted(law_starts, key=lambda c: (complexity(c.architecture, len(c.theta)),
+                                                        rank(c)))
+            ordered = ordered + sorted(composed, key=rank) or carried
+            quick.budget = min(quick.fits + LOOKAHEAD_FITS, QUICK_FITS)
+        else:
+            ordered = sorted(starts + law_starts + carried + composed, key=rank)
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
-        if lookahead:
-            # only a simpler equation can win a look-ahead (the smaller graph's fits to the
-            # noise): its starts are refined within a smaller budget
-            quick.budget = min(quick.fits + LOOKAHEAD_FITS, QUICK_FITS)
-        for start in sorted(starts, key=rank):
+        for start in ordered:
             if quick.exhausted and found:  # the budget is spent: decide among what was found
                 break
             end = refine(quick, start, ranked, bias_choice=use_bias)
