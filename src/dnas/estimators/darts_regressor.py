@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,8 +78,8 @@ N_COMPOSED = 3
 #: short constant fits the discrete search of one graph size may make (its starts and their
 #: refinements); bounds the worst-case fit time on large graphs of many inputs
 QUICK_FITS = 2500
-#: the short fits of the refinements of a look-ahead's starts (a graph size after one whose
-#: equation fits to the noise, where only a simpler equation can win): a quarter of a search's
+#: the short fits of a look-ahead (a graph size after one whose equation fits to the noise, where
+#: only a simpler equation can win): its starts' refinements and the compositions it builds
 LOOKAHEAD_FITS = QUICK_FITS // 4
 #: work (edge evaluations of the constant fits: :class:`~dnas.estimators.fitting.Ledger`) one fit
 #: may spend over all its graph sizes; once spent the searches decide among what they have found
@@ -516,22 +516,15 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         for architecture, outputs, init in laws.starts(network) if laws is not None else []:
             bias = use_bias and (id(network.out_bias), None) in init
             law_starts.append(quick(architecture, bias, init, outputs))
-        carried, composed = [], []
-        if smaller is not None:
-            carried.append(carry_over(quick, *smaller))
-            if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))
-                composed = composed_starts(quick, *smaller)[:N_COMPOSED]
         if lookahead:
-            # the smaller graph's equation fits to the noise: only a simpler equation can win
-            # here, and not by its copy carried over (its single changes are the smaller graph's,
-            # or edges of the new node, hidden and read by none), so the refinements start from
-            # the laws (closed forms of the whole data), simplest first, then the compositions,
-            # within a smaller budget
-            ordered = sorted(law_starts, key=lambda c: (complexity(c.architecture, len(c.theta)),
-                                                        rank(c)))
-            ordered = ordered + sorted(composed, key=rank) or carried
             quick.budget = min(quick.fits + LOOKAHEAD_FITS, QUICK_FITS)
+            ordered: Iterable[Candidate] = self._look_ahead_starts(quick, law_starts, smaller)
         else:
+            carried, composed = [], []
+            if smaller is not None:
+                carried.append(carry_over(quick, *smaller))
+                if smaller[0].n_nodes + 1 == network.n_nodes:  # f(s) -> f(g(s)), g(f(s))
+                    composed = composed_starts(quick, *smaller)[:N_COMPOSED]
             ordered = sorted(starts + law_starts + carried + composed, key=rank)
         ranked = ranked_candidates(network)
         found: dict[tuple, Candidate] = {}
@@ -558,6 +551,31 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         best = simplify(final, best, edge_costs(network), bias_choice=use_bias,
                         budget=SIMPLIFY_FITS)
         return snap(final, best)
+
+    @staticmethod
+    def _look_ahead_starts(quick: Evaluator, law_starts: list[Candidate],
+                           smaller: tuple | None) -> Iterator[Candidate]:
+        """The starts of a look-ahead, in order, as long as its budget lasts.
+
+        The smaller graph's equation fits to the noise, so only a simpler equation can win
+        here, and not its copy carried over (its single changes are the smaller graph's, or
+        edges of the new node, hidden and read by none). So: the laws (closed forms of the whole
+        data), simplest first, then the compositions of the smaller graph's equation, built
+        only when the laws' refinements left budget for them; the copy only when there is
+        nothing else."""
+        given = False
+        for start in sorted(law_starts,
+                            key=lambda c: (complexity(c.architecture, len(c.theta)), rank(c))):
+            given = True
+            yield start
+        if smaller is None:
+            return
+        if smaller[0].n_nodes + 1 == quick.network.n_nodes and not quick.exhausted:
+            for start in composed_starts(quick, *smaller)[:N_COMPOSED]:
+                given = True
+                yield start
+        if not given:
+            yield carry_over(quick, *smaller)
 
     def _equation_of(self, network: ExpressionNetwork, cand: Candidate):
         """The equation of one graph size for ``search_report_``: rounded, not simplified
