@@ -502,7 +502,9 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         (``param_updates_for_sampled_model`` iterations, several starts) and the best of them a
         last simplification pass and the snapping of constants to simple values. The short
         fits are budgeted (``QUICK_FITS`` per graph size): once spent, the remaining starts are
-        not refined and the decision is made among the equations found.
+        not refined and the decision is made among the equations found. A look-ahead
+        (``lookahead``) has no searched α and fewer starts and fits
+        (:meth:`_look_ahead_starts`, ``LOOKAHEAD_FITS``).
         """
         derived = network.derive_architecture()
         if not self.refine:
