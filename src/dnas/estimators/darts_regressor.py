@@ -121,12 +121,13 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         improves by more than ``GROWTH_MARGIN`` and stopping as soon as a fit is exact; on
         noisy data, once what a fit leaves is noise (:mod:`dnas.estimators.noise`), a larger
         graph could win only by a simpler equation, so the next sizes are only looked ahead to
-        (the laws and the smaller graph's equation carried over and composed, refined within a
-        quarter of a search's fits, no relaxed search); ``search_report_`` shows what each size
-        gave. Data that are exactly a law solved in closed form — a power law ``c·Π x_i^p_i``,
-        one times factors of a simple term (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``,
-        ``x1·x2·sin x3``), a sum of one-input terms (``x1⁴ - x1³ + x2²/2 - x2``), a saturating
-        law ``c/(1 + g)`` (a logistic, Luce's rule) — start at the size it needs, unsearched
+        (a discrete search from the laws, then from compositions of the smaller graph's
+        equation, within a quarter of a search's short fits; no relaxed search);
+        ``search_report_`` shows what each size gave. Data that are exactly a law solved in
+        closed form — a power law ``c·Π x_i^p_i``, one times factors of a simple term
+        (``x1/√(1 - x2²/x3²)``, ``exp(-x1²/2)``, ``x1·x2·sin x3``), a sum of one-input terms
+        (``x1⁴ - x1³ + x2²/2 - x2``), a saturating law ``c/(1 + g)`` (a logistic, Luce's rule)
+        — start at the size it needs, unsearched
         (:mod:`dnas.estimators.laws`).
     output_type : {"real", "sigmoid", "probability", "probability_sample"}, default "real"
         ``real``: identity output, squared error. The others pass the graph's output through a
@@ -383,8 +384,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             if best.mse <= EXACT_FIT * float(np.var(y_fit)):  # exact: nothing to grow for
                 break
             # what is left is noise: a larger graph can win only by a simpler equation, not by
-            # a closer fit, so it is only looked ahead to (its laws and the smaller graph's
-            # equation carried over and composed), not searched
+            # a closer fit, so it is only looked ahead to (its laws and compositions of the
+            # smaller graph's equation: _look_ahead_starts), not searched
             lookahead = z < NOISE_Z
             if lookahead and not (self.refine and opts["sampling_strategy"] == "max"):
                 break  # without the discrete search from the laws there is nothing to look at
