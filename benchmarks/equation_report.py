@@ -104,12 +104,11 @@ def render(results: str, out: str) -> None:
         f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs (load average "
         f"{os.getloadavg()[1]:.0f} at rendering: wall times are many times the CPU times), one "
         "thread per fit where the method allows it",
-        "- commands: `benchmarks/equations.py --seeds 1 --peer-workers 1 --dnas-workers 1` (the "
-        "peers at noise 0), `benchmarks/equations.py --methods operon,bms,gplearn,autora-darts "
-        "--seeds 1 --noises 0.01 --laws <the first 22 laws>` (the peers at 1 % noise), "
-        "`benchmarks/equations.py --methods dnas --seeds 1 --noises 0.0,0.01 --dnas-workers 2` "
-        "(dnas, the current defaults, two fits at a time), the JSONL files merged "
-        "(one line per method, law, noise, seed); definitions in the docstring of "
+        "- commands: `benchmarks/equations.py --methods operon,bms,gplearn,autora-darts "
+        "--seeds 1 --noises 0,0.01` (the peers, seed 0), `benchmarks/equations.py --methods dnas "
+        "--seeds 3 --noises 0` and `--seeds 1 --noises 0.01` (dnas, the current defaults), run in "
+        "parts and the JSONL files merged (one line per method, law, noise, seed; when and how "
+        "many fits at a time: benchmarks/RESULTS.md §5); definitions in the docstring of "
         "`benchmarks/equations.py`",
         "- exact: SRBench's criterion (constants rounded to 3 significant digits; model − law or "
         "model / law simplifies to a constant); R²: held-out, against the noise-free law; CPU s: "
