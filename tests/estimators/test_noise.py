@@ -110,7 +110,7 @@ def test_a_noisy_fit_stops_growing_with_a_look_ahead_that_finds_the_simpler_law(
 def test_a_look_ahead_spends_its_own_smaller_budget(monkeypatch):
     # x1·x2·x3 with 1 % noise: the product law fits the two-node graph to the noise, so the
     # three-node graph is only looked ahead to: its short fits (the laws' refinements, then the
-    # compositions of the two-node equation and theirs) stop at LOOKAHEAD_FITS, not QUICK_FITS
+    # compositions of the two-node equation and theirs) stop by LOOKAHEAD_FITS, not QUICK_FITS
     from dnas.estimators import darts_regressor
 
     spent = {"refine": 0, "composed_starts": 0}
@@ -136,8 +136,8 @@ def test_a_look_ahead_spends_its_own_smaller_budget(monkeypatch):
     report = est.search_report_
     assert [(r["n_nodes"], r["epochs"], r["kept"]) for r in report] == [(2, 0, True),
                                                                      (3, 0, False)]
-    assert spent["refine"] > 0
-    assert sum(spent.values()) == darts_regressor.LOOKAHEAD_FITS < darts_regressor.QUICK_FITS
+    assert spent["refine"] > 0  # (the old look-ahead spent ~2,000 here)
+    assert sum(spent.values()) <= darts_regressor.LOOKAHEAD_FITS < darts_regressor.QUICK_FITS
     x1, x2, x3 = sympy.symbols("x1 x2 x3", real=True)
     assert sympy.simplify(est.equation_ - x1 * x2 * x3) == 0
 
