@@ -79,7 +79,7 @@ N_COMPOSED = 3
 #: refinements); bounds the worst-case fit time on large graphs of many inputs
 QUICK_FITS = 2500
 #: the short fits of a look-ahead (a graph size after one whose equation fits to the noise, where
-#: only a simpler equation can win): its starts' refinements and the compositions it builds
+#: only a simpler equation can win): its starts, their refinements and the compositions it builds
 LOOKAHEAD_FITS = QUICK_FITS // 4
 #: work (edge evaluations of the constant fits: :class:`~dnas.estimators.fitting.Ledger`) one fit
 #: may spend over all its graph sizes; once spent the searches decide among what they have found
@@ -450,7 +450,8 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             epochs = len(searcher.history)
 
         quick = Evaluator(network, X_np, y_np, self.output_type, max_iter=15, n_starts=2,
-                          generator=gen, budget=QUICK_FITS, ledger=ledger)
+                          generator=gen, budget=LOOKAHEAD_FITS if lookahead else QUICK_FITS,
+                          ledger=ledger)
         use_bias = bool(self.train_classifier_bias)
         final = Evaluator(network, X_np, y_np, self.output_type,
                           max_iter=self.param_updates_for_sampled_model, n_starts=6, generator=gen,
@@ -520,7 +521,6 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
             bias = use_bias and (id(network.out_bias), None) in init
             law_starts.append(quick(architecture, bias, init, outputs))
         if lookahead:
-            quick.budget = min(quick.fits + LOOKAHEAD_FITS, QUICK_FITS)
             ordered: Iterable[Candidate] = self._look_ahead_starts(quick, law_starts, smaller)
         else:
             carried, composed = [], []
