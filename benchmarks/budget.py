@@ -25,7 +25,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import os
 import platform
 import shlex
@@ -79,6 +81,12 @@ def _network(name: str) -> tuple[mbconv.MBConvNetwork, Any]:
     data = load(source, **options)
     net = mbconv.search_network(data.num_classes, data.in_channels, data.dim, **SPACE)
     return net, data
+
+
+@functools.cache
+def _test_samples(name: str) -> int:
+    source, options = DATASETS[name]
+    return int(load(source, **options).y_test.shape[0])
 
 
 def _largest(name: str) -> float:
@@ -245,7 +253,8 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
         lines += [f"## {name} (largest architecture: {largest:,.0f} parameters)", "",
                   "| budget | B (params) | found params (3 seeds) | within ±10% | argmax before "
                   "the export rule | found test acc (mean ± std) | random in band: median "
-                  "(min–max) | found > median |", "|---|---|---|---|---|---|---|---|"]
+                  "(min–max) | found > median: mean, seeds | one model's test-set σ |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for f in FRACTIONS:
             fr = [r for r in found if r["fraction"] == f]
             rr = [r for r in rand if r["fraction"] == f]
@@ -256,8 +265,13 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
             accs = [r["test_accuracy"] for r in fr]
             racc = [r["test_accuracy"] for r in rr]
             med = statistics.median(racc) if racc else float("nan")
-            beats = (f"{'yes' if statistics.mean(accs) > med else 'no'}"
-                     if accs and racc else "–")
+            beats = (f"{'**yes**' if statistics.mean(accs) > med else 'no'} "
+                     f"({statistics.mean(accs) - med:+.4f}), {sum(a > med for a in accs)}/"
+                     f"{len(accs)}" if accs and racc else "–")
+            # the binomial noise of one test accuracy near the median: differences of this
+            # size between two models are not resolved by this test set
+            n_test = _test_samples(name)
+            sigma = f"{math.sqrt(med * (1 - med) / n_test):.4f} (n={n_test})" if racc else "–"
             lines.append(
                 f"| {f:.0%} | {budget:,.0f} | "
                 + ", ".join(f"{r['cost']['value']:,.0f}" for r in fr)
@@ -266,7 +280,7 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
                 + f" | {_ms(accs)} | "
                 + (f"{med:.4f} ({min(racc):.4f}–{max(racc):.4f}), n={len(racc)}" if racc
                    else "–")
-                + f" | {beats} |")
+                + f" | {beats} | {sigma} |")
         lines.append("")
     lat = by.get(("latency", "mnist1d"), [])
     if lat:
