@@ -62,6 +62,7 @@ METHODS: dict[str, tuple[str, int, str | None, str]] = {
     "darts-pt": ("darts", 1, None, "perturbation"),
     "drnas + beta": ("drnas", 1, "beta-darts", "default"),
     "drnas + pt": ("drnas", 1, None, "perturbation"),
+    "fair-darts + pt": ("fair-darts", 1, None, "perturbation"),
 }
 
 #: CIFAR-10 test accuracy on NAS-Bench-201 as the papers report it (context only: another data set
