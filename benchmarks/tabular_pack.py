@@ -108,6 +108,24 @@ def discrimination(rows: list[dict[str, Any]], main_epochs: int) -> dict[str, An
                                "pairs": len(pairs)}
         sigma = out["seed noise (points)"]["rms"]
         out["gap median-to-best / seed noise (rms)"] = (out["best"] - out["median"]) / sigma
+    # what the table answers: a row's mean over its seeds. Once every cell has k >= 2 seeds, the
+    # spread of those means against the noise of a k-seed mean (σ/√k)
+    runs: dict[str, list[float]] = {}
+    for (a, _s, e), r in key.items():
+        if e == main_epochs:
+            runs.setdefault(a, []).append(100 * r["test_acc"])
+    k = min(len(v) for v in runs.values()) if runs else 0
+    if k >= 2 and "seed noise (points)" in out:
+        means = sorted(statistics.fmean(v) for v in runs.values())
+        sigma_k = out["seed noise (points)"]["rms"] / math.sqrt(k)
+        m = len(means)
+        out["mean over seeds"] = {
+            "seeds": k, "cells": m, "best": means[-1],
+            "p90": means[min(m - 1, round(0.9 * (m - 1)))], "median": statistics.median(means),
+            "noise of the mean (rms)": sigma_k,
+            "gap median-to-best / noise of the mean": (means[-1] - statistics.median(means))
+            / sigma_k,
+        }
     for e, rs in sorted(other.items()):
         common = [a for a in rs if a in main]
         if len(common) >= 3:
@@ -157,6 +175,14 @@ def markdown(stats: dict[str, Any], meta: dict[str, Any]) -> str:
                      f"{t['spearman']:.3f} ({t['pairs']} cells).")
         lines.append("Median-to-best gap / seed noise (rms): "
                      f"{stats['gap median-to-best / seed noise (rms)']:.1f}.")
+    if "mean over seeds" in stats:
+        m = stats["mean over seeds"]
+        lines.append(
+            f"Every cell has at least {m['seeds']} seeds; a row is their mean: best "
+            f"{m['best']:.2f}, p90 {m['p90']:.2f}, median {m['median']:.2f}; noise of a "
+            f"{m['seeds']}-seed mean "
+            f"{m['noise of the mean (rms)']:.2f} points (rms); median-to-best gap / that noise: "
+            f"{m['gap median-to-best / noise of the mean']:.1f}.")
     for k, v in stats.items():
         if k.startswith("budget "):
             lines.append(f"Budget rank correlation ({k[7:]}): Kendall τ {v['kendall']:.3f}, "
