@@ -84,6 +84,17 @@ def test_penalty_gradient_adds_to_the_architecture_gradient(order):
     torch.testing.assert_close(with_cost["act"], plain["act"])
 
 
+def test_search_refuses_a_budget_no_architecture_can_meet_before_any_step():
+    # WidthNet costs 10w + 3 parameters: 43 (w=4) to 323 (w=32)
+    net = WidthNet()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ValueError, match="budget=10000 is out of reach: .* cost 43 to 323"):
+        dnas.search(net, *_data(), method="darts", epochs=1, batch_size=16, cost="params",
+                    budget=10_000, device="cpu")
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # not one step was taken
+
+
 def test_config_checks():
     with pytest.raises(ValueError, match="needs a budget"):
         SearchConfig(cost="params")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -50,13 +51,24 @@ def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value):
         assert results["parameters"] == cost["value"]
 
 
-def test_latency_budget_builds_a_table(tmp_path):
+def test_latency_budget_builds_a_table(tmp_path, capsys):
+    # latency is this machine's: a budget no architecture can meet is refused with the range the
+    # table measured (the table is kept), and a budget inside that range is searched
     table = tmp_path / "lut.json"
-    status, out = _run(tmp_path, "--budget-latency", "0.2", "--latency-table", str(table),
-                       "--latency-clock", "process")
+    flags = ("--latency-table", str(table), "--latency-clock", "process")
+    status, _ = _run(tmp_path, "--budget-latency", "1e-6", *flags)
+    assert status == 2
+    err = capsys.readouterr().err
+    found = re.search(r"budget=1e-09 is out of reach: the architectures of this model cost "
+                      r"(\S+) to (\S+) s per batch", err)
+    assert found, err
+    low, high = (float(v.replace(",", "")) for v in found.groups())
+    assert 0 < low < high and table.exists()
+    budget_ms = 1e3 * (low + high) / 2
+    status, out = _run(tmp_path, "--budget-latency", f"{budget_ms!r}", *flags)
     assert status == 0
     cost = Architecture.load(out / "architecture.json").meta["cost"]
-    assert cost["kind"] == "latency" and cost["budget"] == pytest.approx(2e-4)
+    assert cost["kind"] == "latency" and cost["budget"] == pytest.approx(budget_ms / 1e3)
     lut = json.loads(table.read_text())
     assert lut["entries"] and lut["calibrations"]  # blocks timed, then whole networks
 
@@ -65,6 +77,7 @@ def test_latency_budget_builds_a_table(tmp_path):
     (["--budget-params", "100", "--budget-flops", "100"], "give one budget"),
     (["--budget-params", "-5"], "budget_params=-5"),
     (["--budget-params", "100", "--cost-penalty", "l2"], "cost_penalty='l2'"),
+    (["--budget-params", "3"], "budget=3 is out of reach"),
 ])
 def test_bad_budgets_are_one_line_errors(tmp_path, capsys, flags, message):
     status, _ = _run(tmp_path, *flags)

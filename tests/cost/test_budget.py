@@ -8,7 +8,7 @@ import torch
 import dnas
 import dnas.nn as dnn
 from dnas.cost import BudgetPenalty, CostModel, penalty
-from tests.cost.helpers import small_space
+from tests.cost.helpers import all_architectures, example_input, small_space
 
 
 def test_penalty_forms():
@@ -69,3 +69,27 @@ def test_bad_options():
                           ({"budget": 5, "tolerance": 1.5}, "budget_tolerance")):
         with pytest.raises(ValueError, match=match):
             BudgetPenalty(cm, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["params", "flops"])
+def test_reachable_is_the_cheapest_and_the_dearest_architecture(kind):
+    net = small_space()
+    cm = CostModel(net, kind, example_input())
+    costs = [cm.cost(a) for a in all_architectures(net)]
+    assert BudgetPenalty(cm, 1.0).reachable() == (min(costs), max(costs))
+
+
+def test_an_out_of_reach_budget_is_refused_with_the_range():
+    net = small_space()
+    cm = CostModel(net, "params")
+    low, high = BudgetPenalty(cm, 1.0).reachable()
+    for budget in (low * 0.5, high * 2):
+        with pytest.raises(ValueError, match=rf"budget={budget:g} is out of reach: .* cost "
+                                             rf"{low:,.0f} to {high:,.0f} parameters"):
+            BudgetPenalty(cm, budget).check_reachable()
+    # the band reaches the range: accepted; a cap above every architecture binds nothing: accepted
+    BudgetPenalty(cm, low * 0.95).check_reachable()
+    BudgetPenalty(cm, high * 1.05).check_reachable()
+    BudgetPenalty(cm, high * 10, form="hinge").check_reachable()
+    with pytest.raises(ValueError, match="at most the budget"):
+        BudgetPenalty(cm, low * 0.5, form="hinge").check_reachable()

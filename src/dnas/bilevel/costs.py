@@ -19,8 +19,10 @@ def penalty(config: SearchConfig, model: nn.Module, x: torch.Tensor) -> BudgetPe
     """The budget penalty ``λ·φ(log E/B)`` of ``config`` for ``model`` on inputs like ``x``."""
     if config.cost is None or config.budget is None:
         raise ValueError("cost= and budget= are both needed for a budget penalty")
-    return from_options(model, x, config.cost, config.budget, config.cost_weight,
-                        config.cost_penalty, config.budget_tolerance, config.cost_options)
+    budget = from_options(model, x, config.cost, config.budget, config.cost_weight,
+                          config.cost_penalty, config.budget_tolerance, config.cost_options)
+    budget.check_reachable()  # before the first step: an impossible budget wastes no search
+    return budget
 
 
 def final_architecture(searcher: Any) -> Architecture:

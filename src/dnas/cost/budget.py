@@ -186,6 +186,55 @@ class BudgetPenalty:
         }
         return Architecture(chosen, meta)
 
+    def reachable(self) -> tuple[float, float]:
+        """The lowest and the highest cost of an architecture the export can pick.
+
+        Found by single-label descents (each time the move that lowers, or raises, the cost the
+        most) from every label's first and from its last candidate: exact when a label's
+        candidates keep their cost order whatever the other labels choose, as widths, kernel
+        sizes, expansion ratios, depths and skippable blocks do.
+        """
+        cm = self.cost_model
+        allowed = {k: self._allowed(k) or list(range(len(cm.groups[k].names)))
+                   for k in cm.labels}
+        if not allowed:
+            c = cm.tree.exact({})
+            return c, c
+
+        def descend(index: dict[str, int], sign: float) -> float:
+            c = cm.tree.exact(index)
+            for _ in range(10 * len(index) + 1):
+                best: tuple[str, int, float] | None = None
+                for label, candidates in allowed.items():
+                    for j in candidates:
+                        if j != index[label]:
+                            cj = cm.tree.exact({**index, label: j})
+                            if sign * cj < sign * (c if best is None else best[2]):
+                                best = (label, j, cj)
+                if best is None:
+                    break
+                index[best[0]], c = best[1], best[2]
+            return c
+
+        starts = [{k: js[0] for k, js in allowed.items()}, {k: js[-1] for k, js in allowed.items()}]
+        return (min(descend(dict(s), 1.0) for s in starts),
+                max(descend(dict(s), -1.0) for s in starts))
+
+    def check_reachable(self) -> None:
+        """Raise ``ValueError`` when no architecture of the model can land in the budget band
+        (for ``"hinge"``: when even the cheapest one costs more than the cap)."""
+        low, high = self.reachable()
+        band_low, band_high = self.band()
+        if band_high < low or band_low > high:
+            unit = {"params": "parameters", "flops": "FLOPs per sample",
+                    "latency": "s per batch"}.get(self.cost_model.kind, "")
+            what = ("at most" if self.form == "hinge" else
+                    f"within budget_tolerance={self.tolerance:g} of")
+            raise ValueError(
+                f"budget={self.budget:g} is out of reach: the architectures of this model cost "
+                f"{low:,.6g} to {high:,.6g} {unit} (cost={self.cost_model.kind!r}), and the "
+                f"exported one must cost {what} the budget; give a budget in that range")
+
     def _allowed(self, label: str) -> list[int]:
         g = self.cost_model.groups[label]
         return [j for j, n in enumerate(g.names) if not (g.kind == "layer" and n == "none")]
