@@ -116,7 +116,9 @@ class SearchConfig:
         (``expected_cost``, ``argmax_cost``, ``cost_penalty``), and the exported architecture
         lies within ``budget_tolerance`` of the budget and records its exact cost.
     budget : float or None
-        The budget, in parameters, FLOPs per sample, or seconds per batch (latency).
+        The budget, in parameters, FLOPs per sample, or seconds per batch (latency). A budget
+        that no architecture of the model can meet is refused before the first step (a
+        ``ValueError`` giving the range the model's architectures cost).
     cost_weight : float
         λ of the penalty.
     cost_penalty : {"abs", "squared", "hinge"}
