@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 
 import pytest
 import torch
@@ -86,6 +87,11 @@ def test_bad_queries_name_the_problem():
         table.query(missing)
     with pytest.raises(ValueError, match="unknown table"):
         load("no-such-table")
+    with pytest.raises(ValueError, match="name=3 must be"):
+        load(3)
+    for bad in (None, 7, [1, 2, 3, 4, 5, 6]):
+        with pytest.raises(ValueError, match=re.escape(f"architecture={bad!r} must be")):
+            table.query(bad)
 
 
 def test_load_a_table_file(tmp_path):

@@ -69,6 +69,9 @@ def test_bad_tables_and_options(tmp_path):
         LatencyTable(bad)
     with pytest.raises(ValueError, match="repeats=0"):
         LatencyTable(tmp_path / "x.json", repeats=0)
+    for device in ("tpu", 3, "meta"):
+        with pytest.raises(ValueError, match=f"device={device!r}"):
+            LatencyTable(tmp_path / "x.json", device=device)
 
 
 def test_process_clock(tmp_path):

@@ -73,6 +73,9 @@ def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None =
         csv_text = (folder / f"{name}.csv").read_text(encoding="utf-8")
         meta_text = (folder / f"{name}.json").read_text(encoding="utf-8")
         return _read(csv_text, meta_text, name, epochs)
+    if not isinstance(name, (str, os.PathLike)):
+        raise ValueError(f"name={name!r} must be a shipped table's name ({names()}) or the path "
+                         "of a table's .csv")
     path = Path(name)
     if path.suffix == ".csv" and path.is_file():
         meta_path = path.with_suffix(".json")

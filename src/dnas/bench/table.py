@@ -189,9 +189,16 @@ class Table:
         return f"Table({self.name!r}, {self.coverage_text()}, ops={list(self.ops)})"
 
     def _key(self, architecture: Architecture | Mapping[str, Any] | Sequence[str] | str) -> str:
-        ops = to_ops(architecture) if isinstance(architecture, (Mapping, str)) else tuple(
-            architecture
-        )
+        if isinstance(architecture, (Mapping, str)):
+            ops = to_ops(architecture)
+        elif isinstance(architecture, Sequence) and all(isinstance(o, str) for o in architecture):
+            ops = tuple(architecture)
+        else:
+            raise ValueError(
+                f"architecture={architecture!r} must be a dnas.Architecture, a mapping label -> "
+                "operation, an NB201 string ('|op~0|+|op~0|op~1|+|op~0|op~1|op~2|') or a "
+                "sequence of 6 operation names"
+            )
         bad = sorted(set(ops) - set(self.ops))
         if bad:
             raise ValueError(

@@ -41,6 +41,7 @@ from dnas.cost.measures import CallList
 from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
 from dnas.runtime.checks import check_choice, check_int
+from dnas.runtime.device import resolve_device
 
 FORMAT = "dnas.latency"
 VERSION = 1
@@ -168,10 +169,14 @@ class LatencyTable:
         check_choice("clock", clock, CLOCKS)
         check_choice("statistic", statistic, STATISTICS)
         self.path = Path(path) if path is not None else default_path()
-        self.device = torch.device(device)
-        if clock == "process" and self.device.type != "cpu":
-            raise ValueError(f"clock='process' measures CPU time; device={str(self.device)!r} "
+        try:  # the clock's check first: it holds on a machine without the device too
+            kind = (resolve_device(device) if device == "auto" else torch.device(device)).type
+        except (RuntimeError, TypeError):
+            kind = None  # not a device name: resolve_device says so
+        if clock == "process" and kind not in (None, "cpu"):
+            raise ValueError(f"clock='process' measures CPU time; device={str(device)!r} "
                              "needs clock='wall'")
+        self.device = resolve_device(device)
         self.batch_size, self.repeats, self.warmup = batch_size, repeats, warmup
         self.clock, self.rounds = clock, rounds
         self.statistic, self.sweeps = statistic, sweeps
