@@ -80,3 +80,11 @@ def test_bad_constructor_arguments():
         DARTSOptimizer(loss_criteria="HingeLoss")
     with pytest.raises(ValueError, match="search_space"):
         DARTSOptimizer().adapt_search_space(torch.nn.Linear(2, 2))
+    # every value is checked, and named as the NASLib constructor names it
+    for kwargs in ({"learning_rate": -1}, {"learning_rate": "0.1"}, {"momentum": 2},
+                   {"weight_decay": -1}, {"arch_learning_rate": float("nan")},
+                   {"arch_weight_decay": -1}, {"grad_clip": 0}, {"epochs": 0},
+                   {"unrolled": "yes"}):
+        (name, value), = kwargs.items()
+        with pytest.raises(ValueError, match=f"^{name}={value!r} must be"):
+            DARTSOptimizer(**kwargs)

@@ -28,6 +28,7 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.config import SearchConfig
+from dnas.runtime.checks import check_bool
 
 _LOSSES: dict[str, Callable[[], nn.Module]] = {
     "CrossEntropyLoss": nn.CrossEntropyLoss,
@@ -35,6 +36,10 @@ _LOSSES: dict[str, Callable[[], nn.Module]] = {
     "L1Loss": nn.L1Loss,
 }
 
+
+#: SearchConfig's names of the NASLib constructor's parameters (for the errors)
+_NASLIB_NAMES = {"w_lr": "learning_rate", "w_momentum": "momentum",
+                 "w_weight_decay": "weight_decay", "arch_lr": "arch_learning_rate"}
 
 class DARTSOptimizer:
     """DARTS (Liu et al., 2019) as a NASLib one-shot optimiser.
@@ -100,17 +105,24 @@ class DARTSOptimizer:
             self.loss = loss_criteria
         else:
             raise ValueError(f"loss_criteria={loss_criteria!r} must be a name or a callable")
+        check_bool("unrolled", unrolled)
         self.epochs = epochs
         preset = SearchConfig.for_method(self.method, **{
             k: v for k, v in options.items() if k != "method_options"
         }, method_options=options.get("method_options"))
-        self.config = preset.replace(
-            order=2 if unrolled else 1, w_lr=float(learning_rate), w_momentum=float(momentum),
-            w_weight_decay=float(weight_decay), grad_clip=None if grad_clip is None else float(
-                grad_clip), arch_lr=float(arch_learning_rate),
-            arch_weight_decay=float(arch_weight_decay), epochs=int(epochs),
-            arch_optimizer=names[arch_optimizer], seed=seed, progress=False,
-        )
+        try:  # SearchConfig checks every value; its errors are given NASLib's names here
+            self.config = preset.replace(
+                order=2 if unrolled else 1, w_lr=learning_rate, w_momentum=momentum,
+                w_weight_decay=weight_decay, grad_clip=grad_clip, arch_lr=arch_learning_rate,
+                arch_weight_decay=arch_weight_decay, epochs=epochs,
+                arch_optimizer=names[arch_optimizer], seed=seed, progress=False,
+            )
+        except ValueError as err:
+            message = str(err)
+            for ours, theirs in _NASLIB_NAMES.items():
+                if message.startswith(f"{ours}="):
+                    raise type(err)(theirs + message[len(ours):]) from None
+            raise
         self.model: nn.Module | None = None
         self.searcher: Any = None
         self.epoch = -1
