@@ -87,6 +87,8 @@ def test_bad_queries_name_the_problem():
         table.query(missing)
     with pytest.raises(ValueError, match="unknown table"):
         load("no-such-table")
+    with pytest.raises(ValueError, match="table file '.*missing.csv' does not exist"):
+        load("missing.csv")
     with pytest.raises(ValueError, match="name=3 must be"):
         load(3)
     for bad in (None, 7, [1, 2, 3, 4, 5, 6]):

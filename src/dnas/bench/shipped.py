@@ -77,7 +77,9 @@ def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None =
         raise ValueError(f"name={name!r} must be a shipped table's name ({names()}) or the path "
                          "of a table's .csv")
     path = Path(name)
-    if path.suffix == ".csv" and path.is_file():
+    if path.suffix == ".csv" and not path.is_file():
+        raise ValueError(f"table file {str(path)!r} does not exist (shipped tables: {names()})")
+    if path.suffix == ".csv":
         meta_path = path.with_suffix(".json")
         if not meta_path.is_file():
             raise ValueError(
