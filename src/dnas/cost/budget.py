@@ -187,16 +187,17 @@ class BudgetPenalty:
         return Architecture(chosen, meta)
 
     def reachable(self) -> tuple[float, float]:
-        """The lowest and the highest cost of an architecture the export can pick.
+        """The lowest and the highest cost of any architecture of the model.
 
-        Found by single-label descents (each time the move that lowers, or raises, the cost the
-        most) from every label's first and from its last candidate: exact when a label's
-        candidates keep their cost order whatever the other labels choose, as widths, kernel
-        sizes, expansion ratios, depths and skippable blocks do.
+        Every candidate counts, ``none`` included (an export rule may keep it: NB201's does, and
+        the plain argmax can), so a budget is never refused that some architecture meets. Found
+        by single-label descents (each time the move that lowers, or raises, the cost the most)
+        from every label's first and from its last candidate: exact when a label's candidates
+        keep their cost order whatever the other labels choose, as widths, kernel sizes,
+        expansion ratios, depths, skippable blocks and per-edge operations do.
         """
         cm = self.cost_model
-        allowed = {k: self._allowed(k) or list(range(len(cm.groups[k].names)))
-                   for k in cm.labels}
+        allowed = {k: list(range(len(cm.groups[k].names))) for k in cm.labels}
         if not allowed:
             c = cm.tree.exact({})
             return c, c
