@@ -19,9 +19,9 @@ def test_restarts_rescue_a_search_that_points_the_wrong_way():
     y = X[:, 0] / (X[:, 0] + X[:, 1])  # Luce's choice rule
     torch.manual_seed(0)
     net = ExpressionNetwork(2, 1, ["none", "add", "mult", "exp"]).double()
-    wrong = {"k1_a_x1": "exp", "k1_a_x2": "exp", "k1_b_x1": "none", "k1_b_x2": "none",
-             "k1_op": "add"}
-    with torch.no_grad():  # a search that failed: α says exp(x1) + exp(x2)
+    wrong = {"k1_a_x1": "none", "k1_a_x2": "add", "k1_b_x1": "none", "k1_b_x2": "none",
+             "k1_op": "div"}
+    with torch.no_grad():  # a search that failed: α says x2 / c
         for label, group in dnas.space.arch_groups(net).items():
             group.alpha.zero_()
             group.alpha[group.names.index(wrong[label])] = 3.0

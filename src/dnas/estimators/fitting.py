@@ -5,11 +5,10 @@ trained inside a mixture. Two steps turn it into the law:
 
 1. **Constant fit.** The equation is read off the network as a NumPy function of its constants
    with the exact Jacobian (:class:`~dnas.spaces.expression.numeric.NumericEquation`), and its
-   residuals are minimised by Levenberg-Marquardt (Moré 1978; MINPACK's ``lmder`` through
-   ``scipy.optimize.leastsq``, whose per-call overhead is a fraction of ``least_squares``'; the
-   latter's trust-region method where there are fewer rows than constants),
-   full batch, from the searched values and from a few perturbed starts. On a few hundred rows
-   and a handful of constants that takes a millisecond or two.
+   residuals are minimised by Levenberg-Marquardt (:mod:`dnas.estimators.lm`: Moré's scaling,
+   Nielsen's damping, in NumPy so that one fit gives the same bits in every process — SciPy's
+   MINPACK does not), full batch, from the searched values and from a few perturbed starts. On
+   a few hundred rows and a handful of constants that takes a millisecond or two.
 2. **Coordinate-wise refinement** (optional). From a start, try every other candidate of one label
    at a time (edges, node combinations, the output bias), refit the constants, and keep a change
    when it lowers the Bayesian information criterion
@@ -28,17 +27,16 @@ trained inside a mixture. Two steps turn it into the law:
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
 import torch
-from scipy.optimize import least_squares, leastsq
 from scipy.special import expit
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derivation import fix
+from dnas.estimators.lm import levenberg_marquardt
 from dnas.spaces.expression.network import ExpressionNetwork, node_of, op_label
 from dnas.spaces.expression.numeric import NumericEquation
 
@@ -47,11 +45,12 @@ BIAS = "output_bias"
 FLOOR = 1e-10
 
 
-#: criteria (BIC) closer than this are tied. The same fit in another process can differ in the
-#: last bits (about 1e-9 of the MSE and so 1e-7 of the BIC; the cause is not pinned down, see
-#: benchmarks/RESULTS.md §5): a comparison finer than that would pick between equal equations at
-#: random, and the searches that go on from the pick would differ. Ties keep the incumbent, and
-#: rankings break them by the equation's form (:func:`rank`)
+#: criteria (BIC) closer than this are tied. Equal equations reached in other parametrisations
+#: (a sine's sign and phase) differ in the last bits, and so did one fit in two processes while
+#: the constants were fitted by SciPy's MINPACK (benchmarks/RESULTS.md §5): a comparison finer
+#: than that would pick between equal equations by round-off, and the searches that go on from
+#: the pick would differ. Ties keep the incumbent, and rankings break them by the equation's
+#: form (:func:`rank`)
 TIE = 1e-4
 #: MSEs within this fraction are equal (the same reason)
 MSE_TIE = 1e-7
@@ -179,7 +178,6 @@ def fit_constants(
     best_theta, best = theta0, mse(theta0)
     if len(theta0) == 0 or max_iter <= 0:
         return best, whole(best_theta)
-    method = "lm" if len(y) >= len(theta0) else "trf"
     for start in range(n_starts):
         base = theta0 if start % 2 == 0 else neutral
         start_theta = base.copy()
@@ -189,18 +187,7 @@ def fit_constants(
             p_flip = 0.2 if start % 2 == 0 else 0.5
             start_theta = base * np.exp(0.5 * noise) * np.where(flip < p_flip, -1.0, 1.0)
         start_theta = np.where(np.isfinite(start_theta), start_theta, 1.0)
-        try:
-            if method == "lm":
-                with warnings.catch_warnings():  # "maxfev reached" is the budget, not an error
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    x = leastsq(lambda t: evaluate(t)[0], start_theta,
-                                Dfun=lambda t: evaluate(t)[1], maxfev=max_iter)[0]
-            else:
-                x = least_squares(lambda t: evaluate(t)[0], start_theta,
-                                  jac=lambda t: evaluate(t)[1], method=method,
-                                  max_nfev=max_iter, x_scale="jac").x
-        except (ValueError, np.linalg.LinAlgError):  # degenerate start: try the next one
-            continue
+        x = levenberg_marquardt(evaluate, start_theta, max_nfev=max_iter)
         value = mse(x)
         # a later start must be better beyond another process' round-off: starts that reach
         # the same minimum in another parametrisation (a sine's sign and phase) differ in the
