@@ -47,7 +47,9 @@ class SeedsResult:
     mean, std : float or None
         Of the scores (population standard deviation); None when nothing was scored.
     best : SeedRun
-        The best-scoring run (the first seed's when nothing was scored).
+        The best run by validation accuracy: the table's ``valid_acc`` when scored on a table
+        (never its test accuracy, which is the score reported), else the ``score`` callable's
+        value; the first seed's when nothing was scored.
     """
 
     runs: list[SeedRun]
@@ -70,6 +72,13 @@ class SeedsResult:
         if self.best is not None and self.mean is not None:
             lines.append(f"best: seed {self.best.seed}")
         return "\n".join(lines)
+
+
+def _selection(run: SeedRun) -> float:
+    """What picks the best run: validation accuracy, never the test score that is reported."""
+    if run.entry is not None:
+        return float(run.entry.valid_acc)
+    return run.score if run.score is not None else -1.0
 
 
 def _arch_text(arch: Architecture) -> str:
@@ -166,7 +175,7 @@ def search_seeds(
     if scored:
         result.mean = statistics.fmean(scored)
         result.std = statistics.pstdev(scored) if len(scored) > 1 else 0.0
-        result.best = max(runs, key=lambda r: (r.score if r.score is not None else -1.0, -r.seed))
+        result.best = max(runs, key=lambda r: (_selection(r), -r.seed))
     else:
         result.best = runs[0]
     return result

@@ -5,7 +5,8 @@ log), run in parallel worker processes. Each found architecture is then scored: 
 space's tabular benchmark when the search ran on the table's data (``--space nb201`` on MNIST-1D),
 else by a short retrain on the search's training half and its accuracy on the validation half
 (DARTS' selection protocol; ``--score-epochs``, 0 to skip). ``OUT/seeds.json`` holds the scores,
-their mean ± std and the best seed, whose architecture is copied to ``OUT/architecture.json``.
+their mean ± std and the best seed by validation accuracy (the table's ``valid_acc``, or the
+retrain's), whose architecture is copied to ``OUT/architecture.json``.
 """
 
 from __future__ import annotations
@@ -124,10 +125,10 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
 
                 row["cell"] = to_string(canonical(arch))
             else:
-                row.update(score=entry.test_acc, percentile=entry.percentile,
-                           regret=entry.regret, cell=entry.arch)
+                row.update(score=entry.test_acc, valid=entry.valid_acc,
+                           percentile=entry.percentile, regret=entry.regret, cell=entry.arch)
         elif resolved.get("score_epochs"):
-            row["score"] = _score_by_retrain(resolved, arch, s)
+            row["score"] = row["valid"] = _score_by_retrain(resolved, arch, s)
         runs.append((row, arch))
     scores = [r["score"] for r, _ in runs if "score" in r]
     summary: dict[str, Any] = {"seeds": seeds, "runs": [r for r, _ in runs],
@@ -138,7 +139,8 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
     if scores:
         summary["mean"] = statistics.fmean(scores)
         summary["std"] = statistics.pstdev(scores) if len(scores) > 1 else 0.0
-        best_row, best_arch = max(runs, key=lambda ra: (ra[0].get("score", -1.0), -ra[0]["seed"]))
+        # the best by validation accuracy (DARTS' protocol), never by the test score reported
+        best_row, best_arch = max(runs, key=lambda ra: (ra[0].get("valid", -1.0), -ra[0]["seed"]))
     summary["best_seed"] = best_row["seed"]
     (out / "seeds.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     best_arch.save(out / "architecture.json")
@@ -157,7 +159,8 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
               f"{100 * summary['mean']:.2f} ± {100 * summary['std']:.2f}%")
     elif table is None:
         note("architectures not scored (--score-epochs 0)")
-    print(f"best: seed {best_row['seed']} -> {out / 'architecture.json'}")
+    print(f"best: seed {best_row['seed']}" + (" (by validation accuracy)" if scores else "")
+          + f" -> {out / 'architecture.json'}")
     return 0
 
 
