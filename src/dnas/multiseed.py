@@ -163,6 +163,8 @@ def search_seeds(
     else:
         with mp.get_context("spawn").Pool(min(processes, len(jobs))) as pool:
             outs = pool.map(_one, jobs, chunksize=1)
+            pool.close()  # workers exit on their own (terminate() would leak their semaphores)
+            pool.join()
     runs = [SeedRun(s, Architecture.from_json(text), seconds) for s, text, seconds in outs]
     for run in runs:
         if table is not None:

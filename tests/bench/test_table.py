@@ -146,3 +146,24 @@ def test_a_partial_table_says_so_and_scores_over_what_it_holds():
     assert full.complete is True and "(complete)" in repr(full)
     with pytest.raises(ValueError, match="unique_cells"):
         Table(rows, "bad", nb201.OPS_4, {"unique_cells": 3})
+
+
+def test_load_only_some_training_seeds(tmp_path):
+    rows = _rows()
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    (tmp_path / "mine.json").write_text(json.dumps({"ops": list(nb201.OPS_4), "epochs": 10}))
+    both, first, second = load(path), load(path, seeds=[0]), load(path, seeds=[1])
+    assert both.query(CONV).seeds == 2 and first.query(CONV).seeds == 1
+    assert second.query(CONV).test_acc - first.query(CONV).test_acc == pytest.approx(0.001)
+    assert both.query(CONV).test_acc == pytest.approx(first.query(CONV).test_acc + 0.0005)
+    assert first.meta["seeds"] == [0]
+    with pytest.raises(ValueError, match=r"training seed\(s\) \[2\].*it has seeds \[0, 1\]"):
+        load(path, seeds=[2])
+    for bad in ([], "0", [-1], [True], 1):
+        with pytest.raises(ValueError, match="seeds="):
+            load(path, seeds=bad)
+    assert len(load(seeds=[1, 2])) == len(load())  # the shipped table: three seeds per cell

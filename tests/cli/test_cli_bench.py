@@ -112,4 +112,7 @@ def test_nb201_search_scales_the_arch_lr_to_its_budget_unless_given(tmp_path, ca
     assert saved["arch_lr"] == 6e-4 * 19550 / 2  # drnas' preset × paper steps / 2 steps
     assert "budget_rule" not in saved and "scaled to 2 α steps" in capsys.readouterr().err
     assert main([*base, "--out", str(tmp_path / "b"), "--arch-lr", "0.001"]) == 0
-    assert yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())["arch_lr"] == 0.001
+    saved = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())
+    assert saved["arch_lr"] == 0.001
+    # the space's default, chosen on the table (RESULTS §8): DARTS with DARTS-PT's export
+    assert (saved["method"], saved["select"]) == ("darts", "perturbation")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,18 @@ def names() -> list[str]:
     return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".csv"))
 
 
-def _read(csv_text: str, meta_text: str, name: str, epochs: int | None) -> Table:
+def _check_seeds(seeds: Any) -> tuple[int, ...] | None:
+    if seeds is None:
+        return None
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise ValueError(f"seeds={seeds!r} must be a non-empty sequence of training seeds "
+                         "(integers >= 0), e.g. [0] or [1, 2]")
+    return tuple(seeds)
+
+
+def _read(csv_text: str, meta_text: str, name: str, epochs: int | None,
+          seeds: tuple[int, ...] | None = None) -> Table:
     import csv
     import io
 
@@ -47,12 +59,22 @@ def _read(csv_text: str, meta_text: str, name: str, epochs: int | None) -> Table
                 f"table {name!r} has no rows trained for epochs={budget}; it has {available}"
             )
         rows = [r for r in rows if int(r["epochs"]) == budget]
+    if seeds is not None:
+        have = sorted({int(r["seed"]) for r in rows})
+        missing = sorted(set(seeds) - set(have))
+        if missing:
+            raise ValueError(f"table {name!r} has no runs of training seed(s) {missing}"
+                             + (f" at epochs={budget}" if budget is not None else "")
+                             + f"; it has seeds {have}")
+        rows = [r for r in rows if int(r["seed"]) in seeds]
+        meta["seeds"] = list(seeds)
     meta["epochs"] = budget
     meta["budgets"] = available
     return Table(rows, name, meta.get("ops", ()), meta)
 
 
-def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None = None) -> Table:
+def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None = None,
+         seeds: Sequence[int] | None = None) -> Table:
     """Load a tabular benchmark.
 
     Parameters
@@ -62,17 +84,23 @@ def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None =
         four-operation space on MNIST-1D), or the path of a ``.csv`` with its ``.json`` beside it.
     epochs : int, optional
         Which training budget's rows to use (default: the table's main budget).
+    seeds : sequence of int, optional
+        Use only the runs of these training seeds (default: every seed; a row is the mean over
+        its seeds). Disjoint seeds give independent tables: select a cell on one (e.g. by
+        ``valid_acc`` of ``seeds=[0]``) and score it on another (``seeds=[1, 2]``), so the
+        selection's luck in training does not flatter the score.
 
     Returns
     -------
     Table
         ``query(architecture)``, ``optimum()``, ``random(seed)``, ``len()``.
     """
+    picked = _check_seeds(seeds)
     if isinstance(name, str) and name in names():
         folder = resources.files("dnas.bench") / "data"
         csv_text = (folder / f"{name}.csv").read_text(encoding="utf-8")
         meta_text = (folder / f"{name}.json").read_text(encoding="utf-8")
-        return _read(csv_text, meta_text, name, epochs)
+        return _read(csv_text, meta_text, name, epochs, picked)
     if not isinstance(name, (str, os.PathLike)):
         raise ValueError(f"name={name!r} must be a shipped table's name ({names()}) or the path "
                          "of a table's .csv")
@@ -86,7 +114,7 @@ def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None =
                 f"table {str(path)!r} has no metadata file {str(meta_path)!r} beside it"
             )
         return _read(path.read_text(encoding="utf-8"), meta_path.read_text(encoding="utf-8"),
-                     path.stem, epochs)
+                     path.stem, epochs, picked)
     raise ValueError(
         f"unknown table {str(name)!r}; shipped tables: {names()}, or the path of a table's .csv"
     )

@@ -103,6 +103,8 @@ def run_seeds(flags: dict[str, Any], config_file: str | None, resume: Any,
     else:
         with mp.get_context("spawn").Pool(min(processes, len(jobs))) as pool:
             results = pool.map(_one_seed, jobs, chunksize=1)
+            pool.close()  # workers exit on their own (terminate() would leak their semaphores)
+            pool.join()
     failed = [s for s, (status, _) in zip(seeds, results) if status != 0]
     if failed:
         raise ValueError(f"the searches of seed(s) {failed} failed; see their log.txt in {out}")
