@@ -9,8 +9,8 @@ elsewhere — ``DARTSRegressor(random_state=0)`` gave different equations run to
 
 This solver uses only elementwise NumPy arithmetic and reductions along a fixed axis, whose
 results do not depend on where the arrays sit in memory, and solves its small ``k × k`` systems
-with a Cholesky factorisation written here (no LAPACK/BLAS call, whose kernels may split work
-by the alignment of a buffer they allocate).
+with a Cholesky factorisation in plain Python floats (no LAPACK/BLAS call, whose kernels may split
+work by the alignment of a buffer they allocate).
 
 The method (Marquardt 1963 with Moré's 1978 scaling and Nielsen's 1999 damping update): with
 residuals ``r``, Jacobian ``J``, ``A = JᵀJ``, ``g = Jᵀr`` and the column scales
@@ -23,6 +23,7 @@ length is at most ``xtol`` of ``‖d·x‖``, or after ``max_nfev`` evaluations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -32,23 +33,45 @@ TOL = 1.49012e-08
 
 
 def _cholesky_solve(M: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """Solve ``M x = b`` for a symmetric positive definite ``M``; None if it is not."""
+    """Solve ``M x = b`` for a symmetric positive definite ``M``; None if it is not.
+
+    In plain Python floats (IEEE doubles, every sum in index order): for the few constants of an
+    equation this is faster than NumPy calls on tiny arrays, and no library kernel is involved.
+    """
     k = len(b)
-    L = np.zeros_like(M)
+    m = M.tolist()
+    rhs = b.tolist()
+    L = [[0.0] * k for _ in range(k)]
     for j in range(k):
-        s = M[j, j] - (L[j, :j] * L[j, :j]).sum()
-        if not s > 0.0 or not np.isfinite(s):
+        Lj = L[j]
+        s = m[j][j]
+        for p in range(j):
+            s -= Lj[p] * Lj[p]
+        if not (s > 0.0 and math.isfinite(s)):
             return None
-        L[j, j] = np.sqrt(s)
-        if j + 1 < k:
-            L[j + 1:, j] = (M[j + 1:, j] - (L[j + 1:, :j] * L[j, :j]).sum(axis=1)) / L[j, j]
-    z = np.empty(k)
+        djj = math.sqrt(s)
+        Lj[j] = djj
+        for i in range(j + 1, k):
+            Li = L[i]
+            t = m[i][j]
+            for p in range(j):
+                t -= Li[p] * Lj[p]
+            Li[j] = t / djj
+    z = [0.0] * k
     for j in range(k):
-        z[j] = (b[j] - (L[j, :j] * z[:j]).sum()) / L[j, j]
-    x = np.empty(k)
+        t = rhs[j]
+        Lj = L[j]
+        for p in range(j):
+            t -= Lj[p] * z[p]
+        z[j] = t / Lj[j]
+    x = [0.0] * k
     for j in range(k - 1, -1, -1):
-        x[j] = (z[j] - (L[j + 1:, j] * x[j + 1:]).sum()) / L[j, j]
-    return x if np.isfinite(x).all() else None
+        t = z[j]
+        for p in range(j + 1, k):
+            t -= L[p][j] * x[p]
+        x[j] = t / L[j][j]
+    out = np.array(x)
+    return out if np.isfinite(out).all() else None
 
 
 def _normal(J: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
