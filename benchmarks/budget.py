@@ -5,7 +5,11 @@ What it runs (each job in its own process, ``--workers`` at a time, ``--threads`
 
 * ``found``: ``dnas.search`` of the MBConv space with ``cost="params"`` and a budget of 25%, 50%
   and 100% of the largest architecture's parameters, seeds 0, 1, 2; the exported architecture is
-  retrained from scratch (``mbconv.eval_network``, seed = search seed) and tested;
+  retrained from scratch (``mbconv.eval_network``, seed = search seed) and tested; with
+  ``--validation-export`` the same trained supernet is also exported with
+  ``budget_export="validation"`` (moves into the band ranked by the supernet's validation loss,
+  :func:`dnas.cost.validation_loss`) and that architecture retrained alike — both rules side by
+  side on one search;
 * ``random``: for each budget, architectures drawn uniformly from those within ±10% of it
   (:func:`dnas.cost.sample_in_band`, seeds 0..9), retrained with the same recipe (seed 0);
 * ``uniform``: architectures drawn uniformly from the whole space (the frontier's background);
@@ -45,7 +49,7 @@ from typing import Any
 import torch
 
 import dnas
-from dnas.cost import CostModel, LatencyTable, sample_in_band
+from dnas.cost import BudgetPenalty, CostModel, LatencyTable, sample_in_band, validation_loss
 from dnas.data import load, search_split
 from dnas.runtime.atomic import atomic_write
 from dnas.spaces import mbconv
@@ -123,6 +127,17 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
         "cost"], "history": [{k: r[k] for k in ("epoch", "valid_acc", "expected_cost",
                                                "argmax_cost", "cost_penalty")}
                              for r in result.history]}
+    if getattr(o, "validation_export", False) and cost.get("cost") == "params":
+        # the other export rule on the same trained supernet and α
+        start = time.perf_counter()
+        penalty = BudgetPenalty(CostModel(result.model, "params"), cost["budget"],
+                                o.cost_weight, o.cost_penalty)
+        X, y = valid
+        score = validation_loss(result.model, [(X[i:i + 256], y[i:i + 256])
+                                               for i in range(0, X.shape[0], 256)])
+        alt = penalty.export(dnas.derive(result.model), score)
+        info["validation_export"] = {"arch": alt.to_dict(), "cost": alt.meta["cost"],
+                                     "export_seconds": time.perf_counter() - start}
     return result.architecture, info
 
 
@@ -136,6 +151,13 @@ def job(kind: str, name: str, a: float, b: int, o: argparse.Namespace) -> dict:
         arch, info = _search(name, b, o, cost="params", budget=budget)
         rec.update(fraction=a, seed=b, budget=budget, arch=arch.to_dict(), **info)
         rec.update(_retrain(name, arch, b, o))
+        alt = rec.get("validation_export")
+        if alt is not None:  # the same architecture retrains to the same model: reuse it
+            same = dnas.Architecture.from_dict(alt["arch"]) == arch
+            alt.update({k: rec[k] for k in ("test_accuracy", "parameters", "retrain_seconds")}
+                       if same else _retrain(name, dnas.Architecture.from_dict(alt["arch"]),
+                                             b, o))
+            alt["same_as_probability_export"] = same
     elif kind in ("random", "uniform"):
         net, _ = _network(name)
         gen = torch.Generator().manual_seed(1000 * b + int(100 * a))
@@ -282,6 +304,36 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
                    else "–")
                 + f" | {beats} | {sigma} |")
         lines.append("")
+        alts = [r for r in found if "validation_export" in r]
+        if alts:
+            lines += ["Export rules side by side on the same searches: `budget_export="
+                      "\"probability\"` (the table above) and `\"validation\"` (moves into the "
+                      "band ranked by the supernet's validation loss), each architecture retrained "
+                      "alike:", "",
+                      "| budget | validation export: params | within ±10% | same architecture as "
+                      "the probability export | test acc: probability export | test acc: "
+                      "validation export | random median | validation export > median: mean, "
+                      "seeds | export s |", "|---|---|---|---|---|---|---|---|---|"]
+            for f in FRACTIONS:
+                fr = sorted((r for r in alts if r["fraction"] == f), key=lambda r: r["seed"])
+                rr = [r["test_accuracy"] for r in rand if r["fraction"] == f]
+                if not fr:
+                    continue
+                budget = f * largest
+                va = [r["validation_export"] for r in fr]
+                accs = [v["test_accuracy"] for v in va]
+                med = statistics.median(rr) if rr else float("nan")
+                beats = (f"{'**yes**' if statistics.mean(accs) > med else 'no'} "
+                         f"({statistics.mean(accs) - med:+.4f}), "
+                         f"{sum(a > med for a in accs)}/{len(accs)}" if rr else "–")
+                lines.append(
+                    f"| {f:.0%} | " + ", ".join(f"{v['cost']['value']:,.0f}" for v in va)
+                    + f" | {sum(abs(v['cost']['value'] / budget - 1) <= 0.1 for v in va)}/"
+                    f"{len(va)} | {sum(v['same_as_probability_export'] for v in va)}/{len(va)} | "
+                    f"{_ms([r['test_accuracy'] for r in fr])} | {_ms(accs)} | "
+                    f"{med:.4f} | {beats} | "
+                    + ", ".join(f"{v['export_seconds']:.1f}" for v in va) + " |")
+            lines.append("")
     lat = by.get(("latency", "mnist1d"), [])
     if lat:
         lines += [f"## Latency budget (MNIST-1D, this CPU, batch 1, 1 thread, {o.clock} clock)",
@@ -394,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", default="process", choices=("process", "wall"),
                    help="latency clock: the process's CPU time (robust on a shared machine) or "
                    "wall-clock time")
+    p.add_argument("--validation-export", action="store_true",
+                   help="also export each found search with budget_export='validation' and "
+                        "retrain that architecture (both rules side by side)")
     p.add_argument("--only", help="comma-separated job kinds to run (found,random,uniform,latency)")
     p.add_argument("--data", default="mnist1d,digits",
                    help=f"comma-separated data sets to run and report ({', '.join(DATASETS)})")

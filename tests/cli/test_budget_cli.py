@@ -28,21 +28,24 @@ def _run(tmp_path, *flags):
     return main(argv), out
 
 
-@pytest.mark.parametrize("flag,value", [("--budget-params", "2000"), ("--budget-flops", "3e4")])
-def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value):
-    status, out = _run(tmp_path, flag, value)
+@pytest.mark.parametrize("flag,value,export", [("--budget-params", "2000", None),
+                                               ("--budget-flops", "3e4", None),
+                                               ("--budget-params", "2000", "validation")])
+def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value, export):
+    status, out = _run(tmp_path, flag, value, *(["--budget-export", export] if export else []))
     assert status == 0
     arch = Architecture.load(out / "architecture.json")
     cost = arch.meta["cost"]
     assert cost["kind"] == flag.rsplit("-", 1)[1] and cost["budget"] == float(value)
     assert abs(cost["value"] / float(value) - 1) <= 0.1
+    assert cost["export"] == ("score" if export else "probability")
     assert arch.meta["space"] == "mbconv" and arch.meta["mbconv"]["stem"] == 4
     printed = capsys.readouterr().out
     assert "stage1: width" in printed and "cost:" in printed
     with open(out / "history.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {"expected_cost", "argmax_cost", "cost_penalty"} <= set(rows[0])
-    if flag == "--budget-params":
+    if flag == "--budget-params" and not export:
         r = tmp_path / "retrain"
         assert main(["retrain", "--arch", str(out / "architecture.json"), "--epochs", "1",
                      "--n-train", "48", "--device", "cpu", "--threads", "1", "--out", str(r),
@@ -78,6 +81,7 @@ def test_latency_budget_builds_a_table(tmp_path, capsys):
     (["--budget-params", "-5"], "budget_params=-5"),
     (["--budget-params", "100", "--cost-penalty", "l2"], "cost_penalty='l2'"),
     (["--budget-params", "3"], "budget=3 is out of reach"),
+    (["--budget-params", "2000", "--budget-export", "loss"], "budget_export='loss'"),
 ])
 def test_bad_budgets_are_one_line_errors(tmp_path, capsys, flags, message):
     status, _ = _run(tmp_path, *flags)

@@ -125,6 +125,12 @@ class SearchConfig:
         φ: two-sided pull, two-sided fading pull, or a cap (:func:`dnas.cost.penalty`).
     budget_tolerance : float
         Relative band around the budget that the exported architecture must reach.
+    budget_export : {"probability", "validation"}
+        How an exported architecture outside the band is moved into it, one label at a time:
+        each time the move that gives up the least α log-probability, or (``"validation"``)
+        the one whose architecture — the supernet's weights fixed to it — has the lowest loss on
+        the validation split (:func:`dnas.cost.validation_loss`; one pass over the split per
+        candidate move).
     cost_options : dict
         ``max_combinations``; for latency ``latency_table`` (path), ``latency_device``,
         ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``, ``latency_clock``
@@ -167,6 +173,7 @@ class SearchConfig:
     cost_weight: float = 1.0
     cost_penalty: str = "abs"
     budget_tolerance: float = 0.1
+    budget_export: str = "probability"
     cost_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -221,7 +228,8 @@ class SearchConfig:
             object.__setattr__(self, name, dict(getattr(self, name)))
 
     def _check_cost(self) -> None:
-        from dnas.cost import KINDS, PENALTIES  # local: the cost package imports the loop's parts
+        # local: the cost package imports the loop's parts
+        from dnas.cost import EXPORTS, KINDS, PENALTIES
 
         if self.cost is not None:
             check_choice("cost", self.cost, KINDS)
@@ -235,6 +243,7 @@ class SearchConfig:
         check_float("cost_weight", self.cost_weight, 0)
         check_choice("cost_penalty", self.cost_penalty, PENALTIES)
         check_float("budget_tolerance", self.budget_tolerance, 0, 1, high_open=True)
+        check_choice("budget_export", self.budget_export, EXPORTS)
         if not isinstance(self.cost_options, Mapping):
             raise ParameterError(f"cost_options={self.cost_options!r} must be a mapping")
         object.__setattr__(self, "cost_options", dict(self.cost_options))

@@ -34,7 +34,15 @@ def final_architecture(searcher: Any) -> Architecture:
         budget = searcher.budget  # None only when no step ran here (a finished run resumed)
         if budget is None:
             budget = searcher.budget_penalty(searcher.train.next()[0].to(searcher.device))
-        architecture = budget.export(architecture)
+        score = None
+        if cfg.budget_export == "validation":
+            from dnas.cost.budget import validation_loss
+            from dnas.robust.hooks import validation_batches
+
+            score = validation_loss(searcher.model,
+                                    validation_batches(searcher, "budget_export='validation'"),
+                                    searcher.loss_fn, searcher.device)
+        architecture = budget.export(architecture, score)
     architecture.meta.setdefault("method", cfg.method)
     architecture.meta.setdefault("order", cfg.order)
     return architecture

@@ -21,14 +21,19 @@ when its exact cost is within ``tolerance`` of B (for "hinge": at most B(1 + tol
 otherwise moves one label at a time to another candidate — each time the move that reaches the
 band losing the least log-probability, or else the one that closes the most log-distance to the
 band per unit of log-probability lost — the most probable architecture it finds in the band.
-(A model with its own export rule, ``derive_architecture``, keeps that rule's architecture; its
-cost is still recorded.)
+With a ``score`` (``dnas.search(..., budget_export="validation")``: :func:`validation_loss`, the
+loss of the supernet's weights fixed to a candidate architecture on the validation split) the
+same moves are ranked by that score instead of by α: the move into the band whose architecture
+scores lowest, or else the one that closes the most log-distance per unit of score it adds —
+what the trained weights say, rather than α, which a cost pull has bent. (A model with its own
+export rule, ``derive_architecture``, keeps that rule's architecture; its cost is still
+recorded.)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -38,6 +43,7 @@ from dnas.cost.model import CostModel
 from dnas.space.value import ValueParams
 
 PENALTIES = ("abs", "squared", "hinge")
+EXPORTS = ("probability", "validation")
 
 
 def penalty(expected: torch.Tensor, budget: float, form: str = "abs") -> torch.Tensor:
@@ -136,9 +142,18 @@ class BudgetPenalty:
             return math.log(low / max(c, 1e-300))
         return 0.0
 
-    def export(self, architecture: Architecture) -> Architecture:
+    def export(
+        self,
+        architecture: Architecture,
+        score: Callable[[Architecture], float] | None = None,
+    ) -> Architecture:
         """``architecture`` (the export rule's), moved into the budget band if it is outside;
-        its ``meta["cost"]`` records the exact cost, the budget and what was changed."""
+        its ``meta["cost"]`` records the exact cost, the budget and what was changed.
+
+        ``score`` (lower is better, e.g. :func:`validation_loss`) ranks the moves instead of the
+        log-probability they give up; its values for the start and the result are recorded
+        (``meta["cost"]["score"]``).
+        """
         cm = self.cost_model
         with torch.no_grad():
             logp = {k: torch.log(v.clamp_min(1e-30)).tolist()
@@ -147,6 +162,17 @@ class BudgetPenalty:
         start = cm.tree.exact(index)
         cost = start
         changed: list[str] = []
+        scores: dict[tuple[tuple[str, int], ...], float] = {}
+
+        def scored(ix: Mapping[str, int]) -> float:
+            key = tuple(sorted(ix.items()))
+            if key not in scores:
+                value = float(score(self._architecture(architecture, ix)))  # type: ignore[misc]
+                if math.isnan(value):
+                    raise ValueError(f"the export score of {dict(ix)} is NaN")
+                scores[key] = value
+            return scores[key]
+
         # a space with its own export rule (DARTS cells: two inputs per node) keeps its choice:
         # moving single labels could break the rule's structure
         steps = 0 if callable(getattr(cm.model, "derive_architecture", None)) else 10 * len(index)
@@ -154,7 +180,8 @@ class BudgetPenalty:
             d = self._distance(cost)
             if d == 0:
                 break
-            best: tuple[float, float, str, int, float] | None = None  # (reached, score, ...)
+            here = scored(index) if score is not None else 0.0
+            best: tuple[float, float, str, int, float] | None = None  # (reached, rank, ...)
             for label, i in index.items():
                 for j in self._allowed(label):
                     if j == i:
@@ -163,9 +190,14 @@ class BudgetPenalty:
                     d_new = self._distance(c)
                     if d_new >= d:
                         continue
-                    loss = logp[label][i] - logp[label][j]  # log-probability given up
-                    key = ((1.0, -loss) if d_new == 0
-                           else (0.0, (d - d_new) / (max(loss, 0.0) + 1e-6)))
+                    if score is None:
+                        loss = logp[label][i] - logp[label][j]  # log-probability given up
+                        key = ((1.0, -loss) if d_new == 0
+                               else (0.0, (d - d_new) / (max(loss, 0.0) + 1e-6)))
+                    else:
+                        s = scored({**index, label: j})
+                        key = ((1.0, -s) if d_new == 0
+                               else (0.0, (d - d_new) / (max(s - here, 0.0) + 1e-6)))
                     if best is None or key > best[:2]:
                         best = (*key, label, j, c)
             if best is None:
@@ -173,18 +205,27 @@ class BudgetPenalty:
             _, _, label, j, cost = best
             index[label] = j
             changed.append(label)
-        chosen = dict(architecture.items())
-        for label, j in index.items():
-            g = cm.groups[label]
-            chosen[label] = (g.values[j],) if isinstance(g, ValueParams) else (g.names[j],)
+        chosen = self._architecture(architecture, index)
         meta: dict[str, Any] = dict(architecture.meta)
         meta["cost"] = {
             "kind": cm.kind, "value": cost, "budget": self.budget, "tolerance": self.tolerance,
             "penalty": self.form, "weight": self.weight, "argmax": start,
             "expected": float(cm.expected().detach()), "within_budget": self._distance(cost) == 0,
             "moved": sorted(set(changed)),
+            "export": "probability" if score is None else "score",
         }
-        return Architecture(chosen, meta)
+        if score is not None and changed:
+            meta["cost"]["score"] = {"start": scored(cm.indices(architecture)),
+                                     "exported": scored(index), "evaluated": len(scores)}
+        return Architecture(dict(chosen.items()), meta)
+
+    def _architecture(self, architecture: Architecture, index: Mapping[str, int]) -> Architecture:
+        """``architecture`` with the cost model's labels set to the candidates ``index`` names."""
+        chosen = dict(architecture.items())
+        for label, j in index.items():
+            g = self.cost_model.groups[label]
+            chosen[label] = (g.values[j],) if isinstance(g, ValueParams) else (g.names[j],)
+        return Architecture(chosen, dict(architecture.meta))
 
     def reachable(self) -> tuple[float, float]:
         """The lowest and the highest cost of any architecture of the model.
@@ -241,6 +282,39 @@ class BudgetPenalty:
         return [j for j, n in enumerate(g.names) if not (g.kind == "layer" and n == "none")]
 
 
+def validation_loss(
+    model: torch.nn.Module,
+    batches: Iterable[tuple[Any, Any]],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None = None,
+    device: torch.device | str | None = None,
+) -> Callable[[Architecture], float]:
+    """A score for :meth:`BudgetPenalty.export`: the mean loss on ``batches`` of ``model``'s
+    trained weights fixed to an architecture (:func:`dnas.fix`, the shared weights sliced to the
+    chosen sizes), BatchNorm in training mode (the statistics of each batch: the supernet's
+    running statistics belong to the mixture, not to one architecture). Lower is better."""
+    from dnas.arch.derivation import fix
+    from dnas.runtime.loss import default_loss
+
+    data = list(batches)
+    if not data:
+        raise ValueError("validation_loss needs at least one batch")
+    fn = loss_fn or default_loss
+
+    @torch.no_grad()
+    def score(architecture: Architecture) -> float:
+        net = fix(model, architecture)
+        net.train()
+        total, n = 0.0, 0
+        for x, y in data:
+            if device is not None:
+                x, y = x.to(device), y.to(device)
+            total += float(fn(net(x), y)) * int(y.shape[0])
+            n += int(y.shape[0])
+        return total / n
+
+    return score
+
+
 def from_options(
     model: torch.nn.Module,
     example_input: torch.Tensor,
@@ -283,4 +357,4 @@ def from_options(
     return BudgetPenalty(cm, budget, weight, form, tolerance)
 
 
-__all__ = ["PENALTIES", "BudgetPenalty", "from_options", "penalty"]
+__all__ = ["EXPORTS", "PENALTIES", "BudgetPenalty", "from_options", "penalty", "validation_loss"]

@@ -30,8 +30,9 @@ def robust_weight_step(robust: RobustMethod | None, searcher: Any, batch: Any) -
         yield
 
 
-def validation_batches(searcher: Any) -> list[tuple[Any, Any]]:
-    """One pass over the search's validation split, as batches (for DARTS-PT's measurements)."""
+def validation_batches(searcher: Any, user: str = "select='perturbation'") -> list[tuple[Any, Any]]:
+    """One pass over the search's validation split, as batches (for DARTS-PT's measurements, or
+    for what ``user`` names in the error when the split cannot be passed over)."""
     stream = searcher.valid
     X, y = getattr(stream, "X", None), getattr(stream, "y", None)
     if X is not None and y is not None:
@@ -39,7 +40,7 @@ def validation_batches(searcher: Any) -> list[tuple[Any, Any]]:
         return [(X[i : i + size], y[i : i + size]) for i in range(0, X.shape[0], size)]
     data = getattr(stream, "data", None)
     if data is None:
-        raise ValueError("select='perturbation' needs a validation split it can pass over")
+        raise ValueError(f"{user} needs a validation split it can pass over")
     return [(b[0], b[1]) for b in data]
 
 
