@@ -55,6 +55,18 @@ def _cells(args: argparse.Namespace) -> list[str]:
     from dnas.spaces import nb201
 
     ops = nb201.OPS_4 if args.ops == 4 else nb201.OPS
+    if args.cells is not None:
+        cells = []
+        for k, line in enumerate(args.cells.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                cell = nb201.to_string(nb201.canonical(nb201.from_string(line.strip())))
+            except ValueError as exc:
+                raise SystemExit(f"--cells {args.cells}, line {k}: {exc}") from None
+            if cell not in cells:
+                cells.append(cell)
+        return cells
     cells = [nb201.to_string(c) for c in nb201.unique_cells(ops)]
     if args.sample:
         cells = random.Random(args.sample_seed).sample(cells, min(args.sample, len(cells)))
@@ -81,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=0, help="only this many random unique cells")
     p.add_argument("--sample-seed", type=int, default=0)
     p.add_argument("--special", action="store_true", help="add all-skip, all-pool, all-conv")
+    p.add_argument("--cells", type=Path, default=None,
+                   help="only the cells of this file (one NB201 string a line), e.g. the top of "
+                        "a table to re-measure with more seeds")
     p.add_argument("--noise-cells", type=int, default=0,
                    help="the first N cells (shuffled order) also get --noise-seeds")
     p.add_argument("--noise-seeds", type=lambda t: [int(x) for x in t.split(",")], default=[1])
