@@ -13,6 +13,7 @@ ValueChoice they are the chosen plain value, a JSON number (``{"width": [32]}``)
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,15 @@ def _valid_item(n: Any) -> bool:
     if isinstance(n, str):
         return bool(n)
     return isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
+
+
+def _plain(n: Any) -> Any:
+    """A NumPy number as a Python one (``np.int64(32)`` -> ``32``), anything else as given."""
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool):
+        return int(n)
+    if isinstance(n, numbers.Real) and not isinstance(n, bool):
+        return float(n)
+    return n
 
 
 class Architecture(Mapping[str, tuple[Chosen, ...]]):
@@ -64,13 +74,13 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
         for label, chosen in choices.items():
             if not isinstance(label, str) or not label:
                 raise ValueError(f"architecture label {label!r} must be a non-empty string")
-            names = (chosen,) if isinstance(chosen, (str, int, float)) else chosen
+            names = (chosen,) if isinstance(chosen, (str, numbers.Real)) else chosen
             if not isinstance(names, Sequence) or not names:
                 raise ValueError(
                     f"label {label!r}: chosen must be a name or a non-empty list of names, "
                     f"got {chosen!r}"
                 )
-            names = tuple(names)
+            names = tuple(_plain(n) for n in names)
             for n in names:
                 if not _valid_item(n):
                     raise ValueError(

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dnas.nn.masks import SizedLayer, kernel_table, mask_channels
+from dnas.runtime.checks import check_bool, check_int
 from dnas.space.value import Size, check_size, combination_weights, is_choice, max_value
 
 _CONV = {1: (nn.Conv1d, F.conv1d), 2: (nn.Conv2d, F.conv2d)}
@@ -45,15 +46,12 @@ class _ConvNd(SizedLayer):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        check_size("in_channels", in_channels)
-        check_size("out_channels", out_channels)
-        if is_choice(kernel_size):
-            check_size("kernel_size", kernel_size, odd=True)
-        else:
-            check_size("kernel_size", kernel_size)
-        for name, v in (("stride", stride), ("dilation", dilation)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}={v!r} must be an integer >= 1")
+        in_channels = check_size("in_channels", in_channels)
+        out_channels = check_size("out_channels", out_channels)
+        kernel_size = check_size("kernel_size", kernel_size, odd=is_choice(kernel_size))
+        stride, dilation = (int(check_int(n, v, 1)) for n, v in
+                            (("stride", stride), ("dilation", dilation)))
+        bias = check_bool("bias", bias)
         if padding is not None and (
             is_choice(kernel_size) or isinstance(padding, bool) or not isinstance(padding, int)
             or padding < 0

@@ -89,6 +89,10 @@ class InvertedResidual(nn.Module):
             and in_channels == out_channels
         )
         self.residual = stride == 1 and same_width
+        if self.residual and isinstance(kernel_size, (int, float)) and kernel_size % 2 == 0:
+            # an even kernel's padding cannot keep the length, so the residual sum cannot add up
+            raise ValueError(f"kernel_size={kernel_size!r} must be odd in a block with a residual "
+                             "connection (stride 1, in_channels == out_channels)")
 
     @property
     def in_channels(self) -> Size:

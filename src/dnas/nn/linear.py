@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dnas.nn.masks import SizedLayer, mask_channels
+from dnas.runtime.checks import check_bool
 from dnas.space.value import Size, check_size, max_value
 
 
@@ -42,8 +43,9 @@ class Linear(SizedLayer):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        check_size("in_features", in_features)
-        check_size("out_features", out_features)
+        in_features = check_size("in_features", in_features)
+        out_features = check_size("out_features", out_features)
+        bias = check_bool("bias", bias)
         self.register_sizes(in_features=in_features, out_features=out_features)
         f_in, f_out = int(max_value(in_features)), int(max_value(out_features))
         factory: dict[str, Any] = {"device": device, "dtype": dtype}

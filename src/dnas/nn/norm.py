@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dnas.nn.masks import SizedLayer, mask_channels
+from dnas.runtime.checks import check_bool, check_float
 from dnas.space.value import Size, check_size, max_value
 
 
@@ -36,7 +37,11 @@ class _BatchNormNd(SizedLayer):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        check_size("num_features", num_features)
+        num_features = check_size("num_features", num_features)
+        check_float("eps", eps, 0, low_open=True)
+        check_float("momentum", momentum, 0, 1, none_ok=True)
+        affine = check_bool("affine", affine)
+        track_running_stats = check_bool("track_running_stats", track_running_stats)
         self.register_sizes(num_features=num_features)
         n = int(max_value(num_features))
         # the normalisation itself is torch's, at the largest width

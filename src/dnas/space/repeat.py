@@ -12,6 +12,7 @@ so at one-hot weights it is exactly the stack of the chosen depth. :func:`dnas.f
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -51,8 +52,10 @@ class Repeat(Searchable):
     ) -> None:
         super().__init__()
         chosen: int | ValueChoice
-        if isinstance(depth, (ValueChoice, int)):
+        if isinstance(depth, ValueChoice):
             chosen = depth
+        elif isinstance(depth, numbers.Integral) and not isinstance(depth, bool):
+            chosen = int(depth)
         elif isinstance(depth, Sequence) and not isinstance(depth, (str, bytes)):
             chosen = ValueChoice(list(depth), label=label)
         else:
@@ -65,9 +68,10 @@ class Repeat(Searchable):
                 "is fixed or already a choice"
             )
         values = chosen.values if isinstance(chosen, ValueChoice) else (chosen,)
+        shown = chosen.label if isinstance(chosen, ValueChoice) else repr(depth)
         for d in values:
             if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-                raise ValueError(f"depth={depth!r} can take the value {d!r}; depths are integers "
+                raise ValueError(f"depth={shown} can take the value {d!r}; depths are integers "
                                  ">= 0")
         self.register_sizes(depth=chosen)
         largest = int(max(values))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -35,7 +36,13 @@ Number = int | float
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite real number, NumPy scalars included (``bool`` is not a number here)."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _plain(v: Any) -> Number:
+    """A number as a Python ``int`` or ``float`` (``np.int64(32)`` -> ``32``)."""
+    return int(v) if isinstance(v, numbers.Integral) else float(v)
 
 
 def value_name(v: Number) -> str:
@@ -144,6 +151,7 @@ class ValueChoice(_Choice, _Arithmetic):
         bad = [v for v in values if not _is_number(v)]
         if bad:
             raise ValueError(f"values must be finite numbers (int or float), got {bad[0]!r}")
+        values = tuple(_plain(v) for v in values)
         if len(set(values)) != len(values):
             raise ValueError(f"values repeat: {list(values)}")
         self.arch = ValueParams(values, _check_label(label, "value"))
@@ -187,6 +195,9 @@ class ValueExpr(_Arithmetic):
                 raise TypeError(
                     f"cannot combine a value choice with {type(side).__name__} ({side!r})"
                 )
+        left, right = (s if is_choice(s) else _plain(s) for s in (left, right))
+        if symbol == "//" and 0 in candidates(right):
+            raise ValueError(f"{_show(left)} // {_show(right)}: the divisor can be 0")
         self.fn, self.left, self.right, self.symbol = fn, left, right, symbol
 
     def evaluate(self, assignment: Mapping[str, Number]) -> Number:
@@ -194,10 +205,12 @@ class ValueExpr(_Arithmetic):
         return self.fn(evaluate(self.left, assignment), evaluate(self.right, assignment))
 
     def __repr__(self) -> str:
-        def show(s: Size) -> str:
-            return s.label if isinstance(s, ValueChoice) else repr(s)
+        return f"({_show(self.left)} {self.symbol} {_show(self.right)})"
 
-        return f"({show(self.left)} {self.symbol} {show(self.right)})"
+
+def _show(s: Any) -> str:
+    """A size in messages: a choice by its label, arithmetic and numbers as written."""
+    return s.label if isinstance(s, ValueChoice) else repr(s)
 
 
 #: A size argument of a searchable layer: a plain number, a choice, or arithmetic of choices.
@@ -277,18 +290,19 @@ def resolve(size: Size, architecture: Mapping[str, Sequence[Any]]) -> Number:
 
 
 def check_size(name: str, size: Any, *, low: int = 1, odd: bool = False) -> Size:
-    """``size`` if every value it can take is an integer ``>= low`` (and odd when asked)."""
+    """``size`` if every value it can take is an integer ``>= low`` (and odd when asked); a plain
+    number comes back as a Python ``int`` (``np.int64(8)`` -> ``8``)."""
     if not is_choice(size) and not _is_number(size):
         raise TypeError(
             f"{name}={size!r} must be an int, a dnas.ValueChoice or arithmetic of them"
         )
     for v in candidates(size):
         if isinstance(v, float) and not v.is_integer():
-            raise ValueError(f"{name}={size!r} can take the non-integer value {v!r}")
+            raise ValueError(f"{name}={_show(size)} can take the non-integer value {v!r}")
         if int(v) < low or (odd and int(v) % 2 == 0):
             need = f"an odd integer >= {low}" if odd else f"an integer >= {low}"
-            raise ValueError(f"{name}={size!r} can take the value {v!r}; it must be {need}")
-    return size
+            raise ValueError(f"{name}={_show(size)} can take the value {v!r}; it must be {need}")
+    return size if is_choice(size) else int(size)
 
 
 def value_support(method: str) -> str:
