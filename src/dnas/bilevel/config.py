@@ -25,6 +25,11 @@ from dnas.runtime.checks import (
     check_seed,
 )
 
+#: ``cost_options`` that count something, and their least value (:func:`dnas.cost.from_options`).
+_COST_COUNTS = {"max_combinations": 1, "latency_batch_size": 1, "latency_repeats": 1,
+                "latency_warmup": 0, "latency_rounds": 1, "latency_sweeps": 1,
+                "latency_calibrate": 0}
+
 #: What each paper changed relative to the DARTS defaults (only the fields it changed).
 PRESETS: dict[str, dict[str, Any]] = {
     "darts": {},
@@ -226,6 +231,19 @@ class SearchConfig:
             if not isinstance(getattr(self, name), Mapping):
                 raise ParameterError(f"{name}={getattr(self, name)!r} must be a mapping")
             object.__setattr__(self, name, dict(getattr(self, name)))
+        # checked here, not when the search ends and selection starts
+        options = self.select_options
+        bad = sorted(map(str, set(options) - {"tune_steps", "tune_lr_factor", "labels"}))
+        if bad:
+            raise ValueError(f"unknown select_options {bad}; valid: ['labels', 'tune_lr_factor', "
+                             "'tune_steps']")
+        check_int("select_options['tune_steps']", options.get("tune_steps", 0), 0)
+        check_float("select_options['tune_lr_factor']", options.get("tune_lr_factor", 0.1), 0,
+                    FLOAT32_MAX)
+        labels = options.get("labels", [])
+        if (isinstance(labels, str) or not isinstance(labels, (list, tuple))
+                or not all(isinstance(k, str) for k in labels)):
+            raise ParameterError(f"select_options['labels']={labels!r} must be a list of labels")
 
     def _check_cost(self) -> None:
         # local: the cost package imports the loop's parts
@@ -240,13 +258,16 @@ class SearchConfig:
                 f"budget={self.budget!r} needs cost='params', 'flops' or 'latency' (cost=...)"
             )
         check_float("budget", self.budget, 0, low_open=True, none_ok=True)
-        check_float("cost_weight", self.cost_weight, 0)
+        check_float("cost_weight", self.cost_weight, 0, FLOAT32_MAX)  # scales a float32 loss
         check_choice("cost_penalty", self.cost_penalty, PENALTIES)
         check_float("budget_tolerance", self.budget_tolerance, 0, 1, high_open=True)
         check_choice("budget_export", self.budget_export, EXPORTS)
         if not isinstance(self.cost_options, Mapping):
             raise ParameterError(f"cost_options={self.cost_options!r} must be a mapping")
         object.__setattr__(self, "cost_options", dict(self.cost_options))
+        for key, low in _COST_COUNTS.items():
+            if key in self.cost_options:
+                check_int(f"cost_options[{key!r}]", self.cost_options[key], low)
 
     @classmethod
     def for_method(cls, method: str = "darts", **overrides: Any) -> SearchConfig:

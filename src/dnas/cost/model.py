@@ -39,6 +39,7 @@ from dnas.cost.measures import (
 )
 from dnas.cost.trace import Calls, record_calls
 from dnas.cost.tree import Affine, Const, Depth, Mixed, Node, Sum, Unit
+from dnas.runtime.checks import check_int
 from dnas.space.binding import arch_groups
 from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 from dnas.space.repeat import Repeat
@@ -115,8 +116,13 @@ class CostModel:
         max_combinations: int = 512,
         calibrate: int = 8,
     ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module with dnas choices, got "
+                            f"{type(model).__name__}")
         if kind not in KINDS:
             raise ValueError(f"cost={kind!r} is not one of {', '.join(map(repr, KINDS))}")
+        max_combinations = int(check_int("max_combinations", max_combinations, 1))
+        calibrate = int(check_int("calibrate", calibrate, 0))
         if kind != "params" and example_input is None:
             raise ValueError(f"cost={kind!r} needs example_input (a batch the model accepts)")
         if latency is not None and not isinstance(latency, LatencyTable):

@@ -12,6 +12,7 @@ The paper's preset: β₀ = 1, linear decay.
 from __future__ import annotations
 
 from dnas.robust.base import RobustMethod, linear
+from dnas.runtime.checks import FLOAT32_MAX, check_float
 
 
 class AuxiliarySkip(RobustMethod):
@@ -26,8 +27,8 @@ class AuxiliarySkip(RobustMethod):
     name = "darts-minus"
 
     def __init__(self, beta_start: float = 1.0, beta_end: float = 0.0) -> None:
-        if not (beta_start >= 0 and beta_end >= 0):
-            raise ValueError(f"beta_start={beta_start!r} and beta_end={beta_end!r} must be >= 0")
+        check_float("beta_start", beta_start, 0, FLOAT32_MAX)
+        check_float("beta_end", beta_end, 0, FLOAT32_MAX)
         self.beta_start = float(beta_start)
         self.beta_end = float(beta_end)
 

@@ -13,6 +13,7 @@ NAS-Bench-201 epochs), the preset here.
 from __future__ import annotations
 
 from dnas.robust.base import RobustMethod, linear
+from dnas.runtime.checks import FLOAT32_MAX, check_float
 
 
 class BetaDecay(RobustMethod):
@@ -27,10 +28,8 @@ class BetaDecay(RobustMethod):
     name = "beta-darts"
 
     def __init__(self, weight_start: float = 0.0, weight_end: float = 50.0) -> None:
-        if not (weight_start >= 0 and weight_end >= 0):
-            raise ValueError(
-                f"weight_start={weight_start!r} and weight_end={weight_end!r} must be >= 0"
-            )
+        check_float("weight_start", weight_start, 0, FLOAT32_MAX)
+        check_float("weight_end", weight_end, 0, FLOAT32_MAX)
         self.weight_start = float(weight_start)
         self.weight_end = float(weight_end)
 

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from dnas.robust.base import RobustMethod, linear
+from dnas.runtime.checks import FLOAT32_MAX, check_float
 
 
 class RandomSmoothing(RobustMethod):
@@ -35,10 +36,8 @@ class RandomSmoothing(RobustMethod):
     name = "sdarts-rs"
 
     def __init__(self, epsilon_start: float = 0.03, epsilon_end: float = 0.3) -> None:
-        if not (epsilon_start >= 0 and epsilon_end >= 0):
-            raise ValueError(
-                f"epsilon_start={epsilon_start!r} and epsilon_end={epsilon_end!r} must be >= 0"
-            )
+        check_float("epsilon_start", epsilon_start, 0, FLOAT32_MAX)
+        check_float("epsilon_end", epsilon_end, 0, FLOAT32_MAX)
         self.epsilon_start = float(epsilon_start)
         self.epsilon_end = float(epsilon_end)
         self.epsilon = self.epsilon_start
