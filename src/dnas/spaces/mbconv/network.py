@@ -24,6 +24,7 @@ from torch import nn
 import dnas.nn as dnn
 from dnas.arch.architecture import Architecture
 from dnas.arch.derivation import fix
+from dnas.runtime.checks import check_int
 from dnas.space.modules import LayerChoice
 from dnas.space.repeat import Repeat
 from dnas.space.value import Size, ValueChoice
@@ -128,9 +129,12 @@ def search_network(
     >>> result = dnas.search(net, train, valid, cost="params", budget=200_000)  # doctest: +SKIP
     >>> model = eval_network(result.architecture)                             # doctest: +SKIP
     """
+    if stages is not None and (isinstance(stages, (str, bytes))
+                               or not isinstance(stages, Sequence)):
+        raise ValueError(f"stages={stages!r} must be a list of StageSpec or dicts")
     spec = _spec(None, num_classes=num_classes, in_channels=in_channels, dim=dim,
-                 stages=[s if isinstance(s, Mapping) else {"widths": s.widths, "depths": s.depths,
-                                                          "stride": s.stride}
+                 stages=[s if not isinstance(s, StageSpec) else
+                         {"widths": s.widths, "depths": s.depths, "stride": s.stride}
                          for s in stages] if stages is not None else None,
                  stem=stem, kernel_sizes=kernel_sizes, expansions=expansions, skip=skip)
     return MBConvNetwork(spec)
@@ -171,9 +175,10 @@ def eval_network(
         raise TypeError(
             f"architecture must be a dnas.Architecture, got {type(architecture).__name__}"
         )
+    check_int("seed", seed, none_ok=True)
     spec = _spec(space_of(architecture), **space)
     model = fix(MBConvNetwork(spec), architecture)
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
     with torch.random.fork_rng(devices=[]):
         if gen is not None:
             torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))

@@ -7,6 +7,7 @@ architectures within a cost band come from :func:`dnas.cost.sample_in_band`.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import torch
@@ -20,21 +21,24 @@ from dnas.spaces.mbconv.network import MBConvNetwork, architecture_meta
 def _generator(seed: int | torch.Generator) -> torch.Generator:
     if isinstance(seed, torch.Generator):
         return seed
-    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
-        return torch.Generator().manual_seed(seed)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return torch.Generator().manual_seed(int(seed))
     raise ValueError(f"seed={seed!r} must be an integer >= 0 or a torch.Generator")
 
 
 def random_architecture(network: MBConvNetwork, seed: int | torch.Generator) -> Architecture:
     """Every label's candidate drawn uniformly (``seed``: int or generator)."""
+    if not isinstance(network, MBConvNetwork):
+        raise TypeError(f"network must be an MBConvNetwork (mbconv.search_network()), got "
+                        f"{type(network).__name__}")
     gen = _generator(seed)
     chosen: dict[str, Any] = {}
     for label, g in arch_groups(network).items():
         j = int(torch.randint(len(g.names), (1,), generator=gen))
         chosen[label] = g.values[j] if isinstance(g, ValueParams) else g.names[j]
     meta = {**architecture_meta(network), "sampler": "uniform"}
-    if isinstance(seed, int):
-        meta["seed"] = seed
+    if not isinstance(seed, torch.Generator):
+        meta["seed"] = int(seed)
     return Architecture(chosen, meta)
 
 

@@ -49,7 +49,7 @@ class StageSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", _ints("widths", self.widths, 1))
         object.__setattr__(self, "depths", _ints("depths", self.depths, 1))
-        check_int("stride", self.stride, 1)
+        object.__setattr__(self, "stride", int(check_int("stride", self.stride, 1)))
 
 
 #: Default stages: MobileNetV2-like widths at a size that trains on a few CPU cores.
@@ -87,20 +87,20 @@ class SpaceSpec:
     num_classes: int = 10
 
     def __post_init__(self) -> None:
-        stages = tuple(s if isinstance(s, StageSpec) else StageSpec(**dict(s))
-                       for s in self.stages)
+        if isinstance(self.stages, (str, bytes)) or not isinstance(self.stages, Sequence):
+            raise ValueError(f"stages={self.stages!r} must be a list of stages")
+        stages = tuple(_stage(s) for s in self.stages)
         if not stages:
             raise ValueError("stages is empty: the space needs at least one stage")
         object.__setattr__(self, "stages", stages)
         object.__setattr__(self, "kernel_sizes", _ints("kernel_sizes", self.kernel_sizes, 1,
                                                        odd=True))
         object.__setattr__(self, "expansions", _ints("expansions", self.expansions, 1))
-        check_int("stem", self.stem, 1)
         check_bool("skip", self.skip)
-        if self.dim not in (1, 2) or isinstance(self.dim, bool):
+        if check_int("dim", self.dim) not in (1, 2):
             raise ValueError(f"dim={self.dim!r} must be 1 (sequences) or 2 (images)")
-        check_int("in_channels", self.in_channels, 1)
-        check_int("num_classes", self.num_classes, 1)
+        for name in ("stem", "dim", "in_channels", "num_classes"):  # NumPy integers as ints
+            object.__setattr__(self, name, int(check_int(name, getattr(self, name), 1)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data."""
@@ -117,16 +117,26 @@ class SpaceSpec:
         if bad:
             raise ValueError(f"unknown mbconv space option(s) {bad}; valid: {sorted(known)}")
         d = dict(data)
-        if "stages" in d:
-            stages: list[dict[str, Any]] = [
-                {k: tuple(v) if isinstance(v, list) else v for k, v in dict(s).items()}
-                for s in d["stages"]
-            ]
-            d["stages"] = tuple(StageSpec(**s) for s in stages)
+        if isinstance(d.get("stages"), list):
+            d["stages"] = tuple(d["stages"])
         for k in ("kernel_sizes", "expansions"):
-            if k in d:
+            if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
         return cls(**d)
+
+
+def _stage(s: Any) -> StageSpec:
+    """A stage from a :class:`StageSpec` or a mapping of its fields (lists allowed)."""
+    if isinstance(s, StageSpec):
+        return s
+    if not isinstance(s, Mapping):
+        raise ValueError(f"stage {s!r} must be a StageSpec or a mapping with 'widths', 'depths' "
+                         "and 'stride'")
+    bad = sorted(map(str, set(s) - {"widths", "depths", "stride"}))
+    if bad:
+        raise ValueError(f"unknown stage option(s) {bad}; valid: ['depths', 'stride', 'widths']")
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in s.items()}
+    return StageSpec(**fields)
 
 
 def _lists(v: Any) -> Any:

@@ -34,9 +34,9 @@ from dnas.spaces.nb201.structure import (
     EDGES,
     NODES,
     OPS,
+    as_ops,
     check_ops,
     enumerate_cells,
-    to_ops,
     to_string,
 )
 
@@ -45,11 +45,7 @@ Key = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def _ops(architecture: Mapping[str, Any] | Sequence[str] | str) -> tuple[str, ...]:
-    if isinstance(architecture, (Mapping, str)):
-        return to_ops(architecture)
-    ops = tuple(architecture)
-    to_string(ops)  # validates length and names
-    return ops
+    return as_ops(architecture)
 
 
 def live_edges(architecture: Mapping[str, Any] | Sequence[str] | str) -> tuple[bool, ...]:

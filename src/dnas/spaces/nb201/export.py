@@ -12,11 +12,13 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.arch.derivation import label_probabilities
+from dnas.runtime.checks import check_int
 from dnas.spaces.nb201.structure import LABELS
 
 
 def derive(model: nn.Module, digits: int = 6) -> Architecture:
     """The argmax operation of every NAS-Bench-201 edge label of ``model``."""
+    check_int("digits", digits, 0)
     probs = label_probabilities(model)
     missing = [label for label in LABELS if label not in probs]
     if missing:

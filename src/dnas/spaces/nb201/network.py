@@ -19,6 +19,7 @@ its parameters, FLOPs and initial weights depend only on the architecture (and t
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from dnas.space.binding import bind
 from dnas.space.modules import LayerChoice
 from dnas.space.searchable import Searchable
 from dnas.spaces.nb201.equivalence import live_edges
-from dnas.spaces.nb201.structure import EDGES, LABELS, NODES, OPS, check_ops, to_ops
+from dnas.spaces.nb201.structure import LABELS, NODES, OPS, as_ops, check_ops, to_ops
 
 
 class AvgPool3(nn.Module):
@@ -209,12 +210,13 @@ class SearchNetwork(Network):
 
 def _sizes(C: int, N: int, num_classes: int, dim: int, in_channels: int | None) -> int:
     for name, value in (("C", C), ("N", N), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name}={value!r} must be a positive integer")
     dim = check_dim(dim)
     in_channels = 1 if in_channels is None and dim == 1 else in_channels
     in_channels = 3 if in_channels is None else in_channels
-    if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+    if (isinstance(in_channels, bool) or not isinstance(in_channels, numbers.Integral)
+            or in_channels < 1):
         raise ValueError(f"in_channels={in_channels!r} must be a positive integer")
     return in_channels
 
@@ -282,12 +284,7 @@ def fixed_network(
         the global random state.
     """
     in_channels = _sizes(C, N, num_classes, dim, in_channels)
-    if isinstance(architecture, (Mapping, str)):
-        ops = to_ops(architecture)
-    else:
-        ops = tuple(architecture)
-        if len(ops) != len(EDGES) or any(o not in OPS for o in ops):
-            raise ValueError(f"expected {len(EDGES)} operations from {list(OPS)}, got {list(ops)}")
+    ops = as_ops(architecture)
     live = live_edges(ops)
 
     def make_cell(C_cell: int) -> Cell:

@@ -78,7 +78,8 @@ def to_ops(architecture: Mapping[str, Any] | str) -> tuple[str, ...]:
     ops = []
     for label in LABELS:
         value = architecture[label]
-        names = (value,) if isinstance(value, str) else tuple(value)
+        names = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (
+            value,)
         if len(names) != 1 or names[0] not in OPS:
             raise ValueError(
                 f"label {label!r} chooses {value!r}; a NAS-Bench-201 edge chooses exactly one of "
@@ -88,23 +89,31 @@ def to_ops(architecture: Mapping[str, Any] | str) -> tuple[str, ...]:
     return tuple(ops)
 
 
+def as_ops(architecture: Mapping[str, Any] | Sequence[str] | str) -> tuple[str, ...]:
+    """The six operations of an architecture, a mapping, a string or six operation names (any
+    other value raises, naming it)."""
+    if isinstance(architecture, (str, Mapping)):
+        return to_ops(architecture)
+    if isinstance(architecture, (bytes, bytearray)) or not isinstance(architecture, Sequence):
+        raise TypeError(
+            f"architecture={architecture!r} must be a dnas.Architecture, a mapping label -> "
+            "operation, a NAS-Bench-201 string or a sequence of 6 operation names"
+        )
+    ops = tuple(architecture)
+    if len(ops) != len(EDGES) or any(not isinstance(o, str) or o not in OPS for o in ops):
+        raise ValueError(f"expected {len(EDGES)} operations from {list(OPS)}, got {list(ops)}")
+    return ops
+
+
 def to_architecture(ops: Sequence[str] | str | Mapping[str, Any]) -> Architecture:
     """An :class:`dnas.Architecture` from six operations, a string or a mapping."""
-    if isinstance(ops, (str, Mapping)):
-        ops = to_ops(ops)
-    ops = tuple(ops)
-    if len(ops) != len(EDGES) or any(o not in OPS for o in ops):
-        raise ValueError(f"expected {len(EDGES)} operations from {list(OPS)}, got {list(ops)}")
+    ops = as_ops(ops)
     return Architecture(dict(zip(LABELS, ops, strict=True)), meta={"space": "nb201"})
 
 
 def to_string(architecture: Mapping[str, Any] | Sequence[str]) -> str:
     """The NAS-Bench-201 string of an architecture (or of six operations in :data:`EDGES` order)."""
-    if isinstance(architecture, (Mapping, str)):
-        ops = to_ops(architecture)
-    else:
-        ops = tuple(architecture)
-        to_architecture(ops)  # validates
+    ops = as_ops(architecture)
     by_edge = dict(zip(EDGES, ops, strict=True))
     nodes = [
         "|" + "|".join(f"{by_edge[(i, j)]}~{j}" for j in range(i)) + "|" for i in range(1, NODES)
@@ -151,6 +160,7 @@ __all__ = [
     "NODES",
     "OPS",
     "OPS_4",
+    "as_ops",
     "check_ops",
     "edge_label",
     "enumerate_cells",
