@@ -8,6 +8,7 @@ recipe, data, operations, the budget whose rows :func:`load` uses, command, mach
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Sequence
 from importlib import resources
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dnas.bench.table import Table
+from dnas.runtime.checks import check_int
 
 
 def names() -> list[str]:
@@ -29,10 +31,13 @@ def _check_seeds(seeds: Any) -> tuple[int, ...] | None:
     if seeds is None:
         return None
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds or any(
-            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+            isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
         raise ValueError(f"seeds={seeds!r} must be a non-empty sequence of training seeds "
                          "(integers >= 0), e.g. [0] or [1, 2]")
-    return tuple(seeds)
+    picked = tuple(int(s) for s in seeds)
+    if len(set(picked)) != len(picked):
+        raise ValueError(f"seeds={list(picked)!r} repeats a seed")
+    return picked
 
 
 def _read(csv_text: str, meta_text: str, name: str, epochs: int | None,
@@ -44,6 +49,9 @@ def _read(csv_text: str, meta_text: str, name: str, epochs: int | None,
         meta: dict[str, Any] = json.loads(meta_text)
     except json.JSONDecodeError as err:
         raise ValueError(f"table {name!r}: malformed metadata JSON: {err}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"table {name!r}: the metadata must be a JSON object, got "
+                         f"{type(meta).__name__}")
     budget = int(epochs if epochs is not None else meta.get("epochs", 0)) or None
     rows = list(csv.DictReader(io.StringIO(csv_text)))
     needed = {"arch", "seed", "epochs", "test_acc", "valid_acc", "test_loss", "valid_loss",
@@ -95,6 +103,7 @@ def load(name: str | os.PathLike[str] = "nb201-mnist1d", *, epochs: int | None =
     Table
         ``query(architecture)``, ``optimum()``, ``random(seed)``, ``len()``.
     """
+    check_int("epochs", epochs, 1, none_ok=True)
     picked = _check_seeds(seeds)
     if isinstance(name, str) and name in names():
         folder = resources.files("dnas.bench") / "data"

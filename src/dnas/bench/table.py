@@ -25,6 +25,7 @@ import bisect
 import csv
 import io
 import json
+import math
 import random as _random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from statistics import fmean, pstdev
 from typing import Any
 
 from dnas.arch.architecture import Architecture
+from dnas.runtime.checks import check_bool, check_int
 from dnas.spaces.nb201.equivalence import canonical, cell_key
 from dnas.spaces.nb201.structure import EDGES, OPS, check_ops, to_architecture, to_ops, to_string
 
@@ -125,7 +127,11 @@ class Table:
         self.meta = dict(meta or {})
         runs: dict[str, list[Mapping[str, Any]]] = {}
         self._by_key: dict[Any, str] = {}  # cell_key -> the row's (stored) architecture string
-        for row in rows:
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+            raise ValueError(f"table {name!r}: rows={type(rows).__name__} must be a list of "
+                             "mappings column -> value")
+        for i, row in enumerate(rows):
+            _check_row(name, i, row)
             key = self._by_key.setdefault(cell_key(row["arch"]), str(row["arch"]))
             runs.setdefault(key, []).append(row)
         if not runs:
@@ -139,7 +145,8 @@ class Table:
                 "valid_acc": fmean(valid), "valid_std": pstdev(valid) if len(valid) > 1 else 0.0,
                 "test_loss": fmean(float(r["test_loss"]) for r in rs),
                 "valid_loss": fmean(float(r["valid_loss"]) for r in rs),
-                "seeds": len(rs), "params": int(rs[0]["params"]), "flops": int(rs[0]["flops"]),
+                "seeds": len(rs), "params": int(float(rs[0]["params"])),
+                "flops": int(float(rs[0]["flops"])),
                 "train_seconds": fmean(float(r["seconds"]) for r in rs),
                 "train_cpu_seconds": (fmean(float(r["cpu_seconds"]) for r in rs)
                                       if all(r.get("cpu_seconds") not in (None, "") for r in rs)
@@ -258,7 +265,11 @@ class Table:
         every draw has one). On a partial table built in random order this is the random
         search's distribution restricted to the cells trained so far.
         """
-        rng = seed if isinstance(seed, _random.Random) else _random.Random(seed)
+        if not isinstance(seed, _random.Random):
+            seed = check_int("seed", seed, 0, none_ok=True)
+        check_bool("in_table", in_table)
+        rng = seed if isinstance(seed, _random.Random) else _random.Random(
+            None if seed is None else int(seed))
         while True:
             ops = tuple(rng.choice(self.ops) for _ in EDGES)
             if not in_table or self._key(ops) in self._stats:
@@ -295,6 +306,33 @@ class Table:
                  meta: Mapping[str, Any] | None = None) -> Table:
         """A table from CSV text with one line per training run (the shipped format)."""
         return cls(list(csv.DictReader(io.StringIO(text))), name, ops, meta)
+
+
+#: Columns every row has: the cell, and numbers (averaged over a cell's rows; finite).
+_COLUMNS = ("arch", "test_acc", "valid_acc", "test_loss", "valid_loss", "params", "flops",
+            "seconds")
+
+
+def _check_row(name: str, i: int, row: Any) -> None:
+    """A row with every column, each number a finite number (text from a CSV included)."""
+    if not isinstance(row, Mapping):
+        raise ValueError(f"table {name!r}: row {i} is a {type(row).__name__}, not a mapping "
+                         "column -> value")
+    missing = [c for c in _COLUMNS if c not in row]
+    if missing:
+        raise ValueError(f"table {name!r}: row {i} lacks column(s) {missing}")
+    for column in _COLUMNS[1:]:
+        value = row[column]
+        try:
+            number = float(value)
+            ok = math.isfinite(number) and not isinstance(value, bool)
+            if column in ("params", "flops"):
+                ok = ok and number.is_integer()
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            kind = "an integer" if column in ("params", "flops") else "a finite number"
+            raise ValueError(f"table {name!r}: row {i} {column}={value!r} must be {kind}")
 
 
 def meta_json(meta: Mapping[str, Any]) -> str:
