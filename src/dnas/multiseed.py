@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
 
 from dnas.arch.architecture import Architecture
+from dnas.runtime.checks import ParameterError, check_float, check_int, check_seed
 
 
 @dataclass
@@ -144,9 +145,14 @@ def search_seeds(
         Passed to :func:`dnas.search` (``method=``, ``epochs=``, ``robust=``, ...); ``seed`` is
         set per run.
     """
-    seeds = [int(s) for s in seeds]
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ParameterError(f"seeds={seeds!r} must be a list of distinct integers")
+    seeds = [int(check_seed("seeds", s)) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds={seeds!r} must be distinct integers, at least one")
+    check_int("threads", threads, 1, none_ok=True)
+    if score is not None and not callable(score):
+        raise ParameterError(f"score={score!r} must be a callable architecture -> float")
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ValueError(f"processes={processes!r} must be a positive integer")
     if not callable(build):
@@ -157,6 +163,8 @@ def search_seeds(
         from dnas.bench.shipped import load
 
         table = load(table)
+    if table is not None and not callable(getattr(table, "get", None)):
+        raise ParameterError(f"table={table!r} must be a dnas.bench.Table or a table's name")
     jobs = [(build, train, valid, s, options, threads) for s in seeds]
     if processes == 1:
         outs = [_one(job) for job in jobs]
@@ -171,7 +179,9 @@ def search_seeds(
             run.entry = table.get(run.architecture)  # None: a partial table lacks the cell
             run.score = run.entry.test_acc if run.entry is not None else None
         elif score is not None:
-            run.score = float(score(run.architecture))
+            value = score(run.architecture)
+            check_float("score(architecture)", value)  # a NaN would poison mean and best
+            run.score = float(value)
     scored = [r.score for r in runs if r.score is not None]
     result = SeedsResult(runs)
     if scored:
