@@ -21,14 +21,17 @@ method's progress).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.config import SearchConfig
-from dnas.runtime.checks import check_bool
+from dnas.bilevel.first_batch import as_dtype
+from dnas.runtime.batches import tensor_pair
+from dnas.runtime.checks import check_bool, check_int
+from dnas.runtime.finite import check_data
 
 _LOSSES: dict[str, Callable[[], nn.Module]] = {
     "CrossEntropyLoss": nn.CrossEntropyLoss,
@@ -40,6 +43,30 @@ _LOSSES: dict[str, Callable[[], nn.Module]] = {
 #: SearchConfig's names of the NASLib constructor's parameters (for the errors)
 _NASLIB_NAMES = {"w_lr": "learning_rate", "w_momentum": "momentum",
                  "w_weight_decay": "weight_decay", "arch_lr": "arch_learning_rate"}
+#: SearchConfig fields the constructor sets itself: as **options they would be overwritten
+_SET_HERE = {"order": "unrolled", "grad_clip": "grad_clip", "arch_weight_decay":
+             "arch_weight_decay", "epochs": "epochs", "arch_optimizer": "arch_optimizer",
+             "seed": "seed", "steps_per_epoch": "step()'s batches", "batch_size":
+             "step()'s batches"} | _NASLIB_NAMES
+_ARCH_OPTIMIZERS: dict[Any, str] = {"Adam": "adam", "SGD": "sgd", torch.optim.Adam: "adam",
+                                    torch.optim.SGD: "sgd"}
+#: losses whose targets are class indices (or class probabilities of the output's shape)
+_CLASS_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
+#: losses whose targets have the output's shape (torch would broadcast other shapes silently)
+_SAME_SHAPE_LOSSES = (nn.MSELoss, nn.L1Loss)
+
+
+def _one_of(name: str, value: Any, allowed: dict[Any, Any], shown: str) -> Any:
+    """``allowed[value]``, or ValueError in check_choice's style (unhashable values too)."""
+    for key, result in allowed.items():
+        if value is key or (isinstance(value, str) and value == key):
+            return result
+    raise ValueError(f"{name}={value!r} must be one of {shown}")
+
+
+#: the class that runs each method (to point a method= given to the wrong class at it)
+_CLASS_OF = {"darts": "DARTSOptimizer", "drnas": "DrNASOptimizer", "gdas": "GDASOptimizer"}
+
 
 class DARTSOptimizer:
     """DARTS (Liu et al., 2019) as a NASLib one-shot optimiser.
@@ -87,24 +114,38 @@ class DARTSOptimizer:
         seed: int | None = 0,
         **options: Any,
     ) -> None:
-        if op_optimizer not in ("SGD", torch.optim.SGD):
-            raise ValueError(
-                f"op_optimizer={op_optimizer!r} is not supported; dnas trains w with 'SGD'"
-            )
-        names = {"Adam": "adam", "SGD": "sgd", torch.optim.Adam: "adam", torch.optim.SGD: "sgd"}
-        if arch_optimizer not in names:
-            raise ValueError(f"arch_optimizer={arch_optimizer!r} must be 'Adam' or 'SGD'")
+        cls = type(self).__name__
+        if "method" in options:  # the class is the method (NASLib has one class per method)
+            method = options.pop("method")
+            if not (isinstance(method, str) and method == self.method):
+                other = _CLASS_OF.get(method) if isinstance(method, str) else None
+                use = (f"use {other}" if other else
+                       f"for another method use dnas.search(method={method!r}) or a subclass "
+                       f"of DARTSOptimizer with method = {method!r}")
+                raise TypeError(f"method={method!r} cannot be given to {cls}, which runs "
+                                f"{self.method!r}: {use}")
+        clash = sorted(set(options) & set(_SET_HERE))
+        if clash:
+            field = clash[0]
+            raise TypeError(f"{field}={options[field]!r} cannot be given to {cls}: it is set by "
+                            f"{_SET_HERE[field]}")
+        _one_of("op_optimizer", op_optimizer, {"SGD": "sgd", torch.optim.SGD: "sgd"},
+                "'SGD' (or torch.optim.SGD): dnas trains the weights with SGD")
+        arch_name = _one_of("arch_optimizer", arch_optimizer, _ARCH_OPTIMIZERS,
+                            "'Adam', 'SGD' (or torch.optim.Adam, torch.optim.SGD)")
         if isinstance(loss_criteria, str):
-            if loss_criteria not in _LOSSES:
-                raise ValueError(
-                    f"loss_criteria={loss_criteria!r} is not one of {sorted(_LOSSES)} (or pass a "
-                    "callable)"
-                )
+            _one_of("loss_criteria", loss_criteria, dict.fromkeys(_LOSSES),
+                    ", ".join(repr(k) for k in sorted(_LOSSES)) + " or a callable")
             self.loss: Callable[..., torch.Tensor] = _LOSSES[loss_criteria]()
+        elif isinstance(loss_criteria, type) and issubclass(loss_criteria, nn.Module):
+            self.loss = loss_criteria()  # a loss class (nn.CrossEntropyLoss): its instance
         elif callable(loss_criteria):
-            self.loss = loss_criteria
+            self.loss = cast(Callable[..., torch.Tensor], loss_criteria)
         else:
-            raise ValueError(f"loss_criteria={loss_criteria!r} must be a name or a callable")
+            raise ValueError(
+                f"loss_criteria={loss_criteria!r} must be one of "
+                f"{', '.join(repr(k) for k in sorted(_LOSSES))} or a callable loss(output, target)"
+            )
         check_bool("unrolled", unrolled)
         self.epochs = epochs
         preset = SearchConfig.for_method(self.method, **{
@@ -115,7 +156,7 @@ class DARTSOptimizer:
                 order=2 if unrolled else 1, w_lr=learning_rate, w_momentum=momentum,
                 w_weight_decay=weight_decay, grad_clip=grad_clip, arch_lr=arch_learning_rate,
                 arch_weight_decay=arch_weight_decay, epochs=epochs,
-                arch_optimizer=names[arch_optimizer], seed=seed, progress=False,
+                arch_optimizer=arch_name, seed=seed, progress=False,
             )
         except ValueError as err:
             message = str(err)
@@ -126,6 +167,8 @@ class DARTSOptimizer:
         self.model: nn.Module | None = None
         self.searcher: Any = None
         self.epoch = -1
+        #: the model's output shape past the batch (known after the first step), for the targets
+        self._out_shape: tuple[int, ...] | None = None
 
     # ------------------------------------------------------------------ NASLib interface
     def adapt_search_space(self, search_space: nn.Module, dataset: Any = None,
@@ -146,14 +189,22 @@ class DARTSOptimizer:
 
     def new_epoch(self, epoch: int) -> None:
         """Start epoch ``epoch`` (0-based): advance the schedules as the search loop does."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"epoch={epoch!r} must be an integer >= 0")
+        check_int("epoch", epoch, 0, self.config.epochs - 1)
+        epoch = int(epoch)  # a NumPy integer too
+        if self.searcher is not None and epoch < self.searcher.epoch:
+            raise ValueError(f"epoch={epoch} must be >= {self.searcher.epoch}, the current "
+                             "epoch: the schedules cannot go back")
         self.epoch = epoch
         if self.searcher is not None:
             self._start_epoch()
 
     def step(self, data_train: Any, data_val: Any) -> tuple[Any, Any, torch.Tensor, torch.Tensor]:
-        """One α step on ``data_val`` and one weight step on ``data_train`` (each ``(x, y)``).
+        """One α step on ``data_val`` and one weight step on ``data_train`` (each ``(x, y)``, tensors
+        or NumPy arrays).
+
+        Each batch is checked first (a pair of equal length, no NaN/inf, targets that fit the loss
+        and the model's output), the first ones through the model as :func:`dnas.search` does;
+        a NaN or infinity the step computes raises :class:`dnas.runtime.finite.NonFiniteError`.
 
         Returns
         -------
@@ -162,19 +213,67 @@ class DARTSOptimizer:
         """
         if self.model is None:
             raise RuntimeError("call adapt_search_space(model) before step()")
-        train_batch, valid_batch = _pair(data_train, "data_train"), _pair(data_val, "data_val")
+        # as dnas.search checks its data: pairs of tensors (NumPy arrays converted) of equal
+        # length, no NaN/inf (which would reach the weights before the guard could stop them)
+        batches = {name: tensor_pair(data, name)
+                   for name, data in (("data_train", data_train), ("data_val", data_val))}
+        for name, (x, y) in batches.items():
+            check_data(x, f"{name} x")
+            check_data(y, f"{name} y")
+            self._check_targets(name, y)
         if self.searcher is None:
-            self._build(train_batch, valid_batch)
+            self._build(batches["data_train"], batches["data_val"])
         s = self.searcher
-        train_batch = (train_batch[0].to(s.device), train_batch[1].to(s.device))
-        valid_batch = (valid_batch[0].to(s.device), valid_batch[1].to(s.device))
+        train_batch, valid_batch = (
+            as_dtype((x.to(s.device), y.to(s.device)), s.input_dtype) for x, y in batches.values()
+        )
+        fresh = not s._preflight_done
+        if fresh:  # the first batches through the model and the loss, as dnas.search does
+            train_batch, valid_batch = s._preflight(train_batch, valid_batch)
         if s.epoch >= s.config.warmup_epochs and s.step % s.config.arch_every == 0:
             loss_val, logits_val = s.arch_step(train_batch, valid_batch)
         else:
             loss_val, logits_val = _evaluate(s, valid_batch)
         logits_train, loss_train = s.weight_step(train_batch)
+        s.guard.check(epoch=s.epoch, step=s.step, fresh=fresh and s.epoch == 0)
         s.step += 1
+        out = logits_train[0] if isinstance(logits_train, (tuple, list)) else logits_train
+        if isinstance(out, torch.Tensor) and out.dim() >= 1:
+            self._out_shape = tuple(out.shape[1:])
         return logits_train, logits_val, loss_train.detach(), loss_val
+
+    def _check_targets(self, name: str, y: torch.Tensor) -> None:
+        """Targets that do not fit the named loss and the model's output (known after the first
+        step; the first batches are checked by the pre-flight): one error naming the batch."""
+        shape = self._out_shape
+        if shape is None:
+            return
+        loss = type(self.loss).__name__
+        if isinstance(self.loss, _CLASS_LOSSES) and shape:
+            if y.is_floating_point() or y.is_complex():  # class probabilities: the output's shape
+                if tuple(y.shape[1:]) != shape:
+                    raise ValueError(
+                        f"{name} targets are {y.dtype} of shape {tuple(y.shape)}: {loss} takes "
+                        f"class indices (an integer tensor, e.g. y.long()) or class probabilities "
+                        f"of the output's shape (n, {', '.join(map(str, shape))})"
+                    )
+                return
+            classes = shape[0]
+            ignore = getattr(self.loss, "ignore_index", None)
+            kept = y[y != ignore] if ignore is not None else y
+            if kept.numel():
+                lo, hi = int(kept.min()), int(kept.max())
+                if lo < 0 or hi >= classes:
+                    raise ValueError(
+                        f"{name} targets hold class {lo if lo < 0 else hi}, but the model outputs "
+                        f"{classes} classes (targets must be 0..{classes - 1})"
+                    )
+        elif isinstance(self.loss, _SAME_SHAPE_LOSSES) and tuple(y.shape[1:]) != shape:
+            raise ValueError(
+                f"{name} targets have shape {tuple(y.shape)} but the model outputs "
+                f"(n, {', '.join(map(str, shape))}): {loss} needs targets of the output's shape "
+                "(torch would broadcast them silently)"
+            )
 
     def get_final_architecture(self) -> Architecture:
         """The architecture the search found (the configured export rule)."""
@@ -268,15 +367,12 @@ class GDASOptimizer(DARTSOptimizer):
 
     def __init__(self, *args: Any, tau_max: float = 10.0, tau_min: float = 0.1,
                  **kwargs: Any) -> None:
+        from dnas.relaxations.gdas import HardGumbel
+
+        HardGumbel(tau_max=tau_max, tau_min=tau_min)  # checks them now, not at the first step
         options = dict(kwargs.pop("method_options", None) or {})
         options.update(tau_max=tau_max, tau_min=tau_min)
         super().__init__(*args, method_options=options, **kwargs)
-
-
-def _pair(data: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ValueError(f"{name} must be an (inputs, targets) pair, got {type(data).__name__}")
-    return data[0], data[1]
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ import torch
 from dnas.relaxations.base import Relaxation, one_hot_straight_through
 from dnas.relaxations.gates import outside_graph
 from dnas.relaxations.registry import register
+from dnas.runtime.checks import check_float
 
 if TYPE_CHECKING:
     from dnas.space.modules import ArchParams, InputChoice, LayerChoice
@@ -36,10 +37,11 @@ class HardGumbel(Relaxation):
     samples_paths = True
 
     def __init__(self, tau_max: float = 10.0, tau_min: float = 0.1) -> None:
-        if not 0 < tau_min <= tau_max:
-            raise ValueError(
-                f"need 0 < tau_min <= tau_max, got tau_min={tau_min}, tau_max={tau_max}"
-            )
+        check_float("tau_max", tau_max, 0, low_open=True)
+        check_float("tau_min", tau_min, 0, low_open=True)
+        if tau_min > tau_max:
+            raise ValueError(f"tau_min={tau_min!r} must be <= tau_max={tau_max!r} (the "
+                             "temperature decays from tau_max to tau_min)")
         self.tau_max = float(tau_max)
         self.tau_min = float(tau_min)
         self.tau = float(tau_max)
