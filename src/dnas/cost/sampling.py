@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from dnas.arch.architecture import Architecture
 from dnas.cost.model import CostModel
+from dnas.runtime.checks import ParameterError, check_float, check_int
 from dnas.space.value import ValueParams
 
 
@@ -36,18 +38,38 @@ def sample_in_band(
     cost_model: CostModel,
     low: float,
     high: float,
-    generator: torch.Generator,
+    generator: torch.Generator | None,
     *,
     steps: int = 200,
     restarts: int = 50,
 ) -> Architecture:
     """An architecture of ``cost_model``'s model with ``low <= cost <= high`` (see the module).
 
-    Raises ``ValueError`` when no walk reaches the band: it is empty, or unreachable by
-    single-label moves from ``restarts + 1`` uniformly drawn starts.
+    ``low`` is a finite number >= 0, ``high`` a number >= ``low`` (``inf``: no upper bound);
+    ``generator`` a CPU ``torch.Generator`` (None: the global RNG); ``steps`` and ``restarts``
+    integers >= 0.
+
+    Raises ``ValueError`` when no walk reaches the band: it is unreachable by single-label moves
+    from ``restarts + 1`` uniformly drawn starts; a bad argument raises ``ValueError`` or
+    ``TypeError`` naming it.
     """
-    if not 0 <= low <= high:
-        raise ValueError(f"the band [{low}, {high}] is empty")
+    if not isinstance(cost_model, CostModel):
+        raise TypeError(f"cost_model must be a dnas.cost.CostModel, got "
+                        f"{type(cost_model).__name__}")
+    check_float("low", low, 0)
+    check_float("high", high, 0, finite=False)
+    if low > high:
+        raise ValueError(f"low={low!r} must be <= high={high!r}: the band [low, high] is empty")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ParameterError(f"generator={generator!r} must be a torch.Generator (e.g. "
+                             "torch.Generator().manual_seed(0)) or None")
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(f"generator={generator!r} must be a CPU torch.Generator, got one on "
+                         f"{generator.device}")
+    check_int("steps", steps, 0)
+    check_int("restarts", restarts, 0)
+    # NumPy numbers: plain Python numbers in the meta data
+    low, high = (v.item() if isinstance(v, np.generic) else v for v in (low, high))
     groups = cost_model.groups
     labels = list(groups)
 
