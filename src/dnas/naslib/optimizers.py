@@ -199,8 +199,8 @@ class DARTSOptimizer:
             self._start_epoch()
 
     def step(self, data_train: Any, data_val: Any) -> tuple[Any, Any, torch.Tensor, torch.Tensor]:
-        """One α step on ``data_val`` and one weight step on ``data_train`` (each ``(x, y)``, tensors
-        or NumPy arrays).
+        """One α step on ``data_val`` and one weight step on ``data_train`` (each ``(x, y)``,
+        tensors or NumPy arrays).
 
         Each batch is checked first (a pair of equal length, no NaN/inf, targets that fit the loss
         and the model's output), the first ones through the model as :func:`dnas.search` does;
