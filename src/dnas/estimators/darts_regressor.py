@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -52,6 +52,7 @@ from dnas.estimators.selection import (
     loss_for,
     ranked_candidates,
 )
+from dnas.runtime.checks import ParameterError, check_choice, check_int
 from dnas.runtime.finite import NonFiniteError
 from dnas.spaces.expression.network import NODE_OPS, ExpressionNetwork
 from dnas.spaces.expression.primitives import DEFAULT_PRIMITIVES
@@ -98,6 +99,16 @@ GRACE = WORK // 10
 #: Levenberg-Marquardt starts: on a three-node graph of three inputs, 0.2 s; unbounded, the pass
 #: took a minute on the equations that are no law)
 SIMPLIFY_FITS = 80
+
+
+def _labels(name: str, labels: Any) -> list[str]:
+    """``labels`` as a list of text names; a string (a list of its letters) is refused."""
+    if isinstance(labels, str) or not isinstance(labels, Iterable):
+        raise ParameterError(f"{name}={labels!r} must be a list of names (one per column)")
+    names = list(labels)
+    if not all(isinstance(n, str) for n in names):
+        raise ParameterError(f"{name}={names!r} must be a list of names (text)")
+    return names
 
 
 def _listed(outputs: tuple[bool, ...] | None) -> list[bool] | None:
@@ -325,6 +336,12 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         X_np, y_np = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if y_np.ndim == 2:
             y_np = y_np[:, 0]
+        if y_np.dtype.kind not in "fiu":  # text: sklearn converts objects only
+            try:
+                y_np = y_np.astype(np.float64)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"y must hold numbers: {err}") from None
+        assert_all_finite(y_np, input_name="y")  # objects such as None become NaN unchecked
         if X_np.shape[0] < 2:
             raise ValueError(
                 f"DARTSRegressor needs at least 2 samples, got n_samples={X_np.shape[0]}"
@@ -692,13 +709,17 @@ class DARTSRegressor(RegressorMixin, BaseEstimator):
         ``output_format`` is ``"console"`` or ``"latex"``.
         """
         check_is_fitted(self, "model_")
-        if output_format not in ("console", "latex"):
-            raise ValueError(f"output_format={output_format!r} is not one of 'console', 'latex'")
-        labels = list(input_labels) if input_labels is not None else self._input_labels()
+        check_choice("output_format", output_format, ("console", "latex"))
+        check_int("decimals_to_display", decimals_to_display, 0)
+        labels = (_labels("input_labels", input_labels) if input_labels is not None
+                  else self._input_labels())
         if len(labels) != self.n_features_in_:
             raise ValueError(f"input_labels has {len(labels)} names, X has "
                              f"{self.n_features_in_} features")
-        out = output_labels[0] if output_labels else "y"
+        if not isinstance(output_function_label, str):
+            raise ParameterError(f"output_function_label={output_function_label!r} must be text")
+        outs = _labels("output_labels", output_labels) if output_labels is not None else []
+        out = outs[0] if outs else "y"
         lines = eq.node_lines(self.model_, labels, out, self.output_type, decimals_to_display,
                               latex=output_format == "latex")
         if self.y_scale_ != 1:  # the network computes y in units of y_scale_

@@ -11,11 +11,22 @@ anneals within each epoch).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from dnas.bilevel.config import SearchConfig
 from dnas.relaxations.registry import methods
-from dnas.runtime.checks import check_bool, check_choice, check_float, check_int
+from dnas.runtime.checks import (
+    SEED_MAX,
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
 from dnas.runtime.device import resolve_device
 from dnas.spaces.expression.network import NODE_OPS
 from dnas.spaces.expression.primitives import check_primitives
@@ -51,14 +62,26 @@ def check_options(est: Any) -> dict[str, Any]:
     check_choice("sampling_strategy", est.sampling_strategy, ("max", "sample"))
     check_choice("warm_start", est.warm_start, (True, False, "auto"))
     for name in ("refine", "train_classifier_coefficients", "train_classifier_bias"):
-        if not isinstance(getattr(est, name), numbers.Integral):  # bools, and 0/1 as sklearn does
-            check_bool(name, getattr(est, name))
+        value = getattr(est, name)
+        if isinstance(value, numbers.Integral) and value in (0, 1):  # 0/1 as sklearn does
+            continue
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            raise ParameterError(f"{name}={value!r} must be True or False (or 0 or 1)")
+        check_bool(name, value)
+    if not (est.random_state is None or isinstance(est.random_state, np.random.RandomState)):
+        try:
+            check_seed("random_state", est.random_state)
+        except ValueError:
+            raise ParameterError(
+                f"random_state={est.random_state!r} must be None, an integer in "
+                f"[0, {SEED_MAX}] or a numpy.random.RandomState"
+            ) from None
     primitives = check_primitives(est.primitives)
-    if isinstance(est.node_ops, str):
+    if isinstance(est.node_ops, str) or not isinstance(est.node_ops, Iterable):
         raise ValueError(f"node_ops={est.node_ops!r} must be a list of names from {NODE_OPS}")
     node_ops = tuple(est.node_ops)
-    distinct = len(set(node_ops)) == len(node_ops)
-    if not node_ops or any(o not in NODE_OPS for o in node_ops) or not distinct:
+    known = all(isinstance(o, str) and o in NODE_OPS for o in node_ops)
+    if not node_ops or not known or len(set(node_ops)) != len(node_ops):
         raise ValueError(f"node_ops={list(node_ops)!r} must be distinct names from {NODE_OPS}")
     device = resolve_device(est.device)  # its error names device= and the value
     return {

@@ -457,7 +457,7 @@ def check_primitives(primitives: object, parameter: str = "primitives") -> tuple
     names = tuple(primitives)
     if not names:
         raise ValueError(f"{parameter} is empty; valid names: {', '.join(PRIMITIVE_NAMES)}")
-    bad = [n for n in names if n not in _REGISTRY]
+    bad = [n for n in names if not isinstance(n, str) or n not in _REGISTRY]
     if bad:
         raise ValueError(
             f"unknown primitive(s) {bad} in {parameter}; valid names: {', '.join(PRIMITIVE_NAMES)}"
