@@ -168,6 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 print(f"{r['method']} seed {r['seed']}: {r['arch']} ({r['cpu_seconds']} s cpu)",
                       flush=True)
+        pool.close()  # let the workers exit (leaving the block terminates them: a leaked
+        pool.join()  # semaphore warning at shutdown)
     return 0
 
 
@@ -222,6 +224,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
             fh.flush()
             os.fsync(fh.fileno())
             print(f"filled {row['arch']}: test {row['test_acc']:.3f}", flush=True)
+        pool.close()
+        pool.join()
     return 0
 
 

@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"min left; last {row['arch']} test {row['test_acc']:.3f}",
                     flush=True,
                 )
+        pool.close()  # let the workers exit (leaving the block terminates them)
+        pool.join()
     return 0
 
 
