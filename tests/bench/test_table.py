@@ -96,14 +96,20 @@ def test_bad_queries_name_the_problem():
             table.query(bad)
 
 
-def test_load_a_table_file(tmp_path):
-    rows = _rows() + [{**r, "epochs": 20} for r in _rows()[:4]]
+def _write_table(tmp_path, rows):
+    """``rows`` as a table file ``mine.csv`` with its ``mine.json`` beside it."""
     path = tmp_path / "mine.csv"
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     (tmp_path / "mine.json").write_text(json.dumps({"ops": list(nb201.OPS_4), "epochs": 10}))
+    return path
+
+
+def test_load_a_table_file(tmp_path):
+    rows = _rows() + [{**r, "epochs": 20} for r in _rows()[:4]]
+    path = _write_table(tmp_path, rows)
     table = load(path)
     assert len(table) == 41 and table.meta["budgets"] == [10, 20]
     assert len(load(path, epochs=20)) == 2
@@ -150,12 +156,7 @@ def test_a_partial_table_says_so_and_scores_over_what_it_holds():
 
 def test_load_only_some_training_seeds(tmp_path):
     rows = _rows()
-    path = tmp_path / "mine.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    (tmp_path / "mine.json").write_text(json.dumps({"ops": list(nb201.OPS_4), "epochs": 10}))
+    path = _write_table(tmp_path, rows)
     both, first, second = load(path), load(path, seeds=[0]), load(path, seeds=[1])
     assert both.query(CONV).seeds == 2 and first.query(CONV).seeds == 1
     assert second.query(CONV).test_acc - first.query(CONV).test_acc == pytest.approx(0.001)
