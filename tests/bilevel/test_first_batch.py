@@ -109,6 +109,22 @@ def test_class_targets_outside_the_outputs():
              r"classes \(targets must be 0\.\.2\)", train=(X, y + 1))
 
 
+@pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss(), nn.NLLLoss()])
+def test_class_targets_outside_the_outputs_of_torchs_own_losses(loss_fn):
+    (X, y), _valid = toy_classification()
+    _refused(ToyClassifier(), r"the training targets hold class 7, but the model outputs 3 "
+             r"classes \(targets must be 0\.\.2\)", train=(X, torch.where(y == 0, 7, y)),
+             loss_fn=loss_fn)
+
+
+def test_ignored_targets_of_a_loss_are_not_refused():
+    (X, y), valid = toy_classification()
+    y = y.clone()
+    y[::5] = -1  # ignored by the loss, not a class
+    dnas.search(ToyClassifier(), (X, y), valid, epochs=1, batch_size=16, device="cpu",
+                loss_fn=nn.CrossEntropyLoss(ignore_index=-1))
+
+
 def test_validation_inputs_that_do_not_fit():
     _train, (Xv, yv) = toy_classification()
     _refused(ToyClassifier(), r"the model cannot take the validation inputs \(x: \(16, 5\)",

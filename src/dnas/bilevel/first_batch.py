@@ -145,10 +145,16 @@ def checked_forward(
 
 
 def _checked_loss(loss_fn: LossFn, out: Any, y: torch.Tensor, what: str) -> torch.Tensor:
-    if loss_fn is default_loss and not y.is_floating_point():
+    # class targets of the default loss or of torch's own classification losses: one line
+    # naming the class (torch's own error is deep, and a device-side assert on CUDA)
+    class_loss = loss_fn is default_loss or isinstance(loss_fn, (nn.CrossEntropyLoss,
+                                                                 nn.NLLLoss))
+    if class_loss and not y.is_floating_point():
         logits = out[0] if isinstance(out, (tuple, list)) else out
-        if isinstance(logits, torch.Tensor) and logits.dim() == 2 and y.numel():
-            lo, hi = int(y.min()), int(y.max())
+        ignore = getattr(loss_fn, "ignore_index", None)
+        kept = y if ignore is None else y[y != ignore]
+        if isinstance(logits, torch.Tensor) and logits.dim() == 2 and kept.numel():
+            lo, hi = int(kept.min()), int(kept.max())
             if lo < 0 or hi >= logits.shape[1]:
                 raise ValueError(
                     f"the {what} targets hold class {lo if lo < 0 else hi}, but the model outputs "
