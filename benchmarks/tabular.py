@@ -283,9 +283,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     # DARTS' protocol (`dnas search --seeds 0,1,2,3`): 4 searches, the one whose cell has the best
     # validation accuracy kept; seeds grouped 0-3, 4-7, ... (disjoint groups: independent runs)
     for name in [m for m in METHODS if m in by_method]:
-        held = {r["seed"]: (r, table.get(r["arch"])) for r in by_method[name]}
-        groups = [[held.get(s) for s in range(g, g + 4)] for g in range(0, max(held) + 1, 4)]
-        groups = [g for g in groups if all(x is not None and x[1] is not None for x in g)]
+        groups = seed_groups({r["seed"]: (r, table.get(r["arch"])) for r in by_method[name]
+                              if table.get(r["arch"]) is not None})
         if len(groups) >= 2:
             picks = [max(g, key=lambda re: (re[1].valid_acc, -re[0]["seed"])) for g in groups]
             rows.append(_summary(f"{name}, best of 4 by validation", [e for _, e in picks],
@@ -299,10 +298,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ValueError:  # a table without three training seeds
         pick_on = score_on = None
     for name in [m for m in METHODS if m in by_method] if pick_on is not None else []:
-        held = {r["seed"]: r for r in by_method[name]}
-        groups = [[held.get(s) for s in range(g, g + 4)] for g in range(0, max(held) + 1, 4)]
-        groups = [g for g in groups if all(r is not None and pick_on.get(r["arch"]) is not None
-                                           and score_on.get(r["arch"]) is not None for r in g)]
+        groups = seed_groups({r["seed"]: r for r in by_method[name]
+                              if pick_on.get(r["arch"]) is not None
+                              and score_on.get(r["arch"]) is not None})
         if len(groups) >= 2:
             picks = [max(g, key=lambda r: (pick_on.get(r["arch"]).valid_acc, -r["seed"]))
                      for g in groups]
@@ -351,6 +349,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.png:
         _plot(table, rows, args.png)
     return 0
+
+
+def seed_groups(by_seed: dict[int, Any], size: int = 4) -> list[list[Any]]:
+    """DARTS' protocol's groups of searches: seeds 0-3, 4-7, ... (disjoint, so independent),
+    only the groups whose every seed is in ``by_seed``."""
+    if not by_seed:
+        return []
+    groups = [[by_seed.get(s) for s in range(g, g + size)]
+              for g in range(0, max(by_seed) + 1, size)]
+    return [g for g in groups if None not in g]
 
 
 def _summary(name, entries, cpu, runs) -> dict[str, Any]:

@@ -113,13 +113,13 @@ def analyse(cells: dict[str, dict[int, dict]], runs: list[dict[str, Any]],
                 found.setdefault(r["method"], []).append((r["seed"], arch))
     # DARTS' protocol (`tabular.py report`'s rule): 4 searches, the cell with the best table
     # validation accuracy kept, on seed groups 0-3, 4-7, ...
+    from tabular import seed_groups
+
     protocol: dict[str, list[str]] = {}
     for name, rs in found.items():
-        by_seed = dict(rs)
-        groups = [[by_seed.get(s) for s in range(g, g + 4)] for g in range(0, max(by_seed) + 1, 4)]
-        groups = [g for g in groups if None not in g]
+        groups = seed_groups(dict(rs))
         if len(groups) >= 2:
-            protocol[name] = [max(g, key=lambda a: valid[a]) for g in groups]  # type: ignore
+            protocol[name] = [max(g, key=lambda a: valid[a]) for g in groups]
     # a training seed moves every cell alike (same data order, same initial weights per layer
     # name), so cells are compared on one set of seeds: those the top and every re-run
     # protocol pick have

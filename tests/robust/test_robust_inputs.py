@@ -24,6 +24,7 @@ def test_robust_options(name, options, match):
     ({"tune_steps": "3"}, r"select_options\['tune_steps'\]='3' must be an integer >= 0"),
     ({"tune_lr_factor": float("nan")}, r"select_options\['tune_lr_factor'\]=nan must be"),
     ({"labels": "a"}, r"select_options\['labels'\]='a' must be a list of labels"),
+    ({"seed": -1}, r"select_options\['seed'\]=-1 must be an integer >= 0"),
 ])
 def test_select_options_are_checked_by_the_config(options, match):
     with pytest.raises(ValueError, match=match):
@@ -33,5 +34,5 @@ def test_select_options_are_checked_by_the_config(options, match):
 def test_valid_select_options_pass():
     config = dnas.SearchConfig(select="perturbation",
                                select_options={"tune_steps": 2, "tune_lr_factor": 0.5,
-                                               "labels": ["a"]})
+                                               "labels": ["a"], "seed": 3})
     assert config.select_options["tune_steps"] == 2

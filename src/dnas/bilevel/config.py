@@ -103,7 +103,8 @@ class SearchConfig:
     select : {"default", "perturbation"}
         The export rule: the relaxation's (or the space's) rule on α, or DARTS-PT's
         perturbation-based selection with its fine-tuning (``select_options``: ``tune_steps``,
-        default 5% of the search's steps per decision; ``tune_lr_factor``, default 0.1).
+        default 5% of the search's steps per decision; ``tune_lr_factor``, default 0.1;
+        ``seed`` of the decision order, default the search's; ``labels`` to decide).
     seed : int or None
         Seeds sampling, data order and (restored afterwards) the global RNG: same seed, same CPU
         run, bit for bit. ``None`` leaves everything to the caller's RNG.
@@ -232,11 +233,17 @@ class SearchConfig:
                 raise ParameterError(f"{name}={getattr(self, name)!r} must be a mapping")
             object.__setattr__(self, name, dict(getattr(self, name)))
         # checked here, not when the search ends and selection starts
+        import inspect
+
+        from dnas.robust.perturbation import project  # local: it imports the loop's parts
+
         options = self.select_options
-        bad = sorted(map(str, set(options) - {"tune_steps", "tune_lr_factor", "labels"}))
+        # project()'s keyword options (searcher and data are what select_architecture passes)
+        valid = sorted(set(inspect.signature(project).parameters) - {"searcher", "valid"})
+        bad = sorted(map(str, set(options) - set(valid)))
         if bad:
-            raise ValueError(f"unknown select_options {bad}; valid: ['labels', 'tune_lr_factor', "
-                             "'tune_steps']")
+            raise ValueError(f"unknown select_options {bad}; valid: {valid}")
+        check_int("select_options['seed']", options.get("seed", 0), 0)
         check_int("select_options['tune_steps']", options.get("tune_steps", 0), 0)
         check_float("select_options['tune_lr_factor']", options.get("tune_lr_factor", 0.1), 0,
                     FLOAT32_MAX)

@@ -151,15 +151,9 @@ def _checked_loss(loss_fn: LossFn, out: Any, y: torch.Tensor, what: str) -> torc
                                                                  nn.NLLLoss))
     if class_loss and not y.is_floating_point():
         logits = out[0] if isinstance(out, (tuple, list)) else out
-        ignore = getattr(loss_fn, "ignore_index", None)
-        kept = y if ignore is None else y[y != ignore]
-        if isinstance(logits, torch.Tensor) and logits.dim() == 2 and kept.numel():
-            lo, hi = int(kept.min()), int(kept.max())
-            if lo < 0 or hi >= logits.shape[1]:
-                raise ValueError(
-                    f"the {what} targets hold class {lo if lo < 0 else hi}, but the model outputs "
-                    f"{logits.shape[1]} classes (targets must be 0..{logits.shape[1] - 1})"
-                )
+        if isinstance(logits, torch.Tensor) and logits.dim() == 2:
+            check_class_targets(y, logits.shape[1], f"the {what} targets",
+                                getattr(loss_fn, "ignore_index", None))
     try:
         loss = loss_fn(out, y)
     except Exception as err:  # the user's loss: whatever it raises, named in one line
@@ -178,6 +172,19 @@ def _checked_loss(loss_fn: LossFn, out: Any, y: torch.Tensor, what: str) -> torc
             f"dtype {loss.dtype} (reduce it, e.g. with .mean())"
         )
     return loss
+
+
+def check_class_targets(y: torch.Tensor, classes: int, subject: str,
+                        ignore_index: int | None = None) -> None:
+    """Raise ``ValueError`` when integer targets ``y`` hold a class outside ``0..classes-1``
+    (``ignore_index``, a loss's skipped label, aside), naming ``subject`` ("the training
+    targets"): torch's own error comes from deep inside the loss (on CUDA, a device assert)."""
+    kept = y if ignore_index is None else y[y != ignore_index]
+    if kept.numel():
+        lo, hi = int(kept.min()), int(kept.max())
+        if lo < 0 or hi >= classes:
+            raise ValueError(f"{subject} hold class {lo if lo < 0 else hi}, but the model outputs "
+                             f"{classes} classes (targets must be 0..{classes - 1})")
 
 
 def _nested_in_choice(model: nn.Module) -> set[str]:

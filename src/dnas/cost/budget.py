@@ -164,10 +164,11 @@ class BudgetPenalty:
         changed: list[str] = []
         scores: dict[tuple[tuple[str, int], ...], float] = {}
 
-        def scored(ix: Mapping[str, int]) -> float:
+        def scored(ix: Mapping[str, int]) -> float:  # each architecture scored once
             key = tuple(sorted(ix.items()))
             if key not in scores:
-                value = float(score(self._architecture(architecture, ix)))  # type: ignore[misc]
+                assert score is not None
+                value = float(score(self._architecture(architecture, ix)))
                 if math.isnan(value):
                     raise ValueError(f"the export score of {dict(ix)} is NaN")
                 scores[key] = value
@@ -190,14 +191,11 @@ class BudgetPenalty:
                     d_new = self._distance(c)
                     if d_new >= d:
                         continue
-                    if score is None:
-                        loss = logp[label][i] - logp[label][j]  # log-probability given up
-                        key = ((1.0, -loss) if d_new == 0
-                               else (0.0, (d - d_new) / (max(loss, 0.0) + 1e-6)))
-                    else:
-                        s = scored({**index, label: j})
-                        key = ((1.0, -s) if d_new == 0
-                               else (0.0, (d - d_new) / (max(s - here, 0.0) + 1e-6)))
+                    # what the move gives up: α log-probability, or score added
+                    lost = (logp[label][i] - logp[label][j] if score is None
+                            else scored({**index, label: j}) - here)
+                    key = ((1.0, -lost) if d_new == 0
+                           else (0.0, (d - d_new) / (max(lost, 0.0) + 1e-6)))
                     if best is None or key > best[:2]:
                         best = (*key, label, j, c)
             if best is None:

@@ -28,7 +28,7 @@ from torch import nn
 
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.config import SearchConfig
-from dnas.bilevel.first_batch import as_dtype
+from dnas.bilevel.first_batch import as_dtype, check_class_targets
 from dnas.runtime.batches import tensor_pair
 from dnas.runtime.checks import check_bool, check_int
 from dnas.runtime.finite import check_data
@@ -214,13 +214,18 @@ class DARTSOptimizer:
         if self.model is None:
             raise RuntimeError("call adapt_search_space(model) before step()")
         # as dnas.search checks its data: pairs of tensors (NumPy arrays converted) of equal
-        # length, no NaN/inf (which would reach the weights before the guard could stop them)
+        # length, no NaN/inf (which would reach the weights before the guard could stop them).
+        # Batches still on the host are checked there, before they move; a batch the caller
+        # already put on a device is left to the pre-flight and the guard (checking it would
+        # wait for the device at every step)
         batches = {name: tensor_pair(data, name)
                    for name, data in (("data_train", data_train), ("data_val", data_val))}
         for name, (x, y) in batches.items():
-            check_data(x, f"{name} x")
-            check_data(y, f"{name} y")
-            self._check_targets(name, y)
+            if x.device.type == "cpu":
+                check_data(x, f"{name} x")
+            if y.device.type == "cpu":
+                check_data(y, f"{name} y")
+                self._check_targets(name, y)
         if self.searcher is None:
             self._build(batches["data_train"], batches["data_val"])
         s = self.searcher
@@ -258,16 +263,8 @@ class DARTSOptimizer:
                         f"of the output's shape (n, {', '.join(map(str, shape))})"
                     )
                 return
-            classes = shape[0]
-            ignore = getattr(self.loss, "ignore_index", None)
-            kept = y[y != ignore] if ignore is not None else y
-            if kept.numel():
-                lo, hi = int(kept.min()), int(kept.max())
-                if lo < 0 or hi >= classes:
-                    raise ValueError(
-                        f"{name} targets hold class {lo if lo < 0 else hi}, but the model outputs "
-                        f"{classes} classes (targets must be 0..{classes - 1})"
-                    )
+            check_class_targets(y, shape[0], f"{name} targets",
+                                getattr(self.loss, "ignore_index", None))
         elif isinstance(self.loss, _SAME_SHAPE_LOSSES) and tuple(y.shape[1:]) != shape:
             raise ValueError(
                 f"{name} targets have shape {tuple(y.shape)} but the model outputs "
