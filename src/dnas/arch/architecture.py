@@ -21,6 +21,7 @@ from typing import Any
 
 from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
+from dnas.runtime.checks import plain_number
 
 FORMAT = "dnas.architecture"
 VERSION = 1
@@ -38,15 +39,6 @@ def _valid_item(n: Any) -> bool:
     if isinstance(n, str):
         return bool(n)
     return isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
-
-
-def _plain(n: Any) -> Any:
-    """A NumPy number as a Python one (``np.int64(32)`` -> ``32``), anything else as given."""
-    if isinstance(n, numbers.Integral) and not isinstance(n, bool):
-        return int(n)
-    if isinstance(n, numbers.Real) and not isinstance(n, bool):
-        return float(n)
-    return n
 
 
 class Architecture(Mapping[str, tuple[Chosen, ...]]):
@@ -80,7 +72,7 @@ class Architecture(Mapping[str, tuple[Chosen, ...]]):
                     f"label {label!r}: chosen must be a name or a non-empty list of names, "
                     f"got {chosen!r}"
                 )
-            names = tuple(_plain(n) for n in names)
+            names = tuple(plain_number(n) for n in names)
             for n in names:
                 if not _valid_item(n):
                     raise ValueError(

@@ -167,6 +167,14 @@ def check_bool(name: str, value: Any) -> bool:
     _fail(name, value, "True or False", True)
 
 
+def plain_number(value: Any) -> Any:
+    """A real number as a Python ``int`` or ``float`` (``np.int64(32)`` -> ``32``; ``bool``
+    and anything that is not a real number come back as given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
 __all__ = [
     "FLOAT32_MAX",
     "SEED_MAX",
@@ -177,4 +185,5 @@ __all__ = [
     "check_int",
     "check_mapping",
     "check_seed",
+    "plain_number",
 ]

@@ -30,6 +30,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from dnas.runtime.checks import plain_number
 from dnas.space.modules import ArchParams, _check_label, _Choice
 
 Number = int | float
@@ -38,11 +39,6 @@ Number = int | float
 def _is_number(v: Any) -> bool:
     """A finite real number, NumPy scalars included (``bool`` is not a number here)."""
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _plain(v: Any) -> Number:
-    """A number as a Python ``int`` or ``float`` (``np.int64(32)`` -> ``32``)."""
-    return int(v) if isinstance(v, numbers.Integral) else float(v)
 
 
 def value_name(v: Number) -> str:
@@ -151,7 +147,7 @@ class ValueChoice(_Choice, _Arithmetic):
         bad = [v for v in values if not _is_number(v)]
         if bad:
             raise ValueError(f"values must be finite numbers (int or float), got {bad[0]!r}")
-        values = tuple(_plain(v) for v in values)
+        values = tuple(plain_number(v) for v in values)
         if len(set(values)) != len(values):
             raise ValueError(f"values repeat: {list(values)}")
         self.arch = ValueParams(values, _check_label(label, "value"))
@@ -195,7 +191,7 @@ class ValueExpr(_Arithmetic):
                 raise TypeError(
                     f"cannot combine a value choice with {type(side).__name__} ({side!r})"
                 )
-        left, right = (s if is_choice(s) else _plain(s) for s in (left, right))
+        left, right = (s if is_choice(s) else plain_number(s) for s in (left, right))
         if symbol == "//" and 0 in candidates(right):
             raise ValueError(f"{_show(left)} // {_show(right)}: the divisor can be 0")
         self.fn, self.left, self.right, self.symbol = fn, left, right, symbol
