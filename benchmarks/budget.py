@@ -14,7 +14,12 @@ What it runs (each job in its own process, ``--workers`` at a time, ``--threads`
   (:func:`dnas.cost.sample_in_band`, seeds 0..9), retrained with the same recipe (seed 0);
 * ``uniform``: architectures drawn uniformly from the whole space (the frontier's background);
 * ``latency``: a latency look-up table of the 1-D space built on this CPU, a search under 50% of
-  the largest architecture's table latency, and the fixed model timed as a whole.
+  the largest architecture's table latency, and the fixed model timed as a whole;
+* ``reseed`` (``--retrain-seeds K`` > 1): every found and random architecture retrained again so
+  that each has retrain seeds 0..K-1 (found with both export rules); an architecture's score is
+  its mean over those seeds, and found and random are compared on the same seeds (a retrain seed
+  moves every architecture alike, so one seed per architecture mixes the seed's luck into the
+  comparison). These jobs read their architecture from the finished ``found`` / ``random`` job.
 
 Every finished job is a JSON file under ``--work`` (written atomically; a rerun skips it), and the
 report (``--out``, Markdown) and the frontier plot are rewritten after each job.
@@ -141,12 +146,33 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
     return result.architecture, info
 
 
-def job(kind: str, name: str, a: float, b: int, o: argparse.Namespace) -> dict:
+def _source(b: int | str) -> tuple[str, int, int]:
+    """A reseed job's ``b``: ``"found1-0"`` -> ("found", 1, 0) (source kind, its index, seed)."""
+    head, seed = str(b).rsplit("-", 1)
+    kind = head.rstrip("0123456789")
+    return kind, int(head[len(kind):]), int(seed)
+
+
+def job(kind: str, name: str, a: float, b: Any, o: argparse.Namespace) -> dict:
     """Run one job in this process; returns its record."""
     torch.set_num_threads(o.threads)
     largest = _largest(name)
     rec: dict[str, Any] = {"kind": kind, "data": name, "largest": largest}
-    if kind == "found":
+    if kind == "reseed":
+        src_kind, index, seed = _source(b)
+        src = json.loads((Path(o.work) / "jobs" / f"{_key(src_kind, name, a, index)}.json")
+                         .read_text())
+        arch = dnas.Architecture.from_dict(src["arch"])
+        rec.update(fraction=a, source=src_kind, index=index, seed=seed, arch=src["arch"],
+                   cost=src["cost"], **_retrain(name, arch, seed, o))
+        alt = src.get("validation_export")
+        if alt is not None:  # the other export rule's architecture, on the same seed
+            rec["validation_export"] = dict(
+                same_as_probability_export=alt["same_as_probability_export"],
+                **({k: rec[k] for k in ("test_accuracy", "parameters", "retrain_seconds")}
+                   if alt["same_as_probability_export"] else
+                   _retrain(name, dnas.Architecture.from_dict(alt["arch"]), seed, o)))
+    elif kind == "found":
         budget = a * largest
         arch, info = _search(name, b, o, cost="params", budget=budget)
         rec.update(fraction=a, seed=b, budget=budget, arch=arch.to_dict(), **info)
@@ -208,8 +234,8 @@ def _latency(name: str, fraction: float, seed: int, o: argparse.Namespace) -> di
             "held_out_predicted": predicted[2:], "held_out_timed": timed[2:], **info}
 
 
-def jobs(o: argparse.Namespace) -> list[tuple[str, str, float, int]]:
-    out: list[tuple[str, str, float, int]] = [
+def jobs(o: argparse.Namespace) -> list[tuple[str, str, float, Any]]:
+    out: list[tuple[str, str, float, Any]] = [
         ("latency", "mnist1d", o.latency_fraction, s) for s in range(o.latency_seeds)]
     # budgets in turn over both data sets (a run stopped early still compares found with random)
     for f in FRACTIONS:
@@ -218,10 +244,17 @@ def jobs(o: argparse.Namespace) -> list[tuple[str, str, float, int]]:
             out += [("random", name, f, i) for i in range(o.random)]
     for name in _names(o):
         out += [("uniform", name, 0.0, i) for i in range(o.uniform)]
+    # more retrain seeds for every found and random architecture (after the jobs they read)
+    for f in FRACTIONS:
+        for name in _names(o):
+            out += [("reseed", name, f, f"found{s}-{t}") for s in range(o.seeds)
+                    for t in range(o.retrain_seeds) if t != s]
+            out += [("reseed", name, f, f"random{i}-{t}") for i in range(o.random)
+                    for t in range(1, o.retrain_seeds)]
     return out
 
 
-def _key(kind: str, name: str, a: float, b: int) -> str:
+def _key(kind: str, name: str, a: float, b: Any) -> str:
     return f"{kind}-{name}-{a:g}-{b}"
 
 
@@ -235,7 +268,7 @@ def _ms(values: list[float]) -> str:
 
 
 def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
-    by = {(r["kind"], r["data"]): [] for r in records}
+    by: dict[tuple[str, str], list[dict]] = {(r["kind"], r["data"]): [] for r in records}
     for r in records:
         by[(r["kind"], r["data"])].append(r)
     lines = [
@@ -262,7 +295,9 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
         "into ±10% of B when outside (`BudgetPenalty.export`).",
         f"- Retrain (found and random alike): {o.epochs} epochs, batch {o.batch}, SGD lr {o.lr} "
         "cosine, momentum 0.9, weight decay 3e-4, random shift (MNIST-1D ±4, digits ±1), test "
-        "accuracy after the last epoch. Found: retrain seed = search seed; random: seed 0.",
+        "accuracy after the last epoch. Found: retrain seed = search seed; random: seed 0"
+        + (f"; then every architecture also with the other seeds of 0..{o.retrain_seeds - 1}."
+           if o.retrain_seeds > 1 else "."),
         f"- Random baseline: {o.random} architectures per budget drawn uniformly among those "
         "within ±10% of it (`dnas.cost.sample_in_band`).",
         "",
@@ -316,16 +351,16 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
                       "seeds | export s |", "|---|---|---|---|---|---|---|---|---|"]
             for f in FRACTIONS:
                 fr = sorted((r for r in alts if r["fraction"] == f), key=lambda r: r["seed"])
-                rr = [r["test_accuracy"] for r in rand if r["fraction"] == f]
+                racc_v = [r["test_accuracy"] for r in rand if r["fraction"] == f]
                 if not fr:
                     continue
                 budget = f * largest
                 va = [r["validation_export"] for r in fr]
                 accs = [v["test_accuracy"] for v in va]
-                med = statistics.median(rr) if rr else float("nan")
+                med = statistics.median(racc_v) if racc_v else float("nan")
                 beats = (f"{'**yes**' if statistics.mean(accs) > med else 'no'} "
                          f"({statistics.mean(accs) - med:+.4f}), "
-                         f"{sum(a > med for a in accs)}/{len(accs)}" if rr else "–")
+                         f"{sum(a > med for a in accs)}/{len(accs)}" if racc_v else "–")
                 lines.append(
                     f"| {f:.0%} | " + ", ".join(f"{v['cost']['value']:,.0f}" for v in va)
                     + f" | {sum(abs(v['cost']['value'] / budget - 1) <= 0.1 for v in va)}/"
@@ -334,6 +369,7 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
                     f"{med:.4f} | {beats} | "
                     + ", ".join(f"{v['export_seconds']:.1f}" for v in va) + " |")
             lines.append("")
+        lines += _paired_section(o, name, found, rand, by.get(("reseed", name), []))
     lat = by.get(("latency", "mnist1d"), [])
     if lat:
         lines += [f"## Latency budget (MNIST-1D, this CPU, batch 1, 1 thread, {o.clock} clock)",
@@ -367,7 +403,8 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
         if r["kind"] == "latency":
             continue
         c = r["cost"]["value"] if isinstance(r["cost"], dict) else r["cost"]
-        lines.append(f"| {r['kind']} | {r['data']} | {r.get('fraction', '–')} | "
+        kind = (f"reseed ({r['source']} {r['index']})" if r["kind"] == "reseed" else r["kind"])
+        lines.append(f"| {kind} | {r['data']} | {r.get('fraction', '–')} | "
                      f"{r.get('seed', r.get('index'))} | {c:,.0f} | {r['test_accuracy']:.4f} | "
                      f"{r.get('search_seconds', 0):.0f} | {r['retrain_seconds']:.0f} |")
     lines.append("")
@@ -375,6 +412,70 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
     if _plot(records, png, _names(o)):
         lines.insert(len(lines) - 1, f"\n![accuracy vs parameters]({png.name})\n")
     atomic_write(o.out, "\n".join(lines) + "\n")
+
+
+def _seed_scores(o: argparse.Namespace, kind: str, rows: list[dict], reseeds: list[dict],
+                 f: float, alt: bool = False) -> dict[int, dict[int, float]]:
+    """index -> {retrain seed: test accuracy} for one budget's found (by search seed) or random
+    architectures; ``alt``: the validation export's architecture."""
+    def acc(r: dict) -> float | None:
+        if not alt:
+            return r["test_accuracy"]
+        v = r.get("validation_export")
+        return None if v is None else v["test_accuracy"]
+
+    out: dict[int, dict[int, float]] = {}
+    for r in rows:
+        if r["fraction"] == f and (a := acc(r)) is not None:
+            i = r["seed"] if kind == "found" else r["index"]
+            out.setdefault(i, {})[r["seed"] if kind == "found" else 0] = a
+    for r in reseeds:
+        if r["fraction"] == f and r["source"] == kind and (a := acc(r)) is not None:
+            out.setdefault(r["index"], {})[r["seed"]] = a
+    k = o.retrain_seeds  # only architectures with every seed are compared
+    return {i: v for i, v in out.items() if all(t in v for t in range(k))}
+
+
+def _paired_section(o: argparse.Namespace, name: str, found: list[dict], rand: list[dict],
+                    reseeds: list[dict]) -> list[str]:
+    k = o.retrain_seeds
+    if k < 2 or not reseeds:
+        return []
+    alts = any("validation_export" in r for r in found)
+    lines = [f"Paired retrain seeds: every architecture retrained with seeds 0..{k - 1}, "
+             f"scored by its mean over them (found: one mean per search seed; random: the "
+             f"median of the {o.random} architectures' means); an architecture's own noise is "
+             "the pooled retrain-seed σ of the random architectures / √K:", "",
+             "| budget | found (probability export): mean over seeds, per search | mean ± std"
+             " | above the random median: searches, mean − median"
+             + (" | validation export: per search | above the median" if alts else "")
+             + " | random: median of means (min–max), n | retrain-seed σ; of a K-seed mean |",
+             "|---|---|---|---|" + ("---|---|" if alts else "") + "---|---|"]
+    for f in FRACTIONS:
+        fs = _seed_scores(o, "found", found, reseeds, f)
+        rs = _seed_scores(o, "random", rand, reseeds, f)
+        if not fs or not rs:
+            continue
+        fm = [statistics.mean(fs[i].values()) for i in sorted(fs)]
+        rm = [statistics.mean(v.values()) for v in rs.values()]
+        med = statistics.median(rm)
+        sd = math.sqrt(statistics.mean(statistics.variance(v.values()) for v in rs.values()))
+
+        def above(means: list[float], med: float = med) -> str:
+            n = sum(m > med for m in means)
+            return (f"{'**' if n == len(means) else ''}{n}/{len(means)}"
+                    f"{'**' if n == len(means) else ''}, {statistics.mean(means) - med:+.4f}")
+
+        row = (f"| {f:.0%} | " + ", ".join(f"{m:.4f}" for m in fm) + f" | {_ms(fm)} | "
+               f"{above(fm)} | ")
+        if alts:
+            va = _seed_scores(o, "found", found, reseeds, f, alt=True)
+            vm = [statistics.mean(va[i].values()) for i in sorted(va)]
+            row += (", ".join(f"{m:.4f}" for m in vm) + f" | {above(vm) if vm else '–'} | ")
+        row += (f"{med:.4f} ({min(rm):.4f}–{max(rm):.4f}), n={len(rm)} | "
+                f"{sd:.4f}; {sd / math.sqrt(k):.4f} |")
+        lines.append(row)
+    return [*lines, ""]
 
 
 def _plot(records: list[dict], path: Path, names: list[str]) -> bool:
@@ -449,10 +550,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--validation-export", action="store_true",
                    help="also export each found search with budget_export='validation' and "
                         "retrain that architecture (both rules side by side)")
-    p.add_argument("--only", help="comma-separated job kinds to run (found,random,uniform,latency)")
+    p.add_argument("--retrain-seeds", type=int, default=1,
+                   help="retrain every found and random architecture with seeds 0..K-1 and "
+                        "compare their means (paired seeds); 1: found with its search seed, "
+                        "random with seed 0")
+    p.add_argument("--only", help="comma-separated job kinds to run "
+                                  "(found,random,uniform,latency,reseed)")
     p.add_argument("--data", default="mnist1d,digits",
                    help=f"comma-separated data sets to run and report ({', '.join(DATASETS)})")
     o = p.parse_args(argv)
+    if o.retrain_seeds < 1:
+        p.error(f"--retrain-seeds {o.retrain_seeds}: must be at least 1")
     bad = [n for n in _names(o) if n not in DATASETS]
     if bad:
         p.error(f"--data {o.data!r}: unknown {bad}; known: {', '.join(DATASETS)}")
@@ -469,18 +577,25 @@ def main(argv: list[str] | None = None) -> int:
 
     report(o, records(), done=not todo)
     with ProcessPoolExecutor(o.workers) as pool:
-        futures = {pool.submit(job, *j, o): j for j in todo}
-        for fut in as_completed(futures):
-            j = futures[fut]
-            try:
-                rec = fut.result()
-            except Exception as err:  # one failed job must not stop the others
-                print(f"FAILED {_key(*j)}: {type(err).__name__}: {err}", flush=True)
-                continue
-            atomic_write(work / "jobs" / f"{_key(*j)}.json", json.dumps(rec))
-            print(f"done {_key(*j)}: acc={rec.get('test_accuracy', float('nan')):.4f}",
-                  flush=True)
-            report(o, records(), done=False)
+        # reseed jobs read a finished found / random job: they go in a second round
+        for phase in ([j for j in todo if j[0] != "reseed"], [j for j in todo if j[0] == "reseed"]):
+            ready = [j for j in phase if j[0] != "reseed" or (work / "jobs" / (
+                _key(_source(j[3])[0], j[1], j[2], _source(j[3])[1]) + ".json")).exists()]
+            if len(ready) < len(phase):
+                print(f"{len(phase) - len(ready)} reseed jobs skipped: their source job did not "
+                      "finish", flush=True)
+            futures = {pool.submit(job, *j, o): j for j in ready}
+            for fut in as_completed(futures):
+                j = futures[fut]
+                try:
+                    rec = fut.result()
+                except Exception as err:  # one failed job must not stop the others
+                    print(f"FAILED {_key(*j)}: {type(err).__name__}: {err}", flush=True)
+                    continue
+                atomic_write(work / "jobs" / f"{_key(*j)}.json", json.dumps(rec))
+                print(f"done {_key(*j)}: acc={rec.get('test_accuracy', float('nan')):.4f}",
+                      flush=True)
+                report(o, records(), done=False)
     report(o, records(), done=all((work / "jobs" / f"{_key(*j)}.json").exists()
                                   for j in jobs(o)))
     return 0
