@@ -36,3 +36,18 @@ def test_valid_select_options_pass():
                                select_options={"tune_steps": 2, "tune_lr_factor": 0.5,
                                                "labels": ["a"], "seed": 3})
     assert config.select_options["tune_steps"] == 2
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"robust_options": {"epsilon_end": 0.1}},
+     r"robust_options=\{'epsilon_end': 0.1\} need a robust method: set robust= one of "),
+    ({"select_options": {"tune_steps": 3}},
+     r"select_options=\{'tune_steps': 3\} are DARTS-PT's options: they need "
+     r"select='perturbation'"),
+    ({"robust": "sdarts-rs", "robust_options": {"bogus": 1}},
+     r"bad options for robust='sdarts-rs': .*'bogus'"),
+    ({"robust": "sdarts-rs", "robust_options": {"epsilon_end": -1.0}}, r"epsilon_end=-1.0 must"),
+])
+def test_options_nothing_would_read_or_bad_ones_raise_at_config_time(options, match):
+    with pytest.raises(ValueError, match=match):
+        dnas.SearchConfig(**options)

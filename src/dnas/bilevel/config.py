@@ -224,7 +224,7 @@ class SearchConfig:
         self._check_cost()
 
     def _check_robust(self) -> None:
-        from dnas.robust import SELECTIONS, robust_methods  # robust imports relaxations too
+        from dnas.robust import SELECTIONS, create, robust_methods  # imports relaxations too
 
         check_choice("robust", self.robust, (None, *robust_methods()))
         check_choice("select", self.select, SELECTIONS)
@@ -232,6 +232,15 @@ class SearchConfig:
             if not isinstance(getattr(self, name), Mapping):
                 raise ParameterError(f"{name}={getattr(self, name)!r} must be a mapping")
             object.__setattr__(self, name, dict(getattr(self, name)))
+        # options that nothing would read are refused, not silently dropped
+        if self.robust is None and self.robust_options:
+            raise ValueError(f"robust_options={self.robust_options!r} need a robust method: set "
+                             f"robust= one of {', '.join(robust_methods())}")
+        if self.select == "default" and self.select_options:
+            raise ValueError(f"select_options={self.select_options!r} are DARTS-PT's options: "
+                             "they need select='perturbation' (select='default' takes none)")
+        if self.robust is not None:
+            create(self.robust, **self.robust_options)  # its options checked now, not later
         # checked here, not when the search ends and selection starts
         import inspect
 
