@@ -180,10 +180,11 @@ def test_regression_targets_of_another_shape(data):
 
 
 def test_divergence_stops_the_step(data):
+    """Stopped at the step, the message naming this API's option (learning_rate, not w_lr)."""
     train, valid = data
     opt = _optimizer(learning_rate=1e30, grad_clip=None)
     with pytest.raises(NonFiniteError, match=r"^search stopped at epoch 1, step \d+: the .* is "
-                                             r"nan.*w_lr=1e\+30 is too large"):
+                                             r"nan.*learning_rate=1e\+30 is too large"):
         for _ in range(20):
             opt.step(train, valid)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 from dnas.bilevel.config import SearchConfig
 from dnas.runtime.finite import FiniteGuard
@@ -16,14 +17,19 @@ TRAIN_LOSS = "training loss"
 W_GRAD_NORM = "weight gradient norm"
 
 
-def search_guard(config: SearchConfig) -> FiniteGuard:
-    """The guard of a search, its messages naming ``config``'s learning rates."""
+def search_guard(config: SearchConfig, names: Mapping[str, str] | None = None) -> FiniteGuard:
+    """The guard of a search, its messages naming ``config``'s learning rates — by the caller's
+    names for them where ``names`` gives some (``{"w_lr": "learning_rate"}``: an API that takes
+    its options under other names shows those)."""
     c = config
-    weights = f"the weight learning rate w_lr={c.w_lr:g} is too large for this model"
-    alpha = (f"the α learning rate arch_lr={c.arch_lr:g} (arch_optimizer={c.arch_optimizer!r}) "
-             "is too large")
+    name = {"w_lr": "w_lr", "arch_lr": "arch_lr", "arch_optimizer": "arch_optimizer",
+            "grad_clip": "grad_clip", **(names or {})}
+    weights = f"the weight learning rate {name['w_lr']}={c.w_lr:g} is too large for this model"
+    alpha = (f"the α learning rate {name['arch_lr']}={c.arch_lr:g} ({name['arch_optimizer']}="
+             f"{c.arch_optimizer!r}) is too large")
     data = "or a batch of the data holds NaN/inf"
-    clip = "" if c.grad_clip is not None else " (gradient clipping is off: set grad_clip)"
+    clip = ("" if c.grad_clip is not None else
+            f" (gradient clipping is off: set {name['grad_clip']})")
     return FiniteGuard(
         "search",
         causes={

@@ -29,6 +29,7 @@ from torch import nn
 from dnas.arch.architecture import Architecture
 from dnas.bilevel.config import SearchConfig
 from dnas.bilevel.first_batch import as_dtype, check_class_targets
+from dnas.bilevel.guard import search_guard
 from dnas.runtime.batches import tensor_pair
 from dnas.runtime.checks import check_bool, check_int
 from dnas.runtime.finite import check_data
@@ -323,6 +324,8 @@ class DARTSOptimizer:
             self.config.replace(steps_per_epoch=1, batch_size=int(train_batch[0].shape[0])),
             loss_fn=loss_fn,
         )
+        # its NaN/inf messages name the learning rates as this constructor takes them
+        self.searcher.guard = search_guard(self.searcher.config, names=_NASLIB_NAMES)
         self.searcher.model.train()
         self._start_epoch()
 
