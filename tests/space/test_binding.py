@@ -84,3 +84,22 @@ def test_resample_draws_one_sample_per_label():
         dnas.resample(net, g)
         draws.add(net.a.arch.sample[1])
     assert len(draws) == 2 and index in draws  # both candidates of "op" come up
+
+
+@pytest.mark.parametrize("call", [dnas.derive, dnas.summary,
+                                  lambda m: dnas.fix(m, dnas.Architecture({})),
+                                  lambda m: list(dnas.arch_parameters(m))])
+def test_a_model_that_is_not_a_module_is_named(call):
+    with pytest.raises(TypeError, match=r"^model must be an nn.Module, got str"):
+        call("net")
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"digits": -1}, r"^digits=-1 must be an integer in \[0, 17\]"),
+    ({"digits": "3"}, r"^digits='3' must be an integer"),
+    ({"cost": 3}, r"^cost=3 must be a dnas.cost.CostModel, one of 'params', 'flops', 'latency'"),
+])
+def test_summary_options_are_checked(options, match):
+    model = nn.Sequential(dnas.LayerChoice([nn.Identity(), nn.Identity()], label="a"))
+    with pytest.raises(ValueError, match=match):
+        dnas.summary(model, **options)

@@ -13,11 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from dnas.runtime.checks import ParameterError, check_int
 from dnas.space.modules import ArchParams, InputChoice, LayerChoice, _Choice
 
 
 def choices(model: nn.Module) -> list[tuple[str, _Choice]]:
     """All ``(qualified_name, choice)`` pairs of ``model``, in module order."""
+    if not isinstance(model, nn.Module):  # every function on a search model starts here
+        raise ParameterError(f"model must be an nn.Module, got {type(model).__name__}")
     return [(n, m) for n, m in model.named_modules() if isinstance(m, _Choice)]
 
 
@@ -114,6 +117,11 @@ def summary(model: nn.Module, digits: int = 3, cost: Any = None) -> str:
     architecture the export rule picks now.
     """
     groups = bind(model)
+    check_int("digits", digits, 0, 17)
+    if cost is not None and not isinstance(cost, str) and not callable(
+            getattr(cost, "describe", None)):
+        raise ParameterError(f"cost={cost!r} must be a dnas.cost.CostModel, one of 'params', "
+                             "'flops', 'latency', or None")
     counts: dict[str, int] = {}
     for _, c in choices(model):
         counts[c.label] = counts.get(c.label, 0) + 1
