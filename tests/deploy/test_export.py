@@ -155,6 +155,9 @@ def test_bad_arguments(tmp_path):
         dnas.export(model, tmp_path / "m.pt", input_shape=(4,), metadata={"f": object()})
     with pytest.raises(TypeError, match="model must be an nn.Module"):
         dnas.export("model", tmp_path / "m.pt", input_shape=(4,))
+    with pytest.raises(TypeError, match=r"^path must be a file path .* got Tensor \(the order "
+                                        r"is export\(model, path, format, example_input\)\)"):
+        dnas.export(model, torch.randn(2, 4), tmp_path / "m.pt")  # arguments swapped
     assert list(tmp_path.iterdir()) == []
 
 

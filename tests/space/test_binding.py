@@ -103,3 +103,10 @@ def test_summary_options_are_checked(options, match):
     model = nn.Sequential(dnas.LayerChoice([nn.Identity(), nn.Identity()], label="a"))
     with pytest.raises(ValueError, match=match):
         dnas.summary(model, **options)
+
+
+def test_resample_names_a_generator_that_is_not_one():
+    model = nn.Sequential(dnas.LayerChoice([nn.Identity(), nn.Identity()], label="a"))
+    with pytest.raises(TypeError, match=r"^generator=3 must be a torch.Generator"):
+        dnas.resample(model, generator=3)
+    dnas.resample(model, torch.Generator().manual_seed(0))  # a generator is taken

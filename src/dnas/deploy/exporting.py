@@ -43,7 +43,7 @@ from dnas.deploy.runners import (
 )
 from dnas.runtime import jsonio
 from dnas.runtime.atomic import atomic_write
-from dnas.runtime.checks import check_float
+from dnas.runtime.checks import ParameterError, check_float
 
 FORMATS = ("torchscript", "onnx")
 _SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript",
@@ -267,6 +267,10 @@ def export(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(
+            f"path must be a file path (str or os.PathLike) such as 'model.onnx', got "
+            f"{type(path).__name__} (the order is export(model, path, format, example_input))")
     path = Path(path)
     fmt = _format(format, path)
     refuse_search_network(model)

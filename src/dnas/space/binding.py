@@ -104,6 +104,9 @@ def named_arch_parameters(model: nn.Module) -> dict[str, tuple[str, nn.Parameter
 
 def resample(model: nn.Module, generator: torch.Generator | None = None) -> None:
     """Draw one sample per label for the next step (shared by every choice with that label)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ParameterError(f"generator={generator!r} must be a torch.Generator (e.g. "
+                             "torch.Generator().manual_seed(0)) or None")
     for group in bind(model).values():
         group.resample(generator)
 
