@@ -203,6 +203,8 @@ def test_search_arguments_of_the_wrong_kind():
     with pytest.raises(TypeError, match=r"callbacks\[0\] is a int; callbacks must be "
                        r"dnas.Callback objects"):
         dnas.search(ToyClassifier(), t, v, epochs=1, callbacks=[1])
+    with pytest.raises(TypeError, match=r"^callbacks=3 must be a list of dnas.Callback objects"):
+        dnas.search(ToyClassifier(), t, v, epochs=1, callbacks=3)
     with pytest.raises(ValueError, match=r"train is a pair of lists: pass \(X, y\) as tensors"):
         dnas.search(ToyClassifier(), (t[0].tolist(), t[1].tolist()), v, epochs=1)
     with pytest.raises(ValueError, match=r"method_options\['tau_max'\]=inf must be a finite"):

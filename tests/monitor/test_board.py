@@ -139,3 +139,10 @@ def test_without_tensorboard_a_clear_message(tmp_path, monkeypatch):
         TensorBoard(tmp_path)
     with pytest.raises(ValueError, match="every_steps=-1 must be an integer >= 0"):
         TensorBoard(tmp_path, every_steps=-1)
+
+
+def test_a_log_dir_that_cannot_be_a_folder_is_named(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"^log_dir='.*file/tb' cannot be used as a TensorBoard "
+                                         r"log folder"):
+        TensorBoard(tmp_path / "file" / "tb")

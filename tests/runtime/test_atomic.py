@@ -131,3 +131,13 @@ def test_stale_temporaries_are_removed_on_entry_and_nothing_else(tmp_path):
     assert not (run / ".config.yaml.ffffffffffff.tmp").is_symlink()
     assert victim.read_text() == "precious"
     assert all(p.read_text() == "mine" for p in kept)
+
+
+def test_a_folder_or_a_file_on_the_way_is_named(tmp_path):
+    (tmp_path / "run").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"cannot write '.*run': it is a folder"):
+        atomic_write(tmp_path / "run", b"x")
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(OSError, match=r"cannot create the folder '.*plain' to write '.*plain/a"):
+        atomic_write(tmp_path / "plain" / "a.json", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "run"]  # no debris

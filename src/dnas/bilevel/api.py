@@ -70,6 +70,6 @@ def search(
              if v is not None}
     config = resolve_config(config, {**given, **options}, "search()")
     return Searcher(
-        model, train, valid, config, loss_fn=loss_fn, callbacks=list(callbacks),
+        model, train, valid, config, loss_fn=loss_fn, callbacks=callbacks,
         per_label=per_label, augment=augment,
     ).run()

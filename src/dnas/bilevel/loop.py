@@ -13,7 +13,7 @@ can be checkpointed and resumed exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -89,7 +89,7 @@ class Searcher(LoopState):
         config: SearchConfig | None = None,
         *,
         loss_fn: LossFn | None = None,
-        callbacks: Sequence[Callback] = (),
+        callbacks: Iterable[Callback] = (),
         per_label: Mapping[str, str | Relaxation] | None = None,
         augment: Callable[..., torch.Tensor] | None = None,
         **options: Any,

@@ -97,6 +97,11 @@ class TensorBoard(Callback):
         self.log_dir = Path(log_dir)
         self.every_steps = every_steps
         self.diagrams = bool(diagrams)
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"log_dir={str(log_dir)!r} cannot be used as a TensorBoard log "
+                             f"folder: {err.strerror or err}") from None
         self.writer = _writer_class()(log_dir=str(self.log_dir))
         self._described: set[str] = set()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
 import re
 import secrets
@@ -157,7 +158,14 @@ def atomic_writer(
         raise ValueError(f"mode={mode!r} must be one of 'wb', 'w'")
     path = Path(path)
     _refuse_links(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {str(path)!r}: it is a folder "
+                                "(give the path of a file)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file where a folder belongs, no permission, ...
+        raise type(err)(err.errno, f"cannot create the folder {str(path.parent)!r} to write "
+                        f"{str(path)!r}: {err.strerror or err}") from None
     fd, tmp = _create_temporary(path.parent, path.name, permissions)
     try:
         if mode == "w":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -52,7 +52,7 @@ class LoopState:
     model: torch.nn.Module
 
     def _init_state(
-        self, splits: Iterable[str], device: torch.device, callbacks: Sequence[Callback],
+        self, splits: Iterable[str], device: torch.device, callbacks: Iterable[Callback],
         guard: FiniteGuard,
     ) -> None:
         self.guard = guard
@@ -60,6 +60,9 @@ class LoopState:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.meters = Meters(splits, device)
+        if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+            raise TypeError(f"callbacks={callbacks!r} must be a list of dnas.Callback objects "
+                            "(e.g. callbacks=[dnas.TensorBoard('runs/tb')])")
         self.callbacks = list(callbacks)
         for i, cb in enumerate(self.callbacks):
             if not all(callable(getattr(cb, hook, None)) for hook in ("on_step_end",
