@@ -15,6 +15,10 @@ What it runs (each job in its own process, ``--workers`` at a time, ``--threads`
 * ``uniform``: architectures drawn uniformly from the whole space (the frontier's background);
 * ``latency``: a latency look-up table of the 1-D space built on this CPU, a search under 50% of
   the largest architecture's table latency, and the fixed model timed as a whole;
+* ``oneshot`` (``--one-shot-export``): the ``found`` job's search again (the same seed: the same
+  supernet, checked), its trained supernet saved under ``--work``/supernets, exported with
+  ``budget_export="one-shot"`` (:meth:`dnas.cost.BudgetPenalty.search`: the band searched with
+  the supernet's validation loss as the judge) and that architecture retrained alike;
 * ``reseed`` (``--retrain-seeds K`` > 1): every found and random architecture retrained again so
   that each has retrain seeds 0..K-1 (found with both export rules); an architecture's score is
   its mean over those seeds, and found and random are compared on the same seeds (a retrain seed
@@ -143,6 +147,21 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
         alt = penalty.export(dnas.derive(result.model), score)
         info["validation_export"] = {"arch": alt.to_dict(), "cost": alt.meta["cost"],
                                      "export_seconds": time.perf_counter() - start}
+    if getattr(o, "one_shot", None) is not None and cost.get("cost") == "params":
+        folder = Path(o.work) / "supernets"
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(result.model.state_dict(), folder / f"{o.one_shot}.pt")
+        start = time.perf_counter()
+        penalty = BudgetPenalty(CostModel(result.model, "params"), cost["budget"],
+                                o.cost_weight, o.cost_penalty)
+        X, y = valid
+        score = validation_loss(result.model, [(X[i:i + 256], y[i:i + 256])
+                                               for i in range(0, X.shape[0], 256)])
+        alt = penalty.search(dnas.derive(result.model), score, samples=o.export_samples,
+                             max_evaluations=o.export_evaluations,
+                             generator=torch.Generator().manual_seed(seed))
+        info["one_shot"] = {"arch": alt.to_dict(), "cost": alt.meta["cost"],
+                            "export_seconds": time.perf_counter() - start}
     return result.architecture, info
 
 
@@ -184,6 +203,17 @@ def job(kind: str, name: str, a: float, b: Any, o: argparse.Namespace) -> dict:
                        if same else _retrain(name, dnas.Architecture.from_dict(alt["arch"]),
                                              b, o))
             alt["same_as_probability_export"] = same
+    elif kind == "oneshot":
+        budget = a * largest
+        o.one_shot = _key(kind, name, a, b)
+        o.validation_export = False  # the found job has it (this process's copy of o)
+        prob, info = _search(name, b, o, cost="params", budget=budget)
+        shot = info.pop("one_shot")
+        arch = dnas.Architecture.from_dict(shot["arch"])
+        rec.update(fraction=a, seed=b, budget=budget, arch=shot["arch"], cost=shot["cost"],
+                   export_seconds=shot["export_seconds"], probability_arch=prob.to_dict(),
+                   search_seconds=info["search_seconds"], history=info["history"])
+        rec.update(_retrain(name, arch, b, o))
     elif kind in ("random", "uniform"):
         net, _ = _network(name)
         gen = torch.Generator().manual_seed(1000 * b + int(100 * a))
@@ -244,11 +274,16 @@ def jobs(o: argparse.Namespace) -> list[tuple[str, str, float, Any]]:
             out += [("random", name, f, i) for i in range(o.random)]
     for name in _names(o):
         out += [("uniform", name, 0.0, i) for i in range(o.uniform)]
+    if o.one_shot_export:
+        for f in FRACTIONS:
+            for name in _names(o):
+                out += [("oneshot", name, f, s) for s in range(o.seeds)]
     # more retrain seeds for every found and random architecture (after the jobs they read)
     for f in FRACTIONS:
         for name in _names(o):
-            out += [("reseed", name, f, f"found{s}-{t}") for s in range(o.seeds)
-                    for t in range(o.retrain_seeds) if t != s]
+            out += [("reseed", name, f, f"{src}{s}-{t}") for s in range(o.seeds)
+                    for t in range(o.retrain_seeds) if t != s
+                    for src in ("found", "oneshot") if src == "found" or o.one_shot_export]
             out += [("reseed", name, f, f"random{i}-{t}") for i in range(o.random)
                     for t in range(1, o.retrain_seeds)]
     return out
@@ -369,7 +404,8 @@ def report(o: argparse.Namespace, records: list[dict], done: bool) -> None:
                     f"{med:.4f} | {beats} | "
                     + ", ".join(f"{v['export_seconds']:.1f}" for v in va) + " |")
             lines.append("")
-        lines += _paired_section(o, name, found, rand, by.get(("reseed", name), []))
+        lines += _paired_section(o, name, found, rand, by.get(("reseed", name), []),
+                                 by.get(("oneshot", name), []))
     lat = by.get(("latency", "mnist1d"), [])
     if lat:
         lines += [f"## Latency budget (MNIST-1D, this CPU, batch 1, 1 thread, {o.clock} clock)",
@@ -427,8 +463,8 @@ def _seed_scores(o: argparse.Namespace, kind: str, rows: list[dict], reseeds: li
     out: dict[int, dict[int, float]] = {}
     for r in rows:
         if r["fraction"] == f and (a := acc(r)) is not None:
-            i = r["seed"] if kind == "found" else r["index"]
-            out.setdefault(i, {})[r["seed"] if kind == "found" else 0] = a
+            i = r["seed"] if kind in ("found", "oneshot") else r["index"]
+            out.setdefault(i, {})[r["seed"] if kind in ("found", "oneshot") else 0] = a
     for r in reseeds:
         if r["fraction"] == f and r["source"] == kind and (a := acc(r)) is not None:
             out.setdefault(r["index"], {})[r["seed"]] = a
@@ -437,7 +473,7 @@ def _seed_scores(o: argparse.Namespace, kind: str, rows: list[dict], reseeds: li
 
 
 def _paired_section(o: argparse.Namespace, name: str, found: list[dict], rand: list[dict],
-                    reseeds: list[dict]) -> list[str]:
+                    reseeds: list[dict], shots: list[dict]) -> list[str]:
     k = o.retrain_seeds
     if k < 2 or not reseeds:
         return []
@@ -449,8 +485,10 @@ def _paired_section(o: argparse.Namespace, name: str, found: list[dict], rand: l
              "| budget | found (probability export): mean over seeds, per search | mean ± std"
              " | above the random median: searches, mean − median"
              + (" | validation export: per search | above the median" if alts else "")
+             + (" | one-shot export: per search | above the median" if shots else "")
              + " | random: median of means (min–max), n | retrain-seed σ; of a K-seed mean |",
-             "|---|---|---|---|" + ("---|---|" if alts else "") + "---|---|"]
+             "|---|---|---|---|" + ("---|---|" if alts else "") + ("---|---|" if shots else "")
+             + "---|---|"]
     for f in FRACTIONS:
         fs = _seed_scores(o, "found", found, reseeds, f)
         rs = _seed_scores(o, "random", rand, reseeds, f)
@@ -472,6 +510,10 @@ def _paired_section(o: argparse.Namespace, name: str, found: list[dict], rand: l
             va = _seed_scores(o, "found", found, reseeds, f, alt=True)
             vm = [statistics.mean(va[i].values()) for i in sorted(va)]
             row += (", ".join(f"{m:.4f}" for m in vm) + f" | {above(vm) if vm else '–'} | ")
+        if shots:
+            ss = _seed_scores(o, "oneshot", shots, reseeds, f)
+            sm = [statistics.mean(ss[i].values()) for i in sorted(ss)]
+            row += (", ".join(f"{m:.4f}" for m in sm) + f" | {above(sm) if sm else '–'} | ")
         row += (f"{med:.4f} ({min(rm):.4f}–{max(rm):.4f}), n={len(rm)} | "
                 f"{sd:.4f}; {sd / math.sqrt(k):.4f} |")
         lines.append(row)
@@ -550,12 +592,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--validation-export", action="store_true",
                    help="also export each found search with budget_export='validation' and "
                         "retrain that architecture (both rules side by side)")
+    p.add_argument("--one-shot-export", action="store_true",
+                   help="also run each found search again, export it with "
+                        "budget_export='one-shot' and retrain that architecture")
+    p.add_argument("--export-samples", type=int, default=32,
+                   help="the one-shot export's uniform draws from the band")
+    p.add_argument("--export-evaluations", type=int, default=128,
+                   help="the one-shot export's scored architectures at most")
     p.add_argument("--retrain-seeds", type=int, default=1,
                    help="retrain every found and random architecture with seeds 0..K-1 and "
                         "compare their means (paired seeds); 1: found with its search seed, "
                         "random with seed 0")
     p.add_argument("--only", help="comma-separated job kinds to run "
-                                  "(found,random,uniform,latency,reseed)")
+                                  "(found,random,uniform,latency,oneshot,reseed)")
     p.add_argument("--data", default="mnist1d,digits",
                    help=f"comma-separated data sets to run and report ({', '.join(DATASETS)})")
     o = p.parse_args(argv)

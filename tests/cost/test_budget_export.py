@@ -138,3 +138,136 @@ def test_search_with_budget_export_validation_moves_by_the_supernets_loss():
 def test_budget_export_is_checked():
     with pytest.raises(ValueError, match="budget_export='loss'.*probability.*validation"):
         SearchConfig(cost="params", budget=10.0, budget_export="loss")
+
+
+# ---------------------------------------------------------------------------- one-shot export
+def _three_widths() -> nn.Module:
+    sizes = [dnas.ValueChoice([2, 4, 8, 16], label=k) for k in "abc"]
+    layers: list[nn.Module] = []
+    c_in = 6
+    for s in sizes:
+        layers += [dnn.Linear(c_in, s), nn.ReLU()]
+        c_in = s
+    return nn.Sequential(*layers, dnn.Linear(c_in, 3))
+
+
+def _every_architecture(cm: CostModel):
+    import itertools
+
+    for a, b, c in itertools.product([2, 4, 8, 16], repeat=3):
+        arch = dnas.Architecture({"a": a, "b": b, "c": c})
+        yield arch, cm.cost(arch)
+
+
+def _sizes(arch: dnas.Architecture) -> tuple[int, int, int]:
+    return arch["a"][0], arch["b"][0], arch["c"][0]
+
+
+@pytest.mark.parametrize("samples", [0, 8])
+def test_one_shot_finds_the_in_band_optimum_of_a_score(samples):
+    """With a score that has one minimum in the band and enough evaluations, the search lands
+    on it (checked against every architecture); every architecture scored is in the band and
+    scored once."""
+    net = _three_widths()
+    dnas.relax(net)
+    cm = CostModel(net, "params")
+    penalty = BudgetPenalty(cm, cm.cost({"a": 8, "b": 8, "c": 8}))
+    low, high = penalty.band()
+    target = (16, 4, 8)  # the score's favourite, far from α's uniform pick
+
+    seen = []
+
+    def score(arch: dnas.Architecture) -> float:
+        seen.append(_sizes(arch))
+        return sum(abs(torch.tensor(v).log2().item() - torch.tensor(t).log2().item())
+                   for v, t in zip(_sizes(arch), target)) + 0.001 * cm.cost(arch) / high
+
+    in_band = [(score(a), _sizes(a)) for a, c in _every_architecture(cm) if low <= c <= high]
+    best = min(in_band)[1]
+    seen.clear()
+    out = penalty.search(dnas.Architecture({"a": 16, "b": 16, "c": 16}), score, samples=samples,
+                         max_evaluations=1000, generator=torch.Generator().manual_seed(0))
+    assert _sizes(out) == best
+    meta = out.meta["cost"]
+    assert meta["export"] == "one-shot" and meta["within_budget"]
+    assert meta["value"] == cm.cost(out) and low <= meta["value"] <= high
+    assert len(seen) == len(set(seen)) == meta["score"]["evaluated"]
+    assert all(low <= cm.cost({"a": a, "b": b, "c": c}) <= high for a, b, c in seen)
+    assert meta["score"]["exported"] == pytest.approx(min(s for s, _ in in_band) + 0, rel=1e-9)
+    assert meta["score"]["exported"] <= meta["score"]["start"]
+
+
+def test_one_shot_stays_within_its_evaluations_and_is_reproducible():
+    net = _three_widths()
+    dnas.relax(net)
+    cm = CostModel(net, "params")
+    penalty = BudgetPenalty(cm, cm.cost({"a": 8, "b": 8, "c": 8}))
+    calls = []
+
+    def score(arch):
+        calls.append(_sizes(arch))
+        return float(sum(_sizes(arch)))
+
+    start = dnas.Architecture({"a": 16, "b": 16, "c": 16})
+    runs = [penalty.search(start, score, samples=4, max_evaluations=5,
+                           generator=torch.Generator().manual_seed(3)) for _ in range(2)]
+    assert len(calls) == 10 and calls[:5] == calls[5:]  # 5 each, the same ones
+    assert runs[0] == runs[1] and runs[0].meta["cost"]["score"]["evaluated"] == 5
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"samples": -1}, ValueError, r"^samples=-1 must be an integer >= 0"),
+    ({"max_evaluations": 0}, ValueError, r"^max_evaluations=0 must be an integer >= 1"),
+    ({"score": "loss"}, TypeError, r"^score must be a callable taking an Architecture, got str"),
+])
+def test_one_shot_arguments_are_named(kwargs, error, match):
+    net = _three_widths()
+    dnas.relax(net)
+    cm = CostModel(net, "params")
+    args = {"score": lambda arch: 0.0, **kwargs}
+    with pytest.raises(error, match=match):
+        BudgetPenalty(cm, cm.cost({"a": 8, "b": 8, "c": 8})).search(
+            dnas.Architecture({"a": 16, "b": 16, "c": 16}), args.pop("score"), **args)
+
+
+def test_a_model_with_its_own_export_rule_keeps_the_alpha_rules_pick():
+    net = _three_widths()
+    dnas.relax(net)
+    net.derive_architecture = lambda: None  # as DARTS cells: moves could break its structure
+    cm = CostModel(net, "params")
+    start = dnas.Architecture({"a": 4, "b": 4, "c": 4})
+
+    def score(arch):
+        raise AssertionError("scored although the model keeps its own rule")
+
+    out = BudgetPenalty(cm, cm.cost({"a": 8, "b": 8, "c": 8})).search(start, score)
+    assert _sizes(out) == (4, 4, 4) and out.meta["cost"]["export"] == "probability"
+
+
+def test_search_with_budget_export_one_shot():
+    cost = CostModel(WidthNet(), "params")
+    budget = cost.cost({"w": 8, "w2": 8})
+    kwargs = dict(method="darts", epochs=2, batch_size=16, cost="params", budget=budget,
+                  device="cpu", seed=0, budget_export="one-shot",
+                  cost_options={"export_samples": 4, "export_evaluations": 12})
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        results.append(dnas.search(WidthNet(), *_data(), **kwargs))
+    arch = results[0].architecture
+    meta = arch.meta["cost"]
+    assert meta["export"] == "one-shot" and meta["within_budget"]
+    assert 1 <= meta["score"]["evaluated"] <= 12
+    _, valid = _data()  # the score recorded is the trained supernet's validation loss
+    assert meta["score"]["exported"] == pytest.approx(
+        validation_loss(results[0].model, [valid])(arch), rel=1e-5)
+    assert results[1].architecture == arch  # the same draws: the same architecture
+
+
+def test_one_shot_options_are_checked():
+    with pytest.raises(ValueError, match=r"cost_options\['export_samples'\]=-2 must be"):
+        SearchConfig(cost="params", budget=10.0, budget_export="one-shot",
+                     cost_options={"export_samples": -2})
+    with pytest.raises(ValueError, match=r"cost_options\['export_evaluations'\]=0 must be"):
+        SearchConfig(cost="params", budget=10.0, budget_export="one-shot",
+                     cost_options={"export_evaluations": 0})

@@ -28,7 +28,7 @@ from dnas.runtime.checks import (
 #: ``cost_options`` that count something, and their least value (:func:`dnas.cost.from_options`).
 _COST_COUNTS = {"max_combinations": 1, "latency_batch_size": 1, "latency_repeats": 1,
                 "latency_warmup": 0, "latency_rounds": 1, "latency_sweeps": 1,
-                "latency_calibrate": 0}
+                "latency_calibrate": 0, "export_samples": 0, "export_evaluations": 1}
 
 #: What each paper changed relative to the DARTS defaults (only the fields it changed).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -131,18 +131,23 @@ class SearchConfig:
         φ: two-sided pull, two-sided fading pull, or a cap (:func:`dnas.cost.penalty`).
     budget_tolerance : float
         Relative band around the budget that the exported architecture must reach.
-    budget_export : {"probability", "validation"}
+    budget_export : {"probability", "validation", "one-shot"}
         How an exported architecture outside the band is moved into it, one label at a time:
         each time the move that gives up the least α log-probability, or (``"validation"``)
         the one whose architecture — the supernet's weights fixed to it — has the lowest loss on
         the validation split (:func:`dnas.cost.validation_loss`; one pass over the split per
-        candidate move).
+        candidate move). ``"one-shot"``: a search of the band judged by that loss — the α
+        rule's pick, ``export_samples`` (32) uniform draws from the band, then moves of one or
+        two labels within the band from the best, ``export_evaluations`` (128) passes over the
+        split at most (:meth:`dnas.cost.BudgetPenalty.search`); also when the argmax is in the
+        band.
     cost_options : dict
         ``max_combinations``; for latency ``latency_table`` (path), ``latency_device``,
         ``latency_batch_size``, ``latency_repeats``, ``latency_warmup``, ``latency_clock``
         (``"wall"``, or ``"process"`` CPU time on a shared machine), ``latency_rounds``,
         ``latency_statistic`` (``"min"`` or ``"median"``), ``latency_sweeps``,
-        ``latency_calibrate`` (:func:`dnas.cost.budget.from_options`).
+        ``latency_calibrate``; ``export_samples``, ``export_evaluations`` for
+        ``budget_export="one-shot"`` (:func:`dnas.cost.budget.from_options`).
     """
 
     method: str = "darts"

@@ -34,15 +34,24 @@ def final_architecture(searcher: Any) -> Architecture:
         budget = searcher.budget  # None only when no step ran here (a finished run resumed)
         if budget is None:
             budget = searcher.budget_penalty(searcher.train.next()[0].to(searcher.device))
-        score = None
-        if cfg.budget_export == "validation":
+        if cfg.budget_export == "probability":
+            architecture = budget.export(architecture)
+        else:
             from dnas.cost.budget import validation_loss
             from dnas.robust.hooks import validation_batches
 
-            score = validation_loss(searcher.model,
-                                    validation_batches(searcher, "budget_export='validation'"),
-                                    searcher.loss_fn, searcher.device)
-        architecture = budget.export(architecture, score)
+            score = validation_loss(
+                searcher.model,
+                validation_batches(searcher, f"budget_export={cfg.budget_export!r}"),
+                searcher.loss_fn, searcher.device)
+            if cfg.budget_export == "validation":
+                architecture = budget.export(architecture, score)
+            else:  # "one-shot": the same draws on every process of a torchrun search
+                opts = cfg.cost_options
+                architecture = budget.search(
+                    architecture, score, samples=opts.get("export_samples", 32),
+                    max_evaluations=opts.get("export_evaluations", 128),
+                    generator=torch.Generator().manual_seed(cfg.seed or 0))
     architecture.meta.setdefault("method", cfg.method)
     architecture.meta.setdefault("order", cfg.order)
     return architecture

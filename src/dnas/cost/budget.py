@@ -28,6 +28,16 @@ scores lowest, or else the one that closes the most log-distance per unit of sco
 what the trained weights say, rather than α, which a cost pull has bent. (A model with its own
 export rule, ``derive_architecture``, keeps that rule's architecture; its cost is still
 recorded.)
+
+:meth:`BudgetPenalty.search` (``budget_export="one-shot"``) searches the band itself with the
+trained supernet as the judge, as one-shot NAS does after training a supernet (SPOS, Guo et al.,
+2020; OFA, Cai et al., 2020): the α rule's in-band architecture and ``samples`` architectures
+drawn uniformly from the band (:func:`dnas.cost.sample_in_band`) are scored (lowest validation
+loss with the shared weights fixed to each), then the best is improved by moves of one label, or
+of two (a wider layer paid for by a narrower one), that stay in the band — in a random order,
+the first that scores lower, until none does — up to ``max_evaluations`` scored architectures.
+α only supplies the first candidate: where a cost pull leaves α nearly flat (short searches,
+many labels), the weights still rank the band.
 """
 
 from __future__ import annotations
@@ -40,10 +50,12 @@ import torch
 
 from dnas.arch.architecture import Architecture
 from dnas.cost.model import CostModel
+from dnas.cost.sampling import sample_in_band
+from dnas.runtime.checks import ParameterError, check_int
 from dnas.space.value import ValueParams
 
 PENALTIES = ("abs", "squared", "hinge")
-EXPORTS = ("probability", "validation")
+EXPORTS = ("probability", "validation", "one-shot")
 
 
 def penalty(expected: torch.Tensor, budget: float, form: str = "abs") -> torch.Tensor:
@@ -217,6 +229,92 @@ class BudgetPenalty:
                                      "exported": scored(index), "evaluated": len(scores)}
         return Architecture(dict(chosen.items()), meta)
 
+    def search(
+        self,
+        architecture: Architecture,
+        score: Callable[[Architecture], float],
+        *,
+        samples: int = 32,
+        max_evaluations: int = 128,
+        generator: torch.Generator | None = None,
+    ) -> Architecture:
+        """The in-band architecture with the lowest ``score`` found by a one-shot search (see the
+        module docstring): the α rule's (:meth:`export`) and ``samples`` uniform draws from the
+        band, then moves of one or two labels within the band from the best, at most
+        ``max_evaluations`` architectures scored in all (each once). ``generator`` (CPU) seeds
+        the draws and the order in which neighbours are tried. ``meta["cost"]`` records the
+        exact cost, ``export="one-shot"``, the labels that differ from ``architecture`` and the
+        scores of the α rule's pick and of the result.
+
+        A model with its own export rule (``derive_architecture``: DARTS cells) keeps
+        :meth:`export`'s architecture: single-label moves could break the rule's structure.
+        """
+        check_int("samples", samples, 0)
+        check_int("max_evaluations", max_evaluations, 1)
+        if not callable(score):
+            raise ParameterError(f"score must be a callable taking an Architecture, got "
+                                 f"{type(score).__name__}")
+        first = self.export(architecture)
+        cm = self.cost_model
+        if (callable(getattr(cm.model, "derive_architecture", None))
+                or first.meta["cost"]["within_budget"] is False):
+            return first  # a structured rule, or a band no single-label walk reaches
+        scores: dict[tuple[tuple[str, int], ...], float] = {}
+
+        def scored(ix: Mapping[str, int]) -> float:
+            key = tuple(sorted(ix.items()))
+            if key not in scores:
+                value = float(score(self._architecture(architecture, ix)))
+                if math.isnan(value):
+                    raise ValueError(f"the export score of {dict(ix)} is NaN")
+                scores[key] = value
+            return scores[key]
+
+        low, high = self.band()
+        starts = [cm.indices(first)]
+        for _ in range(samples):
+            starts.append(cm.indices(sample_in_band(cm, low, high, generator)))
+        best = min(starts[:max_evaluations], key=scored)  # ties: the earlier (α's pick first)
+        # stochastic hill climbing: the in-band neighbours (one label changed, then two: a band
+        # often admits a wider layer only with a narrower one) in a random order; the first
+        # that scores lower is taken, until none does or the evaluations are spent
+        improved = True
+        while improved and len(scores) < max_evaluations:
+            improved = False
+            here = scored(best)
+            for nb in self._neighbours(best, low, high, generator):
+                if len(scores) >= max_evaluations:
+                    break
+                if scored(nb) < here:
+                    best, improved = nb, True
+                    break
+        chosen = self._architecture(architecture, best)
+        meta: dict[str, Any] = dict(architecture.meta)
+        start = cm.indices(architecture)
+        meta["cost"] = {
+            **first.meta["cost"], "value": cm.tree.exact(best), "within_budget": True,
+            "moved": sorted(k for k in best if best[k] != start[k]), "export": "one-shot",
+            "score": {"start": scored(starts[0]), "exported": scored(best),
+                      "evaluated": len(scores)},
+        }
+        return Architecture(dict(chosen.items()), meta)
+
+    def _neighbours(self, index: Mapping[str, int], low: float, high: float,
+                    generator: torch.Generator | None) -> list[dict[str, int]]:
+        """The architectures in ``[low, high]`` that differ from ``index`` in one label (shuffled),
+        then those that differ in two (shuffled)."""
+        cm = self.cost_model
+        moves = [(label, j) for label, i in index.items() for j in self._allowed(label) if j != i]
+        singles = [{**index, label: j} for label, j in moves]
+        pairs = [{**index, a: i, b: j} for n, (a, i) in enumerate(moves)
+                 for b, j in moves[n + 1:] if a != b]
+        out = []
+        for group in (singles, pairs):
+            group = [ix for ix in group if low <= cm.tree.exact(ix) <= high]
+            order = torch.randperm(len(group), generator=generator).tolist()
+            out += [group[k] for k in order]
+        return out
+
     def _architecture(self, architecture: Architecture, index: Mapping[str, int]) -> Architecture:
         """``architecture`` with the cost model's labels set to the candidates ``index`` names."""
         chosen = dict(architecture.items())
@@ -329,14 +427,16 @@ def from_options(
     ``latency_table`` (path), ``latency_device``, ``latency_batch_size``, ``latency_repeats``,
     ``latency_warmup``, ``latency_clock``, ``latency_rounds``, ``latency_statistic``,
     ``latency_sweeps``, ``latency_calibrate`` for the latency look-up table and its whole-network
-    calibration.
+    calibration; ``export_samples``, ``export_evaluations`` for ``budget_export="one-shot"``
+    (:meth:`BudgetPenalty.search`'s ``samples`` and ``max_evaluations``).
     """
     from dnas.cost.latency import LatencyTable
 
     opts = dict(options or {})
     known = {"max_combinations", "latency_table", "latency_device", "latency_batch_size",
              "latency_repeats", "latency_warmup", "latency_clock", "latency_rounds",
-             "latency_statistic", "latency_sweeps", "latency_calibrate"}
+             "latency_statistic", "latency_sweeps", "latency_calibrate", "export_samples",
+             "export_evaluations"}
     bad = sorted(set(opts) - known)
     if bad:
         raise ValueError(f"unknown cost_options {bad}; valid: {sorted(known)}")
