@@ -30,7 +30,8 @@ def _run(tmp_path, *flags):
 
 @pytest.mark.parametrize("flag,value,export", [("--budget-params", "2000", None),
                                                ("--budget-flops", "3e4", None),
-                                               ("--budget-params", "2000", "validation")])
+                                               ("--budget-params", "2000", "validation"),
+                                               ("--budget-params", "2000", "one-shot")])
 def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value, export):
     status, out = _run(tmp_path, flag, value, *(["--budget-export", export] if export else []))
     assert status == 0
@@ -38,7 +39,10 @@ def test_budgeted_search_and_retrain(tmp_path, capsys, flag, value, export):
     cost = arch.meta["cost"]
     assert cost["kind"] == flag.rsplit("-", 1)[1] and cost["budget"] == float(value)
     assert abs(cost["value"] / float(value) - 1) <= 0.1
-    assert cost["export"] == ("score" if export else "probability")
+    assert cost["export"] == {None: "probability", "validation": "score",
+                              "one-shot": "one-shot"}[export]
+    if export == "one-shot":
+        assert 1 <= cost["score"]["evaluated"] <= 128
     assert arch.meta["space"] == "mbconv" and arch.meta["mbconv"]["stem"] == 4
     printed = capsys.readouterr().out
     assert "stage1: width" in printed and "cost:" in printed
