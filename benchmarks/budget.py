@@ -123,6 +123,15 @@ def _retrain(name: str, arch: dnas.Architecture, seed: int, o: argparse.Namespac
             "retrain_seconds": time.perf_counter() - start}
 
 
+def _judge(model: Any, budget: float, valid: Any, o: argparse.Namespace) -> tuple[Any, Any]:
+    """The budget penalty of a trained supernet and its score (validation loss, batches of 256)
+    for the export rules that ask the weights."""
+    penalty = BudgetPenalty(CostModel(model, "params"), budget, o.cost_weight, o.cost_penalty)
+    X, y = valid
+    return penalty, validation_loss(model, [(X[i:i + 256], y[i:i + 256])
+                                            for i in range(0, X.shape[0], 256)])
+
+
 def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[Any, dict]:
     torch.manual_seed(seed)
     net, data = _network(name)  # initial weights from the seed
@@ -139,11 +148,7 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
     if getattr(o, "validation_export", False) and cost.get("cost") == "params":
         # the other export rule on the same trained supernet and α
         start = time.perf_counter()
-        penalty = BudgetPenalty(CostModel(result.model, "params"), cost["budget"],
-                                o.cost_weight, o.cost_penalty)
-        X, y = valid
-        score = validation_loss(result.model, [(X[i:i + 256], y[i:i + 256])
-                                               for i in range(0, X.shape[0], 256)])
+        penalty, score = _judge(result.model, cost["budget"], valid, o)
         alt = penalty.export(dnas.derive(result.model), score)
         info["validation_export"] = {"arch": alt.to_dict(), "cost": alt.meta["cost"],
                                      "export_seconds": time.perf_counter() - start}
@@ -152,11 +157,7 @@ def _search(name: str, seed: int, o: argparse.Namespace, **cost: Any) -> tuple[A
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(result.model.state_dict(), folder / f"{o.one_shot}.pt")
         start = time.perf_counter()
-        penalty = BudgetPenalty(CostModel(result.model, "params"), cost["budget"],
-                                o.cost_weight, o.cost_penalty)
-        X, y = valid
-        score = validation_loss(result.model, [(X[i:i + 256], y[i:i + 256])
-                                               for i in range(0, X.shape[0], 256)])
+        penalty, score = _judge(result.model, cost["budget"], valid, o)
         alt = penalty.search(dnas.derive(result.model), score, samples=o.export_samples,
                              max_evaluations=o.export_evaluations,
                              generator=torch.Generator().manual_seed(seed))
