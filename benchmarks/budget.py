@@ -534,14 +534,16 @@ def _plot(records: list[dict], path: Path, names: list[str]) -> bool:
     axes = axes[0]
     style = {"uniform": ("lightgray", "o", "random (whole space)"),
              "random": ("tab:blue", "o", "random within ±10% of a budget"),
-             "found": ("tab:red", "*", "found by the budgeted search")}
+             "found": ("tab:red", "*", "found by the budgeted search"),
+             "oneshot": ("tab:green", "D", "found, budget_export='one-shot'")}
     for ax, name in zip(axes, names):
         for kind, (color, marker, label) in style.items():
             pts = [(r["cost"]["value"] if isinstance(r["cost"], dict) else r["cost"],
                     r["test_accuracy"]) for r in rows if r["kind"] == kind and r["data"] == name]
             if pts:
-                ax.scatter(*zip(*pts), c=color, marker=marker, s=90 if kind == "found" else 25,
-                           label=label, edgecolors="k" if kind == "found" else "none", zorder=3)
+                big = kind in ("found", "oneshot")
+                ax.scatter(*zip(*pts), c=color, marker=marker, s=70 if big else 25,
+                           label=label, edgecolors="k" if big else "none", zorder=3)
         largest = next((r["largest"] for r in rows if r["data"] == name), None)
         if largest:
             for f in FRACTIONS:
