@@ -132,7 +132,12 @@ def test_search_with_budget_export_validation_moves_by_the_supernets_loss():
         validation_loss(result.model, [valid])(result.architecture), rel=1e-5)
     torch.manual_seed(0)
     plain = dnas.search(WidthNet(), *_data(), **kwargs)
-    assert plain.architecture.meta["cost"]["export"] == "probability"
+    assert plain.architecture.meta["cost"]["export"] == "one-shot"  # the default
+
+
+def test_the_default_export_is_one_shot():
+    assert SearchConfig().budget_export == "one-shot"
+    assert SearchConfig.for_method("gdas").budget_export == "one-shot"
 
 
 def test_budget_export_is_checked():

@@ -100,9 +100,10 @@ def _search_parser(sub: Any) -> None:
     p.add_argument("--cost-penalty", help="abs | squared | hinge (abs: pull to the budget)")
     p.add_argument("--budget-tolerance", type=float,
                    help="relative band the exported architecture must reach (0.1)")
-    p.add_argument("--budget-export", help="probability | validation | one-shot: how the "
-                   "exported architecture is moved into the band (validation: by the "
-                   "supernet's loss; one-shot: a search of the band judged by that loss)")
+    p.add_argument("--budget-export", help="one-shot | probability | validation: which "
+                   "in-band architecture is exported (one-shot, the default: a search of the "
+                   "band judged by the supernet's validation loss; probability: α's pick moved "
+                   "into the band; validation: moved by that loss)")
     p.add_argument("--latency-table", help="latency look-up table file (default: cache folder)")
     p.add_argument("--latency-clock", help="wall | process (CPU time: steadier on a shared "
                    "machine)")

@@ -4,7 +4,7 @@
     LatencyTable(path, device=...)          blocks timed once on a device, cached on disk
     BudgetPenalty(cost_model, budget, ...)  the penalty dnas.search(cost=, budget=) adds
     sample_in_band(cost_model, low, high)   random architectures within a cost band
-    validation_loss(model, batches)         a score for BudgetPenalty.export: the fixed net's loss
+    validation_loss(model, batches)         the fixed net's loss: a score for .export and .search
 """
 
 from dnas.cost.budget import EXPORTS, PENALTIES, BudgetPenalty, penalty, validation_loss
