@@ -276,3 +276,37 @@ def test_one_shot_options_are_checked():
     with pytest.raises(ValueError, match=r"cost_options\['export_evaluations'\]=0 must be"):
         SearchConfig(cost="params", budget=10.0, budget_export="one-shot",
                      cost_options={"export_evaluations": 0})
+
+
+def test_one_shot_never_picks_a_none_operation():
+    """As the moves of the α rule, the search never lands on a "none" candidate (a zero
+    operation would cut the network), although draws from the band can hold one."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            w = dnas.ValueChoice([4, 8, 16], label="w")
+            self.a = dnn.Linear(6, w)
+            self.op = dnas.LayerChoice({"lin": dnn.Linear(w, w), "none": Zero()}, label="op")
+            self.b = dnn.Linear(w, 3)
+
+        def forward(self, x):
+            h = torch.relu(self.a(x))
+            return self.b(h + self.op(h))
+
+    class Zero(nn.Module):
+        def forward(self, x):
+            return x * 0.0
+
+    net = Net()
+    dnas.relax(net)
+    cm = CostModel(net, "params")
+    penalty = BudgetPenalty(cm, cm.cost({"w": 8, "op": "lin"}), tolerance=0.6)
+    picked = []
+
+    def score(arch):  # the "none" architectures would score best
+        picked.append(arch["op"][0])
+        return 0.0 if arch["op"] == ("none",) else 1.0 / arch["w"][0]
+
+    out = penalty.search(dnas.Architecture({"w": 16, "op": "lin"}), score, samples=16,
+                         generator=torch.Generator().manual_seed(0))
+    assert out["op"] == ("lin",) and "none" not in picked

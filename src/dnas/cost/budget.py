@@ -272,8 +272,11 @@ class BudgetPenalty:
 
         low, high = self.band()
         starts = [cm.indices(first)]
-        for _ in range(samples):
-            starts.append(cm.indices(sample_in_band(cm, low, high, generator)))
+        allowed = {k: set(self._allowed(k)) for k in starts[0]}
+        for _ in range(samples):  # draws that pick a "none" operation are left out, as moves
+            ix = cm.indices(sample_in_band(cm, low, high, generator))
+            if all(j in allowed[k] for k, j in ix.items()):
+                starts.append(ix)
         best = min(starts[:max_evaluations], key=scored)  # ties: the earlier (α's pick first)
         # stochastic hill climbing: the in-band neighbours (one label changed, then two: a band
         # often admits a wider layer only with a narrower one) in a random order; the first
