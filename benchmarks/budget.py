@@ -194,7 +194,8 @@ def job(kind: str, name: str, a: float, b: Any, o: argparse.Namespace) -> dict:
                    _retrain(name, dnas.Architecture.from_dict(alt["arch"]), seed, o)))
     elif kind == "found":
         budget = a * largest
-        arch, info = _search(name, b, o, cost="params", budget=budget)
+        arch, info = _search(name, b, o, cost="params", budget=budget,
+                             budget_export="probability")  # α's rule (the default is one-shot)
         rec.update(fraction=a, seed=b, budget=budget, arch=arch.to_dict(), **info)
         rec.update(_retrain(name, arch, b, o))
         alt = rec.get("validation_export")
@@ -208,7 +209,8 @@ def job(kind: str, name: str, a: float, b: Any, o: argparse.Namespace) -> dict:
         budget = a * largest
         o.one_shot = _key(kind, name, a, b)
         o.validation_export = False  # the found job has it (this process's copy of o)
-        prob, info = _search(name, b, o, cost="params", budget=budget)
+        prob, info = _search(name, b, o, cost="params", budget=budget,
+                             budget_export="probability")
         shot = info.pop("one_shot")
         arch = dnas.Architecture.from_dict(shot["arch"])
         rec.update(fraction=a, seed=b, budget=budget, arch=shot["arch"], cost=shot["cost"],
